@@ -1,0 +1,206 @@
+#include "toolgate/tool_call.h"
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "util/utf8.h"
+
+namespace toolgate {
+namespace {
+
+using nlohmann::json;
+
+// Deepest nesting of arrays/objects, counted without parsing so a hostile
+// 100,000-deep document is refused before any parser recursion can start.
+int MaxNestingDepth(std::string_view text, int limit, std::size_t* where) {
+  int depth = 0;
+  int max_depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) {
+        max_depth = depth;
+        if (max_depth > limit) {
+          *where = i;
+          return max_depth;
+        }
+      }
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return max_depth;
+}
+
+Error MakeError(ErrorCode code, std::string message, std::string location = {}) {
+  return Error{code, std::move(message), std::move(location)};
+}
+
+std::int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Reads an optional string key; a present key of another type is an error
+// (a hostile client must not be able to smuggle a number where a path goes).
+std::optional<Error> OptionalString(const json& obj, const char* key, std::string* out) {
+  const auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return std::nullopt;
+  if (!it->is_string()) {
+    return MakeError(ErrorCode::kWrongType, std::string(key) + " must be a string", std::string("/") + key);
+  }
+  *out = it->get<std::string>();
+  return std::nullopt;
+}
+
+std::optional<Error> RequiredToolFields(const json& obj, ToolCall* call) {
+  const auto name = obj.find("tool_name");
+  if (name == obj.end()) return MakeError(ErrorCode::kMissingField, "tool_name is missing", "/tool_name");
+  if (!name->is_string()) return MakeError(ErrorCode::kWrongType, "tool_name must be a string", "/tool_name");
+  call->tool_name = name->get<std::string>();
+  if (call->tool_name.empty()) {
+    return MakeError(ErrorCode::kMissingField, "tool_name is empty", "/tool_name");
+  }
+  const auto input = obj.find("tool_input");
+  if (input == obj.end() || input->is_null()) {
+    call->tool_input = json::object();
+  } else if (!input->is_object()) {
+    return MakeError(ErrorCode::kWrongType, "tool_input must be an object", "/tool_input");
+  } else {
+    call->tool_input = *input;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+const char* ClientName(Client client) {
+  switch (client) {
+    case Client::kCanonical: return "canonical";
+    case Client::kClaude: return "claude";
+    case Client::kCopilot: return "copilot";
+    case Client::kCodex: return "codex";
+    case Client::kGemini: return "gemini";
+    case Client::kCursor: return "cursor";
+    case Client::kMcp: return "mcp";
+    case Client::kUnknown: break;
+  }
+  return "unknown";
+}
+
+Client ClientFromName(std::string_view name) {
+  for (Client c : {Client::kCanonical, Client::kClaude, Client::kCopilot, Client::kCodex, Client::kGemini,
+                   Client::kCursor, Client::kMcp}) {
+    if (name == ClientName(c)) return c;
+  }
+  return Client::kUnknown;
+}
+
+Result<json> ParseUntrustedJson(std::string_view text, const InputLimits& limits) {
+  if (text.size() > limits.max_bytes) {
+    return MakeError(ErrorCode::kInputTooLarge,
+                     "input is " + std::to_string(text.size()) + " bytes; the limit is " +
+                         std::to_string(limits.max_bytes),
+                     "byte " + std::to_string(limits.max_bytes));
+  }
+  if (const std::size_t bad = FindInvalidUtf8(text); bad != std::string_view::npos) {
+    return MakeError(ErrorCode::kInvalidUtf8, "input is not valid UTF-8", "byte " + std::to_string(bad));
+  }
+  std::size_t where = 0;
+  if (MaxNestingDepth(text, limits.max_depth, &where) > limits.max_depth) {
+    return MakeError(ErrorCode::kNestingTooDeep,
+                     "JSON nesting exceeds " + std::to_string(limits.max_depth) + " levels",
+                     "byte " + std::to_string(where));
+  }
+  try {
+    return json::parse(text.begin(), text.end());
+  } catch (const json::parse_error& e) {
+    return MakeError(ErrorCode::kMalformedJson, "malformed JSON", "byte " + std::to_string(e.byte));
+  }
+}
+
+Result<ToolCall> ToolCallFromClaudeHook(const json& input) {
+  if (!input.is_object()) return MakeError(ErrorCode::kWrongType, "hook input must be a JSON object", "/");
+  ToolCall call;
+  call.client = Client::kClaude;
+  if (auto e = RequiredToolFields(input, &call)) return *e;
+  for (const auto& [key, field] : {std::pair{"session_id", &call.session_id}, std::pair{"cwd", &call.cwd},
+                                   std::pair{"hook_event_name", &call.hook_event},
+                                   std::pair{"permission_mode", &call.permission_mode},
+                                   std::pair{"tool_use_id", &call.call_id}, std::pair{"agent_id", &call.agent_id}}) {
+    if (auto e = OptionalString(input, key, field)) return *e;
+  }
+  call.timestamp_ms = NowMs();
+  return call;
+}
+
+Result<ToolCall> ToolCallFromCanonical(const json& input) {
+  if (!input.is_object()) return MakeError(ErrorCode::kWrongType, "tool call must be a JSON object", "/");
+  ToolCall call;
+  call.client = Client::kCanonical;
+  if (auto e = RequiredToolFields(input, &call)) return *e;
+  std::string client;
+  for (const auto& [key, field] :
+       {std::pair{"agent_id", &call.agent_id}, std::pair{"session_id", &call.session_id},
+        std::pair{"hook_event", &call.hook_event}, std::pair{"cwd", &call.cwd}, std::pair{"phase", &call.phase},
+        std::pair{"permission_mode", &call.permission_mode}, std::pair{"call_id", &call.call_id},
+        std::pair{"client", &client}}) {
+    if (auto e = OptionalString(input, key, field)) return *e;
+  }
+  if (!client.empty()) {
+    call.client = ClientFromName(client);
+    if (call.client == Client::kUnknown) {
+      return MakeError(ErrorCode::kWrongType, "client names no known client", "/client");
+    }
+  }
+  if (const auto ts = input.find("timestamp_ms"); ts != input.end() && !ts->is_null()) {
+    if (!ts->is_number_integer()) {
+      return MakeError(ErrorCode::kWrongType, "timestamp_ms must be an integer", "/timestamp_ms");
+    }
+    call.timestamp_ms = ts->get<std::int64_t>();
+  } else {
+    call.timestamp_ms = NowMs();
+  }
+  return call;
+}
+
+Result<ToolCall> ParseToolCall(std::string_view text, const InputLimits& limits) {
+  auto parsed = ParseUntrustedJson(text, limits);
+  if (!parsed) return parsed.error();
+  const json& doc = *parsed;
+  if (!doc.is_object()) return MakeError(ErrorCode::kWrongType, "tool call must be a JSON object", "/");
+  if (doc.contains("hook_event_name") || doc.contains("tool_use_id")) return ToolCallFromClaudeHook(doc);
+  if (doc.contains("tool_name")) return ToolCallFromCanonical(doc);
+  return MakeError(ErrorCode::kUnsupportedFormat, "input is in no known tool call format (no tool_name)", "/");
+}
+
+json ToJson(const ToolCall& call) {
+  json out = json::object();
+  out["agent_id"] = call.agent_id;
+  out["session_id"] = call.session_id;
+  out["client"] = ClientName(call.client);
+  out["hook_event"] = call.hook_event;
+  out["tool_name"] = call.tool_name;
+  out["tool_input"] = call.tool_input;
+  out["cwd"] = call.cwd;
+  out["phase"] = call.phase;
+  out["permission_mode"] = call.permission_mode;
+  out["timestamp_ms"] = call.timestamp_ms;
+  out["call_id"] = call.call_id;
+  return out;
+}
+
+}  // namespace toolgate

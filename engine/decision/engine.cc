@@ -1,0 +1,126 @@
+#include "toolgate/engine.h"
+
+#include <chrono>
+#include <exception>
+#include <new>
+#include <string>
+
+#include "grants/compiled_profile.h"
+#include "lua/rule_set.h"
+
+namespace toolgate {
+namespace {
+
+std::string JoinArgv(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const std::string& a : argv) {
+    if (!out.empty()) out += ' ';
+    out += a;
+  }
+  return out;
+}
+
+std::string HostTarget(const HostEffect& h) {
+  const bool v6 = h.host.find(':') != std::string::npos;
+  std::string out = v6 ? "[" + h.host + "]" : h.host;
+  if (h.port != 0) out += ":" + std::to_string(h.port);
+  return out;
+}
+
+void Add(Decision* d, const GrantMatch& m, Subject subject, std::string target, std::string note = {}) {
+  d->verdict = MostSevere(d->verdict, m.verdict);
+  d->findings.push_back(Finding{m.verdict, subject, std::move(target), m.grant, std::move(note)});
+}
+
+void DenyWithError(Decision* d, Error error, std::string note) {
+  d->verdict = Verdict::kDeny;
+  d->findings.push_back(Finding{Verdict::kDeny, Subject::kCall, {}, nullptr, std::move(note)});
+  d->error = std::move(error);
+}
+
+void Judge(const Policy& policy, const EffectsContext& context, const ToolCall& call, Decision* d) {
+  const CompiledProfile* profile = policy.ProfileFor(call.agent_id, &d->profile);
+  if (profile == nullptr) {
+    d->verdict = Verdict::kDeny;
+    d->findings.push_back(Finding{Verdict::kDeny, Subject::kCall, call.agent_id, nullptr,
+                                  "no profile for agent '" + call.agent_id + "' and no default_profile"});
+    return;
+  }
+  // Start from allow: every check below can only raise the verdict.
+  d->verdict = Verdict::kAllow;
+  Add(d, profile->CheckTool(call.tool_name), Subject::kTool, call.tool_name);
+
+  d->effects = ExtractEffects(call, context);
+  const Effects& e = d->effects;
+  for (const ExecEffect& x : e.execs) {
+    Add(d, profile->CheckExec(x), Subject::kExec, JoinArgv(x.argv), x.source);
+  }
+  for (const PathEffect& p : e.paths) {
+    const Subject s = p.access == PathAccess::kWrite ? Subject::kPathWrite : Subject::kPathRead;
+    Add(d, profile->CheckPath(p, call.cwd), s, p.path, p.source);
+  }
+  for (const HostEffect& h : e.hosts) {
+    Add(d, profile->CheckHost(h), Subject::kHost, HostTarget(h), h.source);
+  }
+  for (const UnknownEffect& u : e.unknowns) {
+    Add(d, profile->CheckUnknown(u), Subject::kUnknown, u.what + ": " + u.detail);
+  }
+  // Rules judge what the grants let through; a call the grants deny is
+  // already decided and no rule can make it less severe.
+  if (d->verdict != Verdict::kDeny && policy.rules() != nullptr) {
+    policy.rules()->Evaluate(call, e, d->profile, d);
+  }
+}
+
+}  // namespace
+
+Engine::Engine(std::shared_ptr<const Policy> policy) : policy_(std::move(policy)) {
+  const PolicySettings& s = policy_->settings();
+  effects_context_.home = s.home;
+  effects_context_.resolve_symlinks = s.resolve_symlinks;
+  effects_context_.max_shell_depth = s.max_shell_depth;
+  input_limits_.max_bytes = s.max_input_bytes;
+  input_limits_.max_depth = s.max_json_depth;
+}
+
+Decision Engine::Decide(const ToolCall& call) const {
+  const auto start = std::chrono::steady_clock::now();
+  Decision d;
+  d.agent_id = call.agent_id;
+  d.policy_digest = policy_->digest();
+  // Fail closed: whatever goes wrong inside judgment is a deny, never an allow.
+  try {
+    Judge(*policy_, effects_context_, call, &d);
+  } catch (const std::bad_alloc&) {
+    DenyWithError(&d, Error{ErrorCode::kInternal, "out of memory while judging the call", {}},
+                  "internal error: out of memory");
+  } catch (const std::exception& ex) {
+    DenyWithError(&d, Error{ErrorCode::kInternal, ex.what(), {}}, "internal error while judging the call");
+  }
+  d.latency = std::chrono::steady_clock::now() - start;
+  return d;
+}
+
+Decision Engine::DecideText(std::string_view text) const {
+  const auto start = std::chrono::steady_clock::now();
+  Result<ToolCall> call = [&]() -> Result<ToolCall> {
+    try {
+      return ParseToolCall(text, input_limits_);
+    } catch (const std::exception& ex) {
+      return Error{ErrorCode::kInternal, ex.what(), {}};
+    }
+  }();
+  if (call) {
+    Decision d = Decide(*call);
+    d.latency = std::chrono::steady_clock::now() - start;
+    return d;
+  }
+  Decision d;
+  d.policy_digest = policy_->digest();
+  DenyWithError(&d, call.error(),
+                std::string("the tool call could not be parsed (") + ErrorCodeName(call.error().code) + ")");
+  d.latency = std::chrono::steady_clock::now() - start;
+  return d;
+}
+
+}  // namespace toolgate

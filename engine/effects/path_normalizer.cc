@@ -1,0 +1,192 @@
+#include "effects/path_normalizer.h"
+
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+
+namespace toolgate::effects {
+namespace {
+
+constexpr std::string_view kUnknownCwd = "relative path with unknown working directory";
+
+void PopComponent(std::string& result) {
+  std::size_t slash = result.rfind('/');
+  result.resize(slash == std::string::npos ? 0 : slash);
+}
+
+bool IsDigits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+// Next component of `rest` from `pos` (skipping slashes); empty at the end.
+std::string_view NextComponent(const std::string& rest, std::size_t& pos) {
+  while (pos < rest.size() && rest[pos] == '/') ++pos;
+  std::size_t end = rest.find('/', pos);
+  if (end == std::string::npos) end = rest.size();
+  std::string_view comp = std::string_view(rest).substr(pos, end - pos);
+  pos = end;
+  return comp;
+}
+
+NormalizedPath Resolve(const std::string& joined, std::string_view cwd) {
+  NormalizedPath out;
+  std::string result;  // "" is the root; otherwise "/a/b"
+  std::string rest = joined;
+  std::size_t pos = 0;
+  bool exists = true;
+  int links = 0;
+  std::array<char, PATH_MAX> buffer{};
+  while (true) {
+    std::string_view comp = NextComponent(rest, pos);
+    if (comp.empty()) break;
+    if (comp == ".") continue;
+    if (comp == "..") {
+      PopComponent(result);
+      continue;
+    }
+    if (exists && result == "/proc" &&
+        (comp == "self" || comp == "thread-self" || IsDigits(comp))) {
+      // /proc/self names *our* process; the call runs in another one. Only
+      // `root` is the same for both; `cwd` is the tool's working directory.
+      std::size_t peek = pos;
+      std::string_view next = NextComponent(rest, peek);
+      if (next == "root") {
+        result.clear();
+        pos = peek;
+        continue;
+      }
+      if (next == "cwd") {
+        if (cwd.empty() || cwd.front() != '/' || ++links > kMaxSymlinks) {
+          out.problem = "process-relative path";
+        } else {
+          rest = std::string(cwd) + "/" + rest.substr(peek);
+          pos = 0;
+          result.clear();
+          continue;
+        }
+      }
+      result.append("/").append(comp);
+      exists = false;  // keep the rest as written: no pid of ours leaks in
+      continue;
+    }
+    std::string candidate = result + "/" + std::string(comp);
+    if (!exists) {
+      result = std::move(candidate);
+      continue;
+    }
+    if (candidate == "/dev/stdin" || candidate == "/dev/stdout" || candidate == "/dev/stderr" ||
+        candidate == "/dev/fd") {
+      result = std::move(candidate);
+      exists = false;
+      continue;
+    }
+    struct stat st {};
+    if (::lstat(candidate.c_str(), &st) != 0) {
+      result = std::move(candidate);
+      exists = false;
+      continue;
+    }
+    if (!S_ISLNK(st.st_mode)) {
+      result = std::move(candidate);
+      continue;
+    }
+    if (++links > kMaxSymlinks) {
+      out.problem = "symlink loop";
+      result = std::move(candidate);
+      exists = false;
+      continue;
+    }
+    ssize_t n = ::readlink(candidate.c_str(), buffer.data(), buffer.size());
+    if (n <= 0 || static_cast<std::size_t>(n) >= buffer.size()) {
+      result = std::move(candidate);
+      exists = false;
+      continue;
+    }
+    std::string target(buffer.data(), static_cast<std::size_t>(n));
+    if (target.front() == '/') result.clear();
+    rest = target + "/" + rest.substr(pos);
+    pos = 0;
+  }
+  out.path = result.empty() ? "/" : std::move(result);
+  return out;
+}
+
+}  // namespace
+
+std::string LexicallyNormalize(std::string_view absolute_path) {
+  std::string result;
+  result.reserve(absolute_path.size());
+  std::size_t pos = 0;
+  while (pos < absolute_path.size()) {
+    while (pos < absolute_path.size() && absolute_path[pos] == '/') ++pos;
+    std::size_t end = absolute_path.find('/', pos);
+    if (end == std::string_view::npos) end = absolute_path.size();
+    std::string_view comp = absolute_path.substr(pos, end - pos);
+    pos = end;
+    if (comp.empty() || comp == ".") continue;
+    if (comp == "..") {
+      PopComponent(result);
+      continue;
+    }
+    result += '/';
+    result.append(comp);
+  }
+  return result.empty() ? "/" : result;
+}
+
+NormalizedPath NormalizePath(std::string_view path, const NormalizeOptions& options) {
+  NormalizedPath out;
+  if (path.empty()) {
+    out.problem = "empty path";
+    return out;
+  }
+  std::string joined;
+  if (options.expand_tilde && path.front() == '~') {
+    if (path.size() == 1 || path[1] == '/') {
+      if (options.home.empty() || options.home.front() != '/') {
+        out.problem = "unknown user home";
+        return out;
+      }
+      joined.append(options.home).append(path.substr(1));
+    } else {
+      out.problem = "unknown user home";
+      return out;
+    }
+  } else if (path.front() == '/') {
+    joined.assign(path);
+  } else {
+    if (options.cwd.empty() || options.cwd.front() != '/') {
+      out.problem = std::string(kUnknownCwd);
+      return out;
+    }
+    joined.reserve(options.cwd.size() + 1 + path.size());
+    joined.append(options.cwd).append("/").append(path);
+  }
+  if (!options.resolve_symlinks) {
+    out.path = LexicallyNormalize(joined);
+    return out;
+  }
+  return Resolve(joined, options.cwd);
+}
+
+std::string_view ParentDirectory(std::string_view absolute_path) {
+  std::size_t slash = absolute_path.rfind('/');
+  if (slash == std::string_view::npos) return ".";
+  if (slash == 0) return "/";
+  return absolute_path.substr(0, slash);
+}
+
+std::string_view BaseName(std::string_view path) {
+  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  if (path == "/") return "";
+  std::size_t slash = path.rfind('/');
+  return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
+}  // namespace toolgate::effects

@@ -1,0 +1,197 @@
+#include "grants/argv_pattern.h"
+
+#include <algorithm>
+
+#include "grants/glob.h"
+#include "grants/path_scope.h"
+
+namespace toolgate {
+
+namespace {
+
+// One argv element character: any byte but the separator and the escape
+// byte, or a whole escape pair.
+constexpr std::string_view kElementChar = "(?:[^\\x00\\x01]|\\x01[\\x02\\x03])";
+constexpr std::string_view kPathChar = "(?:[^/\\x00\\x01]|\\x01[\\x02\\x03])";
+const GlobFlavor kArgvFlavor{kElementChar, "\\x00\\x01", "|\\x01[\\x02\\x03]", false};
+const GlobFlavor kArgvPathFlavor{kPathChar, "/\\x00\\x01", "|\\x01[\\x02\\x03]", true};
+constexpr std::string_view kAnyElements = "(?:\\x00[^\\x00]*)*";
+constexpr std::string_view kRest = "(?:\\x00[\\x00-\\xff]*)?";
+
+Error PatternError(std::string message) { return Error{ErrorCode::kPolicyPattern, std::move(message), ""}; }
+
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+bool IsTrustedDir(std::string_view dir, const std::vector<std::string>& trusted) {
+  while (dir.size() > 1 && dir.back() == '/') dir.remove_suffix(1);
+  return std::any_of(trusted.begin(), trusted.end(), [dir](const std::string& t) { return t == dir; });
+}
+
+// Regex for the first element when it names a path.
+Result<std::string> ProgramPathRegex(const std::string& element, std::string_view home,
+                                     const std::vector<std::string>& trusted) {
+  std::string glob;
+  if (element.substr(0, 2) == "~/") {
+    if (home.empty() || home[0] != '/') return PatternError("'~/' needs settings.home to be an absolute path");
+    glob = EscapeGlob(home) + element.substr(1);
+  } else if (!element.empty() && element[0] == '/') {
+    glob = element;
+  } else {
+    return PatternError("a program path in an exec pattern must be absolute or start with '~/'");
+  }
+  Result<std::vector<std::string>> segments = NormalizePathGlob(glob);
+  if (!segments.ok()) return segments.error();
+  if (segments->empty()) return PatternError("'/' is not a program");
+  // A literal trusted directory means the bare name: that is how such programs are identified.
+  std::string dir;
+  bool dir_literal = true;
+  for (std::size_t i = 0; i + 1 < segments->size(); ++i) {
+    dir_literal = dir_literal && (*segments)[i] != "**" && IsLiteralGlob((*segments)[i]);
+    dir += "/" + UnescapeGlob((*segments)[i]);
+  }
+  if (dir.empty()) dir = "/";
+  const std::string& base = segments->back();
+  Result<std::string> path = PathSegmentsToRegex(*segments, kArgvPathFlavor, "[^\\x00]*");
+  if (!path.ok()) return path.error();
+  std::string regex = std::string("(?:").append(kElementChar).append(")*\\x01\\x04").append(*path);
+  if (dir_literal && base != "**" && IsTrustedDir(dir, trusted)) {
+    Result<std::string> bare = GlobToRegex(base, kArgvPathFlavor);
+    if (!bare.ok()) return bare.error();
+    regex = "(?:" + *bare + "\\x01\\x04[^\\x00]*|" + regex + ")";
+  }
+  return regex;
+}
+
+void AppendEscapedElement(std::string_view bytes, std::string* out) {
+  for (const char c : bytes) {
+    if (c == '\x00') {
+      out->append("\x01\x02", 2);
+    } else if (c == '\x01') {
+      out->append("\x01\x03", 2);
+    } else {
+      out->push_back(c);
+    }
+  }
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> SplitArgvPattern(std::string_view pattern) {
+  std::vector<std::string> elements;
+  std::size_t i = 0;
+  while (i < pattern.size()) {
+    while (i < pattern.size() && IsSpace(pattern[i])) ++i;
+    if (i >= pattern.size()) break;
+    std::string element;
+    while (i < pattern.size() && !IsSpace(pattern[i])) {
+      const char c = pattern[i];
+      if (c == '\'' || c == '"') {
+        const std::size_t close = pattern.find(c, i + 1);
+        if (close == std::string_view::npos) return PatternError(std::string("unterminated ") + c + " quote");
+        element += EscapeGlob(pattern.substr(i + 1, close - i - 1));
+        i = close + 1;
+      } else if (c == '\\') {
+        if (i + 1 >= pattern.size()) return PatternError("pattern ends with a lone '\\'");
+        element.push_back('\\');
+        element.push_back(pattern[i + 1]);
+        i += 2;
+      } else {
+        element.push_back(c);
+        ++i;
+      }
+    }
+    elements.push_back(std::move(element));
+  }
+  if (elements.empty()) return PatternError("empty exec pattern");
+  return elements;
+}
+
+Result<ArgvPattern> ParseArgvPattern(std::string_view pattern, std::string_view home,
+                                     const std::vector<std::string>& trusted_bin_dirs) {
+  Result<std::vector<std::string>> elements = SplitArgvPattern(pattern);
+  if (!elements.ok()) return elements.error();
+  ArgvPattern out;
+  out.elements = std::move(*elements);
+  out.literal = true;
+  int stars = 0;
+  bool only_wildcards = true;
+  for (std::size_t i = 0; i < out.elements.size(); ++i) {
+    const std::string& e = out.elements[i];
+    if (i > 0) out.canonical.push_back(' ');
+    out.canonical += e;
+    if (e == "**") {
+      out.literal = false;
+      out.regex += kAnyElements;
+      continue;
+    }
+    if (e == "*") ++stars;
+    else only_wildcards = false;
+    out.literal = out.literal && IsLiteralGlob(e);
+    Result<std::string> piece = (i == 0 && e.find('/') != std::string::npos)
+                                    ? ProgramPathRegex(e, home, trusted_bin_dirs)
+                                    : GlobToRegex(e, kArgvFlavor);
+    if (!piece.ok()) return piece.error();
+    out.regex.append("\\x00").append(*piece);
+    if (i == 0 && e.find('/') == std::string::npos) out.regex.append("\\x01\\x04[^\\x00]*");
+  }
+  out.regex += kRest;
+  out.matches_everything = only_wildcards && stars <= 1;
+  return out;
+}
+
+std::string_view ExecIdentity(const ExecEffect& exec, const std::vector<std::string>& trusted_bin_dirs) {
+  std::string_view program = exec.program;
+  if (program.empty() && !exec.argv.empty()) program = exec.argv[0];
+  if (program.find('/') == std::string_view::npos) return program;
+  const std::string_view full = exec.resolved.empty() ? program : std::string_view(exec.resolved);
+  const std::size_t slash = full.rfind('/');
+  if (slash == std::string_view::npos) return full;
+  const std::string_view dir = slash == 0 ? std::string_view("/") : full.substr(0, slash);
+  const std::string_view base = full.substr(slash + 1);
+  if (!base.empty() && full[0] == '/' && IsTrustedDir(dir, trusted_bin_dirs)) return base;
+  return full;
+}
+
+std::string_view ExecFullPath(const ExecEffect& exec) {
+  if (!exec.resolved.empty()) return exec.resolved;
+  std::string_view program = exec.program;
+  if (program.empty() && !exec.argv.empty()) program = exec.argv[0];
+  return program.find('/') == std::string_view::npos ? std::string_view() : program;
+}
+
+void EncodeArgv(const ExecEffect& exec, std::string_view identity, std::string* out) {
+  out->push_back('\x00');
+  AppendEscapedElement(identity, out);
+  out->append("\x01\x04", 2);
+  AppendEscapedElement(ExecFullPath(exec), out);
+  for (std::size_t i = 1; i < exec.argv.size(); ++i) {
+    out->push_back('\x00');
+    AppendEscapedElement(exec.argv[i], out);
+  }
+}
+
+void ArgvPatternSet::Add(const ArgvPattern& pattern, int slot) {
+  std::string ignored;
+  if (set_.Add(pattern.regex, &ignored) >= 0) slots_.push_back(slot);
+}
+
+bool ArgvPatternSet::Compile(std::string* error) {
+  if (set_.Compile()) return true;
+  *error = "the profile's exec patterns are too large for RE2 to compile";
+  return false;
+}
+
+SetOutcome ArgvPatternSet::Match(const ExecEffect& exec, const std::vector<std::string>& trusted_bin_dirs,
+                                 std::vector<int>* slots) const {
+  thread_local std::vector<int> hits;
+  thread_local std::string encoded;
+  slots->clear();
+  if (set_.size() == 0) return SetOutcome::kNoMatch;
+  encoded.clear();
+  EncodeArgv(exec, ExecIdentity(exec, trusted_bin_dirs), &encoded);
+  const SetOutcome outcome = set_.Match(encoded, &hits);
+  for (const int h : hits) slots->push_back(slots_[static_cast<std::size_t>(h)]);
+  return outcome;
+}
+
+}  // namespace toolgate

@@ -1,0 +1,76 @@
+// ArgvPattern: one exec grant ("git", "git push ** --force", "/opt/tools/bin/*").
+// ArgvPatternSet: all of a profile's argv patterns in one RE2 set over an
+// encoded argv.
+//
+// Pattern syntax: the text is split on whitespace into elements; single or
+// double quotes group an element containing spaces and make their content
+// literal (no globbing), a backslash escapes the next character. Each element
+// is a glob over one argv element (glob.h); an unquoted element "**" matches
+// any number of argv elements, including none. A pattern matches a prefix of
+// the argv (an implicit trailing "**").
+//
+// The first element is matched against the program's identity:
+//   program without '/'                         -> the program as written ("git")
+//   program whose directory (of `resolved`, else program) is one of
+//     settings.trusted_bin_dirs                 -> its basename ("/usr/bin/git" -> "git")
+//   anything else                               -> its normalized path ("/tmp/git")
+// A first element without '/' is a glob over that identity ('*' spans '/', so
+// "*" matches every program; "git" never matches "/tmp/git"). A first element
+// with '/' must be absolute (or start with "~/") and is a path glob ('*' stops
+// at '/', '**' spans segments) over the program's full path (`resolved`, else
+// program when it contains '/'); when its directory is literally a trusted dir
+// it also matches the bare name, so "/usr/bin/curl" covers a PATH lookup of
+// "curl" just as it covers "/bin/curl" (both are identified as "curl").
+//
+// Encoding: each element is written as "\x00" + bytes with "\x00" -> "\x01\x02"
+// and "\x01" -> "\x01\x03"; the first element is identity + "\x01\x04" + full path
+// (empty when unknown). argv elements cannot forge an element boundary, and
+// pattern wildcards consume escape pairs whole, so a pattern sees exactly the
+// argv the program would get.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "grants/regex_set.h"
+#include "toolgate/effects.h"
+#include "toolgate/result.h"
+
+namespace toolgate {
+
+struct ArgvPattern {
+  std::vector<std::string> elements;  // element globs after quote processing
+  std::string canonical;              // elements joined by ' '
+  std::string regex;
+  bool literal = false;               // every element literal, no "**"
+  bool matches_everything = false;    // only "*"/"**" elements, at most one "*"
+};
+
+// Splits pattern text into element globs (quotes become escapes).
+Result<std::vector<std::string>> SplitArgvPattern(std::string_view pattern);
+
+Result<ArgvPattern> ParseArgvPattern(std::string_view pattern, std::string_view home,
+                                     const std::vector<std::string>& trusted_bin_dirs);
+
+// The identity argv[0] is matched as (see above). Views into exec.
+std::string_view ExecIdentity(const ExecEffect& exec, const std::vector<std::string>& trusted_bin_dirs);
+// The normalized path of the program when known (`resolved`, else program
+// when it contains '/'), else "".
+std::string_view ExecFullPath(const ExecEffect& exec);
+// Appends the encoded argv (identity and full path in place of argv[0]) to *out.
+void EncodeArgv(const ExecEffect& exec, std::string_view identity, std::string* out);
+
+class ArgvPatternSet {
+ public:
+  void Add(const ArgvPattern& pattern, int slot);
+  [[nodiscard]] bool Compile(std::string* error);
+  SetOutcome Match(const ExecEffect& exec, const std::vector<std::string>& trusted_bin_dirs,
+                   std::vector<int>* slots) const;
+
+ private:
+  RegexSet set_;
+  std::vector<int> slots_;
+};
+
+}  // namespace toolgate

@@ -1,0 +1,71 @@
+// PathScope: one fs glob from a policy, compiled for matching absolute,
+// normalized paths. PathScopeSet: every scope of a profile in two RE2 sets
+// (absolute scopes, and cwd-anchored scopes matched against the part of the
+// path below the call's cwd), so one CheckPath is at most two set matches.
+//
+// Pattern syntax (on top of glob.h):
+//   /abs/...          absolute
+//   ~/x, ${home}/x    below settings.home (or PolicyLoadOptions.home)
+//   ${cwd}/x, x, ./x  below the call's cwd; with no cwd such scopes match nothing
+//   **/x              x at any depth anywhere (same as /**/x); "**" alone is "/**"
+//   a/**              a itself and everything below it; "**" is only valid as a
+//                     whole segment
+// Patterns are normalized: duplicate '/', '.' segments and a trailing '/' are
+// dropped; a '..' segment is an error. Other "${...}" variables are errors.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "grants/glob.h"
+#include "grants/regex_set.h"
+#include "toolgate/result.h"
+
+namespace toolgate {
+
+struct PathScope {
+  enum class Anchor { kAbsolute, kCwd };
+  Anchor anchor = Anchor::kAbsolute;
+  // Canonical text: "/home/dev/src/**" or "${cwd}/src/**". Two scopes with the
+  // same canonical text match the same paths.
+  std::string canonical;
+  // Regex over the absolute path (kAbsolute) or over the remainder below cwd,
+  // which is "" for cwd itself and "/rest" below it (kCwd).
+  std::string regex;
+  bool literal = false;  // no wildcard: matches exactly one path (canonical, for kAbsolute)
+  bool matches_everything = false;  // "/**" and equivalents
+};
+
+Result<PathScope> ParsePathScope(std::string_view pattern, std::string_view home);
+
+// Splits a '/'-separated glob into normalized segments ("**" kept as its own
+// segment, runs of "**" collapsed). Errors on '..'.
+Result<std::vector<std::string>> NormalizePathGlob(std::string_view glob);
+
+// Regex for an absolute path built from normalized segments. segment_flavor
+// translates one segment; any_run is the regex for "any bytes" that '**' may
+// span (".*" for plain paths).
+Result<std::string> PathSegmentsToRegex(const std::vector<std::string>& segments,
+                                        const GlobFlavor& segment_flavor, std::string_view any_run);
+
+// Lexically normalizes an absolute path into *out ("//" and "." dropped, ".."
+// resolved, no trailing '/'). False when path is not absolute.
+bool NormalizeAbsolutePath(std::string_view path, std::string* out);
+
+class PathScopeSet {
+ public:
+  // slot is returned from Match for this scope.
+  void Add(const PathScope& scope, int slot);
+  [[nodiscard]] bool Compile(std::string* error);
+  // Slots of every scope matching path (absolute, normalized) given cwd.
+  SetOutcome Match(std::string_view path, std::string_view cwd, std::vector<int>* slots) const;
+
+ private:
+  RegexSet absolute_;
+  RegexSet below_cwd_;
+  std::vector<int> absolute_slots_;
+  std::vector<int> cwd_slots_;
+};
+
+}  // namespace toolgate

@@ -1,0 +1,38 @@
+#include "grants/tool_pattern.h"
+
+#include "grants/glob.h"
+
+namespace toolgate {
+
+Result<ToolPattern> ParseToolPattern(std::string_view pattern) {
+  if (pattern.empty()) return Error{ErrorCode::kPolicyPattern, "empty tool pattern", ""};
+  Result<std::string> regex = GlobToRegex(pattern, kToolFlavor);
+  if (!regex.ok()) return regex.error();
+  ToolPattern out;
+  out.canonical = std::string(pattern);
+  out.regex = std::move(*regex);
+  out.literal = IsLiteralGlob(pattern);
+  out.matches_everything = pattern.find_first_not_of('*') == std::string_view::npos;
+  return out;
+}
+
+void ToolPatternSet::Add(const ToolPattern& pattern, int slot) {
+  std::string ignored;
+  if (set_.Add(pattern.regex, &ignored) >= 0) slots_.push_back(slot);
+}
+
+bool ToolPatternSet::Compile(std::string* error) {
+  if (set_.Compile()) return true;
+  *error = "the profile's tool patterns are too large for RE2 to compile";
+  return false;
+}
+
+SetOutcome ToolPatternSet::Match(std::string_view tool_name, std::vector<int>* slots) const {
+  thread_local std::vector<int> hits;
+  slots->clear();
+  const SetOutcome outcome = set_.Match(tool_name, &hits);
+  for (const int h : hits) slots->push_back(slots_[static_cast<std::size_t>(h)]);
+  return outcome;
+}
+
+}  // namespace toolgate

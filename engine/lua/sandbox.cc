@@ -1,0 +1,401 @@
+#include "lua/sandbox.h"
+
+#include <cstdlib>
+#include <cstring>
+
+namespace toolgate::lua {
+namespace {
+
+const char kBaseKey = 'b';  // registry: the frozen base table
+
+// ---- allocator ------------------------------------------------------------
+
+void* CappedAlloc(void* ud, void* ptr, std::size_t osize, std::size_t nsize) {
+  auto* ctx = static_cast<VmContext*>(ud);
+  const std::size_t old_size = ptr != nullptr ? osize : 0;
+  if (nsize == 0) {
+    std::free(ptr);
+    ctx->used -= old_size;
+    return nullptr;
+  }
+  if (nsize > old_size) {
+    // Host functions get a slack so a failure rarely lands inside C++ code;
+    // HostFunction enforces the real cap as soon as they return.
+    const std::size_t cap = ctx->host_depth > 0 ? ctx->cap + kHostSlack : ctx->cap;
+    const std::size_t growth = nsize - old_size;
+    if (ctx->used + growth > cap || ctx->used + growth < ctx->used) {
+      if (ctx->armed && ctx->tripped == BudgetTrip::kNone) ctx->tripped = BudgetTrip::kMemory;
+      return nullptr;  // Lua raises LUA_ERRMEM
+    }
+  }
+  void* out = std::realloc(ptr, nsize);
+  if (out == nullptr) return nullptr;  // shrinking never fails in glibc; growth may
+  ctx->used = ctx->used - old_size + nsize;
+  return out;
+}
+
+// ---- budget hook ------------------------------------------------------------
+
+void BudgetHook(lua_State* L, lua_Debug* ar) {
+  VmContext* ctx = ContextOf(L);
+  if (!ctx->armed) return;
+  ctx->executed += kHookInterval;
+  if (ctx->tripped == BudgetTrip::kNone) {
+    if (ctx->executed > ctx->max_instructions) {
+      ctx->tripped = BudgetTrip::kInstructions;
+    } else if (std::chrono::steady_clock::now() > ctx->deadline) {
+      ctx->tripped = BudgetTrip::kTime;
+    } else {
+      return;
+    }
+  }
+  if (lua_getinfo(L, "l", ar) != 0 && ctx->trip_line == 0) ctx->trip_line = ar->currentline;
+  // Once tripped, stop at every instruction: nothing the script runs next
+  // (a handler, a __close) gets far.
+  lua_sethook(L, BudgetHook, LUA_MASKCOUNT, 1);
+  luaL_error(L, "%s budget exceeded", BudgetTripName(ctx->tripped));
+}
+
+// ---- base functions that replace the stock ones ------------------------------
+
+bool BudgetTripped(lua_State* L) { return ContextOf(L)->tripped != BudgetTrip::kNone; }
+
+// pcall(f, ...): as Lua's, but a budget trip (or memory error) propagates.
+int SafePcall(lua_State* L) {
+  luaL_checkany(L, 1);
+  const int status = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
+  if (status != LUA_OK) {
+    if (status == LUA_ERRMEM || BudgetTripped(L)) {
+      if (status == LUA_ERRMEM) TripMemoryBudget(L);
+      return lua_error(L);
+    }
+    lua_pushboolean(L, 0);
+    lua_insert(L, -2);
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  lua_insert(L, 1);
+  return lua_gettop(L);
+}
+
+// The message handler xpcall installs. When the error comes from the budget
+// hook, Lua calls the handler while hooks are still disabled, so a user
+// handler would run unbudgeted: after a trip the user handler is skipped.
+int GuardedHandler(lua_State* L) {
+  if (BudgetTripped(L)) return 1;  // the error object, unchanged
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 1);
+  return 1;
+}
+
+// xpcall(f, handler, ...)
+int SafeXpcall(lua_State* L) {
+  const int n = lua_gettop(L);
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  lua_pushvalue(L, 2);
+  lua_pushcclosure(L, GuardedHandler, 1);
+  lua_replace(L, 2);    // slot 2: the guarded handler
+  lua_pushvalue(L, 1);  // f
+  lua_copy(L, 2, 1);    // handler to slot 1
+  lua_replace(L, 2);    // f to slot 2
+  const int status = lua_pcall(L, n - 2, LUA_MULTRET, 1);
+  if (status != LUA_OK) {
+    if (status == LUA_ERRMEM || BudgetTripped(L)) {
+      if (status == LUA_ERRMEM) TripMemoryBudget(L);
+      return lua_error(L);
+    }
+    lua_pushboolean(L, 0);
+    lua_insert(L, -2);
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  lua_replace(L, 1);  // replaces the handler
+  return lua_gettop(L);
+}
+
+int SafeRawset(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  luaL_checkany(L, 2);
+  luaL_checkany(L, 3);
+  if (IsProtected(L, 1)) return luaL_error(L, "rawset: the table is read-only");
+  lua_settop(L, 3);
+  lua_rawset(L, 1);
+  return 1;
+}
+
+int SafeSetmetatable(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  const int t = lua_type(L, 2);
+  luaL_argexpected(L, t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table");
+  if (IsProtected(L, 1)) return luaL_error(L, "setmetatable: cannot change a protected metatable");
+  if (t == LUA_TTABLE) {
+    lua_pushstring(L, "__gc");
+    lua_rawget(L, 2);
+    const bool has_gc = !lua_isnil(L, -1);
+    lua_pop(L, 1);
+    if (has_gc) return luaL_error(L, "setmetatable: __gc finalizers are not allowed in rules");
+  }
+  if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL) {
+    return luaL_error(L, "cannot change a protected metatable");
+  }
+  lua_settop(L, 2);
+  lua_setmetatable(L, 1);
+  return 1;
+}
+
+// string.find(s, text, init, plain): only plain searches. Pattern matching
+// runs in C without budget checks and can backtrack exponentially.
+int PlainFind(lua_State* L) {
+  if (lua_toboolean(L, 4) == 0) {
+    return luaL_error(L, "string.find: Lua patterns are disabled in rules; pass plain=true or use tg.re.find");
+  }
+  lua_pushvalue(L, lua_upvalueindex(1));  // the stock string.find
+  lua_insert(L, 1);
+  lua_settop(L, 5);
+  lua_call(L, 4, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
+int DisabledPattern(lua_State* L) {
+  return luaL_error(L, "%s: Lua patterns are disabled in rules (they can backtrack without limit); use tg.re",
+                    lua_tostring(L, lua_upvalueindex(1)));
+}
+
+// Deterministic math.random: xorshift64*, reseeded for every invocation.
+std::uint64_t NextRandom(VmContext* ctx) {
+  std::uint64_t x = ctx->random_state != 0 ? ctx->random_state : 0x9E3779B97F4A7C15ull;
+  x ^= x >> 12;
+  x ^= x << 25;
+  x ^= x >> 27;
+  ctx->random_state = x;
+  return x * 0x2545F4914F6CDD1Dull;
+}
+
+int DeterministicRandom(lua_State* L) {
+  VmContext* ctx = ContextOf(L);
+  const std::uint64_t r = NextRandom(ctx);
+  lua_Integer low = 1, up = 0;
+  switch (lua_gettop(L)) {
+    case 0:
+      lua_pushnumber(L, static_cast<lua_Number>(r >> 11) * (1.0 / 9007199254740992.0));
+      return 1;
+    case 1:
+      up = luaL_checkinteger(L, 1);
+      break;
+    case 2:
+      low = luaL_checkinteger(L, 1);
+      up = luaL_checkinteger(L, 2);
+      break;
+    default: return luaL_error(L, "math.random: wrong number of arguments");
+  }
+  luaL_argcheck(L, low <= up, lua_gettop(L), "interval is empty");
+  const lua_Unsigned span = static_cast<lua_Unsigned>(up) - static_cast<lua_Unsigned>(low);
+  const lua_Unsigned value = span == ~lua_Unsigned{0} ? r : r % (span + 1);
+  lua_pushinteger(L, static_cast<lua_Integer>(static_cast<lua_Unsigned>(low) + value));
+  return 1;
+}
+
+// Pack environments: new names are fine, built-in names are not.
+int EnvNewIndex(lua_State* L) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &kBaseKey);
+  lua_pushvalue(L, 2);
+  lua_gettable(L, -2);  // base is a read-only proxy: __index reaches the real table
+  const bool builtin = !lua_isnil(L, -1);
+  lua_pop(L, 2);
+  if (builtin && lua_type(L, 2) == LUA_TSTRING) {
+    return luaL_error(L, "the built-in global '%s' is read-only", lua_tostring(L, 2));
+  }
+  lua_rawset(L, 1);
+  return 0;
+}
+
+// Copies name from the stock library table at `from` into the table at `to`.
+void CopyField(lua_State* L, int from, int to, const char* name) {
+  lua_getfield(L, from, name);
+  lua_setfield(L, to, name);
+}
+
+struct SetupArgs {
+  const std::function<void(lua_State*, int)>* extend;
+};
+
+int Setup(lua_State* L) {
+  auto* args = static_cast<SetupArgs*>(lua_touserdata(L, 1));
+  InitProtectedSet(L);
+  luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
+  const int g = lua_gettop(L);
+  luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 0);
+  const int stock_string = lua_gettop(L);
+  luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 0);
+  const int stock_table = lua_gettop(L);
+  luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 0);
+  const int stock_math = lua_gettop(L);
+  luaL_requiref(L, LUA_UTF8LIBNAME, luaopen_utf8, 0);
+  const int stock_utf8 = lua_gettop(L);
+
+  lua_newtable(L);
+  const int base = lua_gettop(L);
+  for (const char* name : {"assert", "error", "getmetatable", "ipairs", "next", "pairs", "rawequal", "rawget",
+                           "rawlen", "select", "tonumber", "tostring", "type", "_VERSION"}) {
+    CopyField(L, g, base, name);
+  }
+  lua_pushcfunction(L, SafePcall);
+  lua_setfield(L, base, "pcall");
+  lua_pushcfunction(L, SafeXpcall);
+  lua_setfield(L, base, "xpcall");
+  lua_pushcfunction(L, SafeRawset);
+  lua_setfield(L, base, "rawset");
+  lua_pushcfunction(L, SafeSetmetatable);
+  lua_setfield(L, base, "setmetatable");
+
+  // string: stock functions minus dump and the pattern matchers.
+  lua_newtable(L);
+  const int str = lua_gettop(L);
+  for (const char* name : {"byte", "char", "format", "len", "lower", "upper", "rep", "reverse", "sub", "pack",
+                           "packsize", "unpack"}) {
+    CopyField(L, stock_string, str, name);
+  }
+  lua_getfield(L, stock_string, "find");
+  lua_pushcclosure(L, PlainFind, 1);
+  lua_setfield(L, str, "find");
+  for (const char* name : {"match", "gmatch", "gsub"}) {
+    lua_pushfstring(L, "string.%s", name);
+    lua_pushcclosure(L, DisabledPattern, 1);
+    lua_setfield(L, str, name);
+  }
+  lua_pushvalue(L, str);
+  lua_setfield(L, base, "string");
+
+  lua_newtable(L);
+  const int tab = lua_gettop(L);
+  for (const char* name : {"concat", "insert", "move", "pack", "remove", "sort", "unpack"}) {
+    CopyField(L, stock_table, tab, name);
+  }
+  lua_setfield(L, base, "table");
+
+  lua_newtable(L);
+  const int math = lua_gettop(L);
+  for (const char* name : {"abs", "ceil", "floor", "fmod", "huge", "max", "maxinteger", "min", "mininteger", "modf",
+                           "pi", "sqrt", "tointeger", "type", "ult", "exp", "log", "sin", "cos", "tan", "asin",
+                           "acos", "atan"}) {
+    CopyField(L, stock_math, math, name);
+  }
+  lua_pushcfunction(L, DeterministicRandom);
+  lua_setfield(L, math, "random");
+  lua_setfield(L, base, "math");
+
+  lua_newtable(L);
+  const int utf8 = lua_gettop(L);
+  for (const char* name : {"char", "charpattern", "codes", "codepoint", "len", "offset"}) {
+    CopyField(L, stock_utf8, utf8, name);
+  }
+  lua_setfield(L, base, "utf8");
+
+  (*args->extend)(L, base);
+
+  // Freeze: base (and every library table in it) becomes a read-only proxy.
+  lua_pushvalue(L, base);
+  MakeReadOnly(L);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &kBaseKey);
+
+  // The string metatable is shared by every string in the state: lock it and
+  // point it at the sanitized (now read-only) string table.
+  lua_pushliteral(L, "");
+  lua_getmetatable(L, -1);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &kBaseKey);
+  lua_getfield(L, -1, "string");
+  lua_setfield(L, -3, "__index");
+  lua_pop(L, 1);
+  lua_pushliteral(L, "read-only");
+  lua_setfield(L, -2, "__metatable");
+  lua_pop(L, 2);
+
+  // The real globals table is never given to a pack; empty it anyway so
+  // nothing dangerous is reachable even by mistake.
+  lua_pushglobaltable(L);
+  lua_pushnil(L);
+  while (lua_next(L, -2) != 0) {
+    lua_pop(L, 1);
+    lua_pushvalue(L, -1);
+    lua_pushnil(L);
+    lua_rawset(L, -4);
+  }
+  lua_pop(L, 1);
+  // Unload the stock modules so they are not reachable through package.loaded.
+  lua_pushnil(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  return 0;
+}
+
+}  // namespace
+
+const char* BudgetTripName(BudgetTrip trip) {
+  switch (trip) {
+    case BudgetTrip::kNone: return "none";
+    case BudgetTrip::kInstructions: return "instruction";
+    case BudgetTrip::kMemory: return "memory";
+    case BudgetTrip::kTime: return "time";
+  }
+  return "none";
+}
+
+lua_State* NewSandboxState(VmContext* ctx, const std::function<void(lua_State*, int)>& extend) {
+  lua_State* L = lua_newstate(CappedAlloc, ctx);
+  if (L == nullptr) return nullptr;
+  *static_cast<VmContext**>(lua_getextraspace(L)) = ctx;
+  lua_setwarnf(L, nullptr, nullptr);  // finalizer errors and warn() go nowhere
+  SetupArgs args{&extend};
+  lua_pushcfunction(L, Setup);
+  lua_pushlightuserdata(L, &args);
+  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+    lua_close(L);
+    return nullptr;
+  }
+  lua_sethook(L, BudgetHook, LUA_MASKCOUNT, kHookInterval);
+  return L;
+}
+
+void PushPackEnvironment(lua_State* L) {
+  lua_newtable(L);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -2, "_G");
+  lua_createtable(L, 0, 3);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &kBaseKey);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, EnvNewIndex);
+  lua_setfield(L, -2, "__newindex");
+  lua_pushliteral(L, "read-only");
+  lua_setfield(L, -2, "__metatable");
+  lua_setmetatable(L, -2);
+  MarkProtected(L, -1);
+}
+
+bool LoadTextChunk(lua_State* L, std::string_view source, const std::string& chunk_name, int env_index) {
+  env_index = lua_absindex(L, env_index);
+  if (luaL_loadbufferx(L, source.data(), source.size(), chunk_name.c_str(), "t") != LUA_OK) return false;
+  lua_pushvalue(L, env_index);
+  if (lua_setupvalue(L, -2, 1) == nullptr) lua_pop(L, 1);  // a chunk always has _ENV; be safe anyway
+  return true;
+}
+
+void ArmBudget(lua_State* L, const RuleBudget& budget) {
+  VmContext* ctx = ContextOf(L);
+  lua_sethook(L, BudgetHook, LUA_MASKCOUNT, kHookInterval);
+  ctx->executed = 0;
+  ctx->max_instructions = budget.instructions;
+  ctx->tripped = BudgetTrip::kNone;
+  ctx->trip_line = 0;
+  ctx->cap = ctx->used + budget.memory_bytes;
+  ctx->deadline = std::chrono::steady_clock::now() + budget.wall_time;
+  ctx->random_state = 0x746f6f6c67617465ull;  // "toolgate": the same sequence every invocation
+  ctx->armed = true;
+}
+
+void DisarmBudget(lua_State* L) {
+  VmContext* ctx = ContextOf(L);
+  ctx->armed = false;
+  ctx->cap = std::max(ctx->used, kLoadMemoryCap);
+}
+
+}  // namespace toolgate::lua

@@ -1,0 +1,101 @@
+// Public entry points of the policy loader, and Policy's own methods.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "grants/compiled_profile.h"
+#include "policy/policy_compiler.h"
+#include "policy/policy_file.h"
+#include "toolgate/policy.h"
+
+namespace toolgate {
+
+Policy::Policy() = default;
+Policy::~Policy() = default;
+
+const CompiledProfile* Policy::ProfileFor(std::string_view agent_id, std::string* profile_name) const {
+  std::string_view name = default_profile_;
+  if (const auto it = agent_profiles_.find(agent_id); it != agent_profiles_.end()) name = it->second;
+  const CompiledProfile* profile = name.empty() ? nullptr : ProfileNamed(name);
+  if (profile_name != nullptr) *profile_name = profile != nullptr ? std::string(name) : std::string();
+  return profile;
+}
+
+const CompiledProfile* Policy::ProfileNamed(std::string_view name) const {
+  const auto it = profiles_.find(name);
+  return it == profiles_.end() ? nullptr : it->second.get();
+}
+
+std::vector<std::string> Policy::ProfileNames() const {
+  std::vector<std::string> names;
+  names.reserve(profiles_.size());
+  for (const auto& [name, profile] : profiles_) names.push_back(name);
+  return names;
+}
+
+bool ReadPolicyFile(const std::string& path, std::string* text, PolicyDiagnostic* error) {
+  const auto fail = [&](ErrorCode code, std::string message) {
+    error->severity = PolicyDiagnostic::Severity::kError;
+    error->code = code;
+    error->file = path;
+    error->json_path = "";
+    error->message = std::move(message);
+    return false;
+  };
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail(ErrorCode::kPolicyIo, std::string("cannot open policy file: ") + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return fail(ErrorCode::kPolicyIo, "policy path is not a regular file");
+  }
+  if (static_cast<std::size_t>(st.st_size) > kMaxPolicyBytes) {
+    ::close(fd);
+    return fail(ErrorCode::kPolicySchema, "policy is " + std::to_string(st.st_size) + " bytes; the limit is " +
+                                              std::to_string(kMaxPolicyBytes));
+  }
+  text->clear();
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int saved = errno;
+      ::close(fd);
+      return fail(ErrorCode::kPolicyIo, std::string("cannot read policy file: ") + std::strerror(saved));
+    }
+    text->append(buf, static_cast<std::size_t>(n));
+    if (text->size() > kMaxPolicyBytes) {  // grew while we read
+      ::close(fd);
+      return fail(ErrorCode::kPolicySchema, "policy is larger than " + std::to_string(kMaxPolicyBytes) + " bytes");
+    }
+  }
+  ::close(fd);
+  return true;
+}
+
+PolicyLoadResult LoadPolicyText(std::string_view text, const std::string& source_name,
+                                const PolicyLoadOptions& options) {
+  PolicyAnalysis analysis = PolicyCompiler::Analyze(text, source_name, options);
+  PolicyLoadResult result;
+  result.diagnostics = std::move(analysis.diagnostics);
+  if (!analysis.has_errors()) result.policy = std::move(analysis.policy);
+  return result;
+}
+
+PolicyLoadResult LoadPolicyFile(const std::string& path, const PolicyLoadOptions& options) {
+  std::string text;
+  PolicyDiagnostic error;
+  if (!ReadPolicyFile(path, &text, &error)) {
+    PolicyLoadResult result;
+    result.diagnostics.push_back(std::move(error));
+    return result;
+  }
+  return LoadPolicyText(text, path, options);
+}
+
+}  // namespace toolgate

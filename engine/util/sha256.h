@@ -1,0 +1,12 @@
+// SHA-256 through OpenSSL's libcrypto: policy digests and input hashes.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace toolgate {
+
+// Lower-case hex digest of the bytes.
+std::string Sha256Hex(std::string_view bytes);
+
+}  // namespace toolgate

@@ -1,0 +1,83 @@
+// The Decision value: what the engine answers for one ToolCall. Shims turn
+// it into a client's wire format; the audit log records it; --explain prints it.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "toolgate/effects.h"
+#include "toolgate/result.h"
+
+namespace toolgate {
+
+// Ordered by severity: combining verdicts takes the maximum.
+enum class Verdict { kAllow = 0, kAsk = 1, kDeny = 2 };
+
+const char* VerdictName(Verdict verdict);  // "allow" / "ask" / "deny"
+std::optional<Verdict> VerdictFromName(std::string_view name);
+inline Verdict MostSevere(Verdict a, Verdict b) { return a > b ? a : b; }
+
+// Where a grant came from, so every decision can be traced to a policy line.
+struct GrantInfo {
+  std::string id;         // "developer.fs.write[0]"
+  std::string profile;    // profile that declared it
+  std::string file;       // policy file path
+  std::string json_path;  // JSON pointer inside it: "/profiles/developer/fs/write/0"
+  std::string pattern;    // the pattern text as written
+  Verdict verdict = Verdict::kDeny;  // what a match means
+};
+
+// Where a Lua rule came from (engine/lua/): the pack file and the line of
+// its rule{ ... } declaration. Owned by the Policy, like GrantInfo.
+struct RuleInfo {
+  std::string id;           // "dev-guard.force-push" (pack id + "." + rule id)
+  std::string pack;         // "dev-guard"
+  std::string file;         // pack file path as the policy resolved it
+  int line = 0;             // line of the rule{ ... } declaration
+  std::string description;
+};
+
+// What kind of thing a finding is about.
+enum class Subject { kCall, kTool, kExec, kPathRead, kPathWrite, kHost, kUnknown, kRule };
+const char* SubjectName(Subject subject);  // "call", "tool", "exec", "read", "write", "host", "unknown", "rule"
+
+// One check the engine made: a subject, the verdict for it, and the grant that
+// decided (nullptr when the profile's default decided). Findings with the final
+// verdict are the decision's reasons.
+struct Finding {
+  Verdict verdict = Verdict::kDeny;
+  Subject subject = Subject::kCall;
+  std::string target;              // the tool name, program, path, host:port, or unknown's text
+  const GrantInfo* grant = nullptr;  // owned by the Policy the decision was made under
+  std::string note;                // extra context ("profile default", "unknown agent", an error);
+                                   // for a rule: its reason, which is shown to the model
+  const RuleInfo* rule = nullptr;  // set for Subject::kRule; owned by the Policy
+  int line = 0;                    // for a rule: the pack line that produced the verdict (tg.deny's
+                                   // caller, or where an error or budget trip happened); 0 = unknown
+};
+
+struct Decision {
+  Verdict verdict = Verdict::kDeny;
+  std::string agent_id;
+  std::string profile;                   // "" when none could be chosen
+  std::vector<Finding> findings;         // every check, in evaluation order
+  std::optional<Error> error;            // set when the call could not be judged normally
+  std::string policy_digest;             // "sha256:<hex>" of the policy bytes
+  std::chrono::nanoseconds latency{0};
+  Effects effects;
+
+  // Findings whose verdict equals the decision's verdict.
+  std::vector<const Finding*> Reasons() const;
+  // Short text for the model: what was refused and why, without policy internals.
+  std::string MessageForModel() const;
+  // Longer text for a human: each deciding finding with its grant id, file and JSON path.
+  std::string MessageForHuman() const;
+};
+
+nlohmann::json ToJson(const Decision& decision, bool include_all_findings);
+
+}  // namespace toolgate

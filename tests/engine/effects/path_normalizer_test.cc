@@ -1,0 +1,139 @@
+#include "effects/path_normalizer.h"
+
+#include <doctest/doctest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+#include "effects_test_util.h"
+
+namespace toolgate::effects {
+namespace {
+
+NormalizedPath Lexical(std::string_view path, std::string_view cwd = "/work") {
+  NormalizeOptions options;
+  options.cwd = cwd;
+  options.home = "/home/u";
+  options.expand_tilde = true;
+  return NormalizePath(path, options);
+}
+
+NormalizedPath Resolved(std::string_view path, std::string_view cwd = "/work") {
+  NormalizeOptions options;
+  options.cwd = cwd;
+  options.home = "/home/u";
+  options.expand_tilde = true;
+  options.resolve_symlinks = true;
+  return NormalizePath(path, options);
+}
+
+// A temporary directory removed at scope end.
+struct TempDir {
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "tg-effects-XXXXXX").string();
+    char* made = ::mkdtemp(pattern.data());
+    REQUIRE(made != nullptr);
+    // The resolver sees through a symlinked /tmp too; compare real paths.
+    path = std::filesystem::canonical(made).string();
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+  std::string path;
+};
+
+TEST_CASE("lexical normalization") {
+  CHECK(Lexical("a/b").path == "/work/a/b");
+  CHECK(Lexical("./a/./b/").path == "/work/a/b");
+  CHECK(Lexical("a//b///c").path == "/work/a/b/c");
+  CHECK(Lexical("../x").path == "/x");
+  CHECK(Lexical("../../../../x").path == "/x");
+  CHECK(Lexical("/..").path == "/");
+  CHECK(Lexical(".").path == "/work");
+  CHECK(Lexical("/").path == "/");
+  CHECK(Lexical("//etc//passwd").path == "/etc/passwd");
+  CHECK(Lexical("~").path == "/home/u");
+  CHECK(Lexical("~/.ssh/../.aws").path == "/home/u/.aws");
+  CHECK(Lexical("~bob/x").problem == "unknown user home");
+  CHECK(Lexical("x", "").problem == "relative path with unknown working directory");
+  CHECK(Lexical("x", "relative/cwd").problem == "relative path with unknown working directory");
+  CHECK(Lexical("/abs", "").path == "/abs");
+  CHECK(Lexical("").problem == "empty path");
+}
+
+TEST_CASE("tilde is literal unless asked") {
+  NormalizeOptions options;
+  options.cwd = "/work";
+  options.home = "/home/u";
+  CHECK(NormalizePath("~/x", options).path == "/work/~/x");
+}
+
+TEST_CASE("helpers") {
+  CHECK(LexicallyNormalize("/a/./b/../c/") == "/a/c");
+  CHECK(ParentDirectory("/a/b") == "/a");
+  CHECK(ParentDirectory("/a") == "/");
+  CHECK(BaseName("/a/b/") == "b");
+  CHECK(BaseName("x") == "x");
+  CHECK(BaseName("/") == "");
+}
+
+TEST_CASE("symlinks are resolved component by component") {
+  TempDir tmp;
+  std::filesystem::create_directories(tmp.path + "/ws/real");
+  std::filesystem::create_directory_symlink("/etc", tmp.path + "/ws/link");
+  std::filesystem::create_directory_symlink("real", tmp.path + "/ws/rel");
+  std::filesystem::create_directory_symlink("../link", tmp.path + "/ws/real/up");
+  CHECK(Resolved(tmp.path + "/ws/link/passwd").path == "/etc/passwd");
+  CHECK(Resolved("link/passwd", tmp.path + "/ws").path == "/etc/passwd");
+  CHECK(Resolved("rel/new/file", tmp.path + "/ws").path == tmp.path + "/ws/real/new/file");
+  CHECK(Resolved("real/up/shadow", tmp.path + "/ws").path == "/etc/shadow");
+  // `..` after a link applies to the link's target, as in the kernel.
+  std::filesystem::create_directories(tmp.path + "/a/b");
+  std::filesystem::create_directory_symlink(tmp.path + "/a/b", tmp.path + "/ws/deep");
+  CHECK(Resolved(tmp.path + "/ws/deep/../x").path == tmp.path + "/a/x");
+  CHECK(Lexical(tmp.path + "/ws/deep/../x").path == tmp.path + "/ws/x");
+  // Missing tail stays lexical.
+  CHECK(Resolved(tmp.path + "/ws/nope/../y").path == tmp.path + "/ws/y");
+}
+
+TEST_CASE("symlink loops are bounded") {
+  TempDir tmp;
+  std::filesystem::create_symlink(tmp.path + "/b", tmp.path + "/a");
+  std::filesystem::create_symlink(tmp.path + "/a", tmp.path + "/b");
+  NormalizedPath result = Resolved(tmp.path + "/a/x");
+  CHECK(result.problem == "symlink loop");
+  CHECK(!result.path.empty());
+  std::filesystem::create_symlink("self", tmp.path + "/self");
+  CHECK(Resolved(tmp.path + "/self/x").problem == "symlink loop");
+}
+
+TEST_CASE("/proc/self/root and friends") {
+  CHECK(Resolved("/proc/self/root/etc/passwd").path == "/etc/passwd");
+  CHECK(Resolved("/proc/thread-self/root/etc/shadow").path == "/etc/shadow");
+  CHECK(Resolved("/proc/1/root/etc/shadow").path == "/etc/shadow");
+  CHECK(Resolved("/proc/self/root/proc/self/root/etc/x").path == "/etc/x");
+  CHECK(Resolved("/proc/self/cwd/secret", "/work").path == "/work/secret");
+  CHECK(Resolved("/proc/self/cwd/secret", "").problem == "process-relative path");
+  CHECK(Resolved("/proc/self/environ").path == "/proc/self/environ");
+  CHECK(Resolved("/dev/stdout").path == "/dev/stdout");
+  CHECK(Resolved("/dev/fd/1").path == "/dev/fd/1");
+}
+
+TEST_CASE("the shell extractor resolves symlinks when configured") {
+  TempDir tmp;
+  std::filesystem::create_directories(tmp.path + "/ws");
+  std::filesystem::create_directory_symlink("/etc", tmp.path + "/ws/link");
+  Effects e = effects_test::Sh("cat link/passwd /proc/self/root/etc/shadow", tmp.path + "/ws",
+                               effects_test::TestContext(/*resolve_symlinks=*/true));
+  CHECK(effects_test::Reads(e, "/etc/passwd"));
+  CHECK(effects_test::Reads(e, "/etc/shadow"));
+  // Off: purely lexical.
+  Effects lexical = effects_test::Sh("cat link/passwd", tmp.path + "/ws");
+  CHECK(effects_test::Reads(lexical, tmp.path + "/ws/link/passwd"));
+}
+
+}  // namespace
+}  // namespace toolgate::effects

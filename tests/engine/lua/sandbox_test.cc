@@ -1,0 +1,203 @@
+// Escape attempts against the rule sandbox (engine/lua/sandbox.h). Each test
+// states what a hostile or buggy pack tries and asserts that it fails in a
+// bounded way, and that the state still works afterwards.
+#include <doctest/doctest.h>
+
+#include <chrono>
+
+#include "lua/rule_pack.h"
+#include "lua_test_util.h"
+
+namespace toolgate::lua {
+namespace {
+
+using testing::Sandbox;
+using Clock = std::chrono::steady_clock;
+
+RuleBudget SmallBudget() {
+  RuleBudget b;
+  b.instructions = 200'000;
+  b.memory_bytes = std::size_t{2} << 20;
+  b.wall_time = std::chrono::milliseconds(2000);
+  return b;
+}
+
+// The state must keep working after whatever the previous chunk did.
+void CheckStillHealthy(Sandbox& sb) {
+  const auto r = sb.Run("return 1 + 1");
+  CHECK(r.ok);
+  CHECK(r.value == "2");
+}
+
+TEST_CASE("dangerous globals are absent") {
+  Sandbox sb;
+  for (const char* name : {"io", "os", "package", "require", "debug", "load", "loadstring", "dofile", "loadfile",
+                           "collectgarbage", "print", "coroutine", "warn"}) {
+    CAPTURE(name);
+    const auto r = sb.Run(std::string("return ") + name + " == nil");
+    CHECK(r.ok);
+    CHECK(r.value == "true");
+  }
+  CHECK(sb.Run("return string.dump == nil").value == "true");
+  CHECK(sb.Run("return math.randomseed == nil").value == "true");
+}
+
+TEST_CASE("bytecode is refused at load and cannot be produced") {
+  Sandbox sb;
+  // A binary chunk header: the loader runs in text-only mode.
+  const auto r = sb.Run(std::string("\x1bLua\x54\x00", 6));
+  CHECK_FALSE(r.ok);
+  PackDefinition def;
+  PackError error;
+  CHECK_FALSE(CompilePack("x", "x.lua", std::string("\x1bLua\x54\x00\x19\x93", 8), &def, &error));
+  CHECK_FALSE(error.message.empty());
+  // No way to get at a function's bytes.
+  CHECK_FALSE(sb.Run("return string.dump(function() end)").ok);
+  CHECK_FALSE(sb.Run("return ('').dump(function() end)").ok);
+}
+
+TEST_CASE("built-ins are read-only") {
+  Sandbox sb;
+  CHECK_FALSE(sb.Run("string.upper = function() return 'pwned' end").ok);
+  CHECK_FALSE(sb.Run("tg.re = nil").ok);
+  CHECK_FALSE(sb.Run("tg.re.test = function() return true end").ok);
+  CHECK_FALSE(sb.Run("rawset(string, 'upper', print)").ok);
+  CHECK_FALSE(sb.Run("table.insert(math, 1)").ok);
+  CHECK_FALSE(sb.Run("setmetatable(string, nil)").ok);
+  CHECK(sb.Run("return getmetatable(string)").value == "read-only");
+  // Replacing a built-in global in the pack's own environment is refused too.
+  CHECK_FALSE(sb.Run("string = {}").ok);
+  CHECK_FALSE(sb.Run("tg = nil").ok);
+  CHECK_FALSE(sb.Run("_ENV.pcall = function() end").ok);
+  // New globals are fine and private to the environment.
+  CHECK(sb.Run("helper = 1; return helper").value == "1");
+  CHECK(sb.Run("return ('abc'):upper()").value == "ABC");
+  CheckStillHealthy(sb);
+}
+
+TEST_CASE("metatable tampering: _G, _ENV and the string metatable") {
+  Sandbox sb;
+  CHECK_FALSE(sb.Run("setmetatable(_G, nil)").ok);
+  CHECK_FALSE(sb.Run("setmetatable(_ENV, {})").ok);
+  CHECK_FALSE(sb.Run("rawset(_G, 'string', {})").ok);
+  CHECK(sb.Run("return getmetatable(_G)").value == "read-only");
+  // The shared string metatable is locked: one pack cannot change string methods for another.
+  CHECK(sb.Run("return getmetatable('')").value == "read-only");
+  CHECK_FALSE(sb.Run("getmetatable('').__index.upper = nil").ok);
+  // Rebinding _ENV only changes the chunk's own view.
+  CHECK(sb.Run("local _ENV = {x = 1}; return x").value == "1");
+  CHECK(sb.Run("return type(string.upper)").value == "function");
+  // __gc finalizers would run outside any budget.
+  CHECK_FALSE(sb.Run("setmetatable({}, {__gc = function() while true do end end})").ok);
+  CheckStillHealthy(sb);
+}
+
+TEST_CASE("Lua patterns are disabled; plain find works") {
+  Sandbox sb;
+  CHECK_FALSE(sb.Run("return string.match('aaa', 'a*')").ok);
+  CHECK_FALSE(sb.Run("return ('aaa'):gmatch('a')").ok);
+  CHECK_FALSE(sb.Run("return ('aaa'):gsub('a', 'b')").ok);
+  CHECK_FALSE(sb.Run("return ('aaa'):find('a+')").ok);
+  CHECK(sb.Run("return ('a.b'):find('.', 1, true)").value == "2");
+}
+
+TEST_CASE("pattern backtracking cannot stall a worker") {
+  // The classic catastrophic case for backtracking matchers. Lua's own
+  // matcher is gone; RE2 is linear, so the same shape finishes at once.
+  Sandbox sb;
+  const auto start = Clock::now();
+  const auto lua = sb.Run("return string.find(string.rep('a', 5000), string.rep('a?', 5000) .. string.rep('a', 5000))");
+  CHECK_FALSE(lua.ok);
+  const auto re2 = sb.Run(
+      "local s = string.rep('a', 30) return tg.re.test(s, '^(a|aa)*$') and tg.re.test(s .. 'b', '(a*)*c') == false");
+  CHECK(re2.ok);
+  CHECK(re2.value == "true");
+  const auto big = sb.Run("return tg.re.test(string.rep('a', 100000) .. 'b', '(a+)+$')");
+  CHECK(big.ok);
+  CHECK(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count() < 2000);
+}
+
+TEST_CASE("infinite loops stop at the instruction budget, even inside pcall") {
+  Sandbox sb;
+  auto r = sb.Run("while true do end", SmallBudget());
+  CHECK_FALSE(r.ok);
+  CHECK(r.trip == BudgetTrip::kInstructions);
+  // pcall cannot swallow the trip, however it is nested.
+  r = sb.Run("while true do pcall(function() while true do end end) end", SmallBudget());
+  CHECK_FALSE(r.ok);
+  CHECK(r.trip == BudgetTrip::kInstructions);
+  r = sb.Run("local ok = pcall(function() while true do end end) return 'escaped'", SmallBudget());
+  CHECK_FALSE(r.ok);
+  r = sb.Run("for i = 1, 10 do xpcall(function() while true do end end, function() while true do end end) end "
+             "return 'escaped'",
+             SmallBudget());
+  CHECK_FALSE(r.ok);
+  CHECK(r.trip == BudgetTrip::kInstructions);
+  // A __close handler gets no second budget.
+  r = sb.Run("local x <close> = setmetatable({}, {__close = function() while true do end end}) while true do end",
+             SmallBudget());
+  CHECK_FALSE(r.ok);
+  CheckStillHealthy(sb);
+}
+
+TEST_CASE("wall-time budget stops a slow rule") {
+  Sandbox sb;
+  RuleBudget b = SmallBudget();
+  b.instructions = 1'000'000'000'000ull;
+  b.wall_time = std::chrono::milliseconds(30);
+  const auto start = Clock::now();
+  const auto r = sb.Run("local x = 0 while true do x = x + 1 end", b);
+  CHECK_FALSE(r.ok);
+  CHECK(r.trip == BudgetTrip::kTime);
+  CHECK(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count() < 2000);
+}
+
+TEST_CASE("string.rep and table memory bombs hit the memory cap") {
+  Sandbox sb;
+  auto r = sb.Run("return #string.rep('x', 1 << 30)", SmallBudget());
+  CHECK_FALSE(r.ok);
+  CHECK(r.trip == BudgetTrip::kMemory);
+  r = sb.Run("local ok = pcall(string.rep, 'x', 1 << 30) return 'escaped'", SmallBudget());
+  CHECK_FALSE(r.ok);
+  CHECK(r.trip == BudgetTrip::kMemory);
+  r = sb.Run("local s = 'x' while true do s = s .. s end", SmallBudget());
+  CHECK_FALSE(r.ok);
+  r = sb.Run("local t = {} for i = 1, 1e9 do t[i] = {} end", SmallBudget());
+  CHECK_FALSE(r.ok);
+  CHECK(r.trip != BudgetTrip::kNone);
+  // Memory bombs through host functions are capped as well.
+  r = sb.Run("return tg.re.replace(string.rep('a', 100000), '', string.rep('b', 100))", SmallBudget());
+  CHECK_FALSE(r.ok);
+  CheckStillHealthy(sb);
+}
+
+TEST_CASE("deep recursion is an error, not a crash") {
+  Sandbox sb;
+  auto r = sb.Run("local function f(n) return f(n + 1) + 1 end return f(1)", SmallBudget());
+  CHECK_FALSE(r.ok);
+  r = sb.Run("local function f() return pcall(f) end return f()", SmallBudget());
+  // Either the C stack limit or the budget stops it; the state survives.
+  CHECK(r.value != "");
+  r = sb.Run("local t = {} t.__index = t setmetatable(t, t) return t.missing", SmallBudget());
+  CHECK_FALSE(r.ok);
+  CheckStillHealthy(sb);
+}
+
+TEST_CASE("math.random is deterministic per invocation") {
+  Sandbox sb;
+  const auto a = sb.Run("return math.random(1, 1000000) .. ',' .. math.random(1, 1000000)");
+  const auto b = sb.Run("return math.random(1, 1000000) .. ',' .. math.random(1, 1000000)");
+  CHECK(a.ok);
+  CHECK(a.value == b.value);
+}
+
+TEST_CASE("tg functions that need a call refuse to run while a pack loads") {
+  PackDefinition def;
+  PackError error;
+  const std::string source = "pack { id = 'x' }\nlocal n = tg.state.incr('k')\nrule { id = 'r', check = function() end }";
+  CHECK_FALSE(CompilePack("x", "x.lua", source, &def, &error));
+  CHECK(error.line == 2);
+}
+
+}  // namespace
+}  // namespace toolgate::lua

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what toolgate needs on Debian 12 (as root, or through sudo) and builds it into build/.
+# Safe to run again: packages already present are not reinstalled, and the build is incremental.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(g++ meson ninja-build pkg-config python3 liblua5.4-dev libre2-dev nlohmann-json3-dev
+          libspdlog-dev doctest-dev libssl-dev
+          chromium)  # chromium: the HTML report's headless screenshot test
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "toolgate setup: installing ${missing[*]}"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if [ ! -f build/build.ninja ]; then
+  meson setup build --buildtype=release -Db_ndebug=true
+fi
+ninja -C build

@@ -1,0 +1,142 @@
+// toolgate bench: in-process decision latency over a set of calls.
+// Figures, not assertions: this machine is shared and noisy, so the README
+// quotes results from this command instead of timing anything in tests.
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "cli_io.h"
+#include "commands.h"
+#include "lua/rule_set.h"
+#include "toolgate/engine.h"
+
+namespace toolgate::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Stats {
+  double p50_us, p90_us, p99_us, max_us, per_second;
+};
+
+Stats Summarize(std::vector<double> ns, double total_seconds) {
+  std::sort(ns.begin(), ns.end());
+  const auto at = [&](double q) { return ns[static_cast<std::size_t>(q * static_cast<double>(ns.size() - 1))] / 1000.0; };
+  return Stats{at(0.50), at(0.90), at(0.99), ns.back() / 1000.0, static_cast<double>(ns.size()) / total_seconds};
+}
+
+void Print(const char* label, const Stats& s) {
+  std::cout << std::left << std::setw(34) << label << std::right << std::fixed << std::setprecision(2)
+            << std::setw(9) << s.p50_us << std::setw(9) << s.p90_us << std::setw(9) << s.p99_us << std::setw(10)
+            << s.max_us << std::setw(13) << std::setprecision(0) << s.per_second << "\n";
+}
+
+// Lines are either tool calls or corpus cases ({"policy": ..., "call": {...}});
+// corpus cases for other policies are skipped.
+std::vector<std::string> LoadCalls(const std::string& text, const std::string& policy_name) {
+  std::vector<std::string> out;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) continue;
+    if (j.contains("call")) {
+      if (j.contains("policy") && j["policy"].is_string() && j["policy"].get<std::string>() != policy_name) continue;
+      if (line.find("@TMP@") != std::string::npos) continue;
+      out.push_back(j["call"].dump());
+    } else {
+      out.push_back(line);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+int RunBench(const std::vector<std::string>& argv) {
+  Args args(argv, {"--policy", "--calls", "--iterations", "--calls-policy"}, {});
+  if (!args.ok() || !args.positional().empty()) {
+    std::cerr << "usage: toolgate bench [--policy FILE] [--calls FILE.jsonl] [--calls-policy NAME] [--iterations N]\n"
+                 "  --calls-policy NAME  take the corpus cases written for policy NAME (default: the --policy file's\n"
+                 "                       name), e.g. judge default.json's corpus under with-packs.json\n";
+    return kExitUsage;
+  }
+  const std::string policy_path = args.value("--policy").value_or("");
+  auto policy = LoadPolicyOrDefault(policy_path);
+  if (!policy) return kExitPolicy;
+  const std::string policy_name = args.value("--calls-policy").value_or(
+      policy_path.empty() ? "default.json" : policy_path.substr(policy_path.find_last_of('/') + 1));
+
+  std::string text(embedded::kSampleCalls);
+  if (const auto path = args.value("--calls")) {
+    std::ifstream in(*path, std::ios::binary);
+    if (!in) {
+      std::cerr << "toolgate bench: cannot read " << *path << "\n";
+      return kExitUsage;
+    }
+    std::ostringstream buf;
+    buf << in.rdbuf();
+    text = buf.str();
+  }
+  const std::vector<std::string> texts = LoadCalls(text, policy_name);
+  std::vector<ToolCall> calls;
+  for (const std::string& t : texts) {
+    if (auto c = ParseToolCall(t)) calls.push_back(std::move(*c));
+  }
+  if (calls.empty()) {
+    std::cerr << "toolgate bench: no calls to measure\n";
+    return kExitUsage;
+  }
+  long iterations = 200000;
+  if (const auto n = args.value("--iterations")) iterations = std::max(1L, std::strtol(n->c_str(), nullptr, 10));
+
+  const Engine engine(policy);
+  const bool with_rules = policy->rules() != nullptr;
+  int verdicts[3] = {0, 0, 0};
+  for (const ToolCall& c : calls) ++verdicts[static_cast<int>(engine.Decide(c).verdict)];
+
+  const auto run = [&](auto&& decide_one) {
+    std::vector<double> ns;
+    ns.reserve(static_cast<std::size_t>(iterations));
+    const auto begin = Clock::now();
+    for (long i = 0; i < iterations; ++i) {
+      const auto t0 = Clock::now();
+      decide_one(static_cast<std::size_t>(i) % calls.size());
+      ns.push_back(static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count()));
+    }
+    return Summarize(std::move(ns), std::chrono::duration<double>(Clock::now() - begin).count());
+  };
+  volatile int sink = 0;
+  // Warm caches and the allocator before measuring.
+  for (std::size_t i = 0; i < calls.size() * 10; ++i) sink = sink + static_cast<int>(engine.Decide(calls[i % calls.size()]).verdict);
+
+  const Stats decide = run([&](std::size_t i) { sink = sink + static_cast<int>(engine.Decide(calls[i]).verdict); });
+  const Stats text_decide =
+      run([&](std::size_t i) { sink = sink + static_cast<int>(engine.DecideText(texts[i]).verdict); });
+
+  std::cout << "toolgate bench: " << calls.size() << " distinct calls (" << verdicts[0] << " allow, " << verdicts[1]
+            << " ask, " << verdicts[2] << " deny), " << iterations << " decisions per mode, policy "
+            << (policy_path.empty() ? "embedded default.json" : policy_path) << ", "
+            << (with_rules ? std::to_string(policy->rules()->packs().size()) + " Lua rule packs (HTTP probes cached by the warm-up)"
+                           : std::string("grants only"))
+            << "\n\n";
+  std::cout << std::left << std::setw(34) << "mode" << std::right << std::setw(9) << "p50 us" << std::setw(9)
+            << "p90 us" << std::setw(9) << "p99 us" << std::setw(10) << "max us" << std::setw(13) << "decisions/s"
+            << "\n";
+  Print("Engine::Decide (parsed ToolCall)", decide);
+  Print("Engine::DecideText (JSON + decide)", text_decide);
+  if (with_rules) {
+    std::cout << "\ntargets (with rule packs): p50 <= 10 us, p99 <= 50 us -> "
+              << (decide.p50_us <= 10.0 && decide.p99_us <= 50.0 ? "met" : "NOT met") << "\n";
+  } else {
+    std::cout << "\ntargets (grants only): p50 <= 3 us, p99 <= 15 us -> "
+              << (decide.p50_us <= 3.0 && decide.p99_us <= 15.0 ? "met" : "NOT met") << "\n";
+  }
+  return 0;
+}
+
+}  // namespace toolgate::cli

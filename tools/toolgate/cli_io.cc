@@ -1,0 +1,93 @@
+#include "cli_io.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <unistd.h>
+
+namespace toolgate::cli {
+
+int ExitCodeFor(Verdict verdict) {
+  switch (verdict) {
+    case Verdict::kAllow: return kExitAllow;
+    case Verdict::kAsk: return kExitAsk;
+    case Verdict::kDeny: return kExitDeny;
+  }
+  return kExitDeny;
+}
+
+Args::Args(std::vector<std::string> argv, std::vector<std::string> value_flags, std::vector<std::string> switches) {
+  const auto contains = [](const std::vector<std::string>& v, const std::string& s) {
+    return std::find(v.begin(), v.end(), s) != v.end();
+  };
+  for (std::size_t i = 0; i < argv.size(); ++i) {
+    const std::string& a = argv[i];
+    if (a == "--") {
+      positional_.insert(positional_.end(), argv.begin() + static_cast<std::ptrdiff_t>(i) + 1, argv.end());
+      break;
+    }
+    if (a.rfind("--", 0) != 0) {
+      positional_.push_back(a);
+      continue;
+    }
+    std::string flag = a;
+    std::optional<std::string> inline_value;
+    if (const auto eq = a.find('='); eq != std::string::npos) {
+      flag = a.substr(0, eq);
+      inline_value = a.substr(eq + 1);
+    }
+    if (contains(value_flags, flag)) {
+      if (inline_value) {
+        values_.emplace_back(flag, *inline_value);
+      } else if (i + 1 < argv.size()) {
+        values_.emplace_back(flag, argv[++i]);
+      } else {
+        error_ = flag + " needs a value";
+        return;
+      }
+    } else if (contains(switches, flag) && !inline_value) {
+      switches_.push_back(flag);
+    } else {
+      error_ = "unknown option " + a;
+      return;
+    }
+  }
+}
+
+std::optional<std::string> Args::value(std::string_view flag) const {
+  std::optional<std::string> out;
+  for (const auto& [k, v] : values_) {
+    if (k == flag) out = v;  // the last one given wins
+  }
+  return out;
+}
+
+bool Args::has(std::string_view flag) const {
+  return std::find(switches_.begin(), switches_.end(), flag) != switches_.end();
+}
+
+std::string ReadStdinBounded(std::size_t max_bytes) {
+  std::string out;
+  char buf[65536];
+  while (out.size() <= max_bytes) {
+    const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  if (out.size() > max_bytes + 1) out.resize(max_bytes + 1);
+  return out;
+}
+
+std::shared_ptr<const Policy> LoadPolicyOrDefault(const std::string& path) {
+  PolicyLoadResult r = path.empty() ? LoadPolicyText(embedded::kDefaultPolicy, "rules/examples/default.json")
+                                    : LoadPolicyFile(path);
+  for (const PolicyDiagnostic& d : r.diagnostics) std::cerr << FormatDiagnostic(d) << "\n";
+  if (!r.ok()) std::cerr << "toolgate: policy failed to load; refusing to judge calls\n";
+  return r.policy;
+}
+
+}  // namespace toolgate::cli

@@ -1,0 +1,62 @@
+// toolgate: per-tool-call policy interception for AI agents.
+#include <exception>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "cli_io.h"
+#include "commands.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: toolgate <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  demo                 judge the sample tool calls under the embedded default policy\n"
+    "  check                judge one tool call read from stdin\n"
+    "  policy lint FILE     report policy errors and warnings\n"
+    "  bench                measure in-process decision latency\n"
+    "  test [DIR]           run every rule pack's own test cases (DIR defaults to ./rules)\n"
+    "  log <command>        review the decision log: verify, query, stats, report, export, keygen, bench\n"
+    "  replay --policy NEW LOG...  what would change under a new policy\n"
+    "  version              print the version\n"
+    "\n"
+    "exit codes of check: 0 allow, 10 ask, 20 deny, 64 usage error, 78 policy failed to load\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Operational logs (rule failures, audit warnings) go to stderr: stdout
+  // carries decisions that hooks and scripts parse.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("toolgate"));
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::cout << kUsage;
+    return args.empty() ? toolgate::cli::kExitUsage : 0;
+  }
+  const std::string command = args[0];
+  args.erase(args.begin());
+  try {
+    if (command == "check") return toolgate::cli::RunCheck(args);
+    if (command == "policy") return toolgate::cli::RunPolicy(args);
+    if (command == "demo") return toolgate::cli::RunDemo(args);
+    if (command == "bench") return toolgate::cli::RunBench(args);
+    if (command == "log") return toolgate::cli::RunLog(args);
+    if (command == "replay") return toolgate::cli::RunReplay(args);
+    if (command == "test") return toolgate::cli::RunTest(args);
+    if (command == "version" || command == "--version") {
+      std::cout << "toolgate 0.1.0\n";
+      return 0;
+    }
+  } catch (const std::exception& e) {
+    // Fail closed: an unexpected failure is never an allow exit code.
+    std::cerr << "toolgate " << command << ": internal error: " << e.what() << "\n";
+    return toolgate::cli::kExitFailure;
+  }
+  std::cerr << "toolgate: unknown command '" << command << "'\n" << kUsage;
+  return toolgate::cli::kExitUsage;
+}
