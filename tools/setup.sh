@@ -21,6 +21,6 @@ if ((${#missing[@]})); then
 fi
 
 if [ ! -f build/build.ninja ]; then
-  meson setup build --buildtype=release -Db_ndebug=true
+  meson setup build --buildtype=release -Doptimization=2
 fi
 ninja -C build

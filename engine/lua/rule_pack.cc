@@ -128,7 +128,7 @@ int RuleFn(lua_State* L) {
   for (const RuleDefinition& other : def.rules) {
     if (other.local_id == r.local_id) throw HostError("rule: duplicate id '" + r.info.id + "'");
   }
-  CheckKeys(L, 1, fn, {"id", "description", "tools", "effects", "programs", "check"});
+  CheckKeys(L, 1, fn, {"id", "description", "tools", "effects", "programs", "contains", "min_text_bytes", "check"});
   r.info.pack = def.id;
   r.info.file = def.file;
   r.info.line = CallerLine(L);
@@ -136,6 +136,14 @@ int RuleFn(lua_State* L) {
   r.tools = StringList(L, 1, "tools", fn);
   r.effects = StringList(L, 1, "effects", fn);
   r.programs = StringList(L, 1, "programs", fn);
+  r.contains = StringList(L, 1, "contains", fn);
+  for (const std::string& c : r.contains) {
+    if (c.empty()) throw HostError("rule " + r.info.id + ": 'contains' entries must not be empty");
+  }
+  if (const auto min = RawFieldInteger(L, 1, "min_text_bytes")) {
+    if (*min < 0) throw HostError("rule " + r.info.id + ": 'min_text_bytes' must be >= 0");
+    r.min_text_bytes = static_cast<std::size_t>(*min);
+  }
   for (const std::string& e : r.effects) {
     bool known = false;
     for (const char* k : kEffectKinds) known = known || e == k;

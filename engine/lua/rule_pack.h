@@ -7,7 +7,8 @@
 //   pack { id = "dev-guard", description = "...", params = { mode = "dangerous" },
 //          capabilities = { "http" } }
 //   rule { id = "force-push", description = "...", tools = { "Bash" },
-//          effects = { "exec" }, programs = { "git" },
+//          effects = { "exec" }, programs = { "git" }, contains = { "push" },
+//          min_text_bytes = 0,
 //          check = function(call, params) ... return tg.deny("why") end }
 #pragma once
 
@@ -31,6 +32,8 @@ struct RuleDefinition {
   std::vector<std::string> tools;     // globs over the tool name, case-insensitive; empty = every tool
   std::vector<std::string> effects;   // kEffectKinds; empty = no effect required
   std::vector<std::string> programs;  // globs over exec program basenames; empty = any
+  std::vector<std::string> contains;  // the call's text (every string in tool_input) must contain one; empty = any
+  std::size_t min_text_bytes = 0;     // the call's text must be at least this long
 };
 
 struct PackDefinition {

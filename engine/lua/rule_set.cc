@@ -111,6 +111,8 @@ struct RuleSet::RulePlan {
   bool any_tool = true;     // no tool globs
   unsigned effects = 0;     // 0 = none required
   const std::vector<std::string>* programs = nullptr;
+  const std::vector<std::string>* contains = nullptr;
+  std::size_t min_text_bytes = 0;
 };
 
 struct RuleSet::ProfilePlan {
@@ -320,6 +322,8 @@ std::unique_ptr<RuleSet> RuleSet::Build(RuleSetSpec spec, PackError* error) {
         rp.any_tool = def.tools.empty();
         for (const std::string& kind : def.effects) rp.effects |= EffectBitFor(kind);
         rp.programs = &def.programs;
+        rp.contains = &def.contains;
+        rp.min_text_bytes = def.min_text_bytes;
         const std::size_t index = plan->rules.size();
         for (const std::string& glob : def.tools) {
           std::string why;
@@ -410,6 +414,13 @@ void RuleSet::Evaluate(const ToolCall& call, const Effects& effects, std::string
   std::vector<char> tool_ok(plan.rules.size(), 0);
   for (const int slot : tool_hits) tool_ok[plan.slot_rule[static_cast<std::size_t>(slot)]] = 1;
   std::vector<std::size_t> candidates;
+  std::string text;  // every string of tool_input, newline-joined: built once, when first needed
+  bool have_text = false;
+  const auto call_text = [&]() -> const std::string& {
+    if (!have_text) AppendStrings(call.tool_input, &text, 0);
+    have_text = true;
+    return text;
+  };
   for (std::size_t i = 0; i < plan.rules.size(); ++i) {
     const RulePlan& r = plan.rules[i];
     if (!r.any_tool && !tool_ok[i]) continue;
@@ -421,6 +432,12 @@ void RuleSet::Evaluate(const ToolCall& call, const Effects& effects, std::string
         for (const std::string& g : *r.programs) hit = hit || GlobMatch(g, base);
         if (hit) break;
       }
+      if (!hit) continue;
+    }
+    if (r.min_text_bytes > 0 && call_text().size() < r.min_text_bytes) continue;
+    if (!r.contains->empty()) {
+      bool hit = false;
+      for (const std::string& needle : *r.contains) hit = hit || call_text().find(needle) != std::string::npos;
       if (!hit) continue;
     }
     candidates.push_back(i);
@@ -441,9 +458,7 @@ void RuleSet::Evaluate(const ToolCall& call, const Effects& effects, std::string
     return;
   }
 
-  std::string text;
-  AppendStrings(call.tool_input, &text, 0);
-  const CallTableArgs args{&call, &effects, &text};
+  const CallTableArgs args{&call, &effects, &call_text()};
 
   std::size_t current_enabled = static_cast<std::size_t>(-1);
   for (const std::size_t index : candidates) {

@@ -64,6 +64,18 @@ bool ReadPackFile(const std::string& path, std::string* text, std::string* error
   return true;
 }
 
+// The diagnostic carries file, line and rule itself: drop Lua's own
+// "x.lua:12: " prefix and a repeated "rule <id>: " from the message.
+std::string TrimPackMessage(std::string message, const lua::PackError& e) {
+  const std::size_t slash = e.file.rfind('/');
+  const std::string prefix =
+      (slash == std::string::npos ? e.file : e.file.substr(slash + 1)) + ":" + std::to_string(e.line) + ": ";
+  if (e.line > 0 && message.rfind(prefix, 0) == 0) message.erase(0, prefix.size());
+  const std::string rule = "rule " + e.rule + ": ";
+  if (!e.rule.empty() && message.rfind(rule, 0) == 0) message.erase(0, rule.size());
+  return message;
+}
+
 const char* JsonKind(const nlohmann::json& v) {
   if (v.is_number()) return "number";
   if (v.is_boolean()) return "boolean";
@@ -146,7 +158,7 @@ RuleCompileResult CompileRules(const RawPolicy& raw, const std::vector<std::stri
     lua::PackError pack_error;
     if (!lua::CompilePack(name, file, std::move(source), &def, &pack_error)) {
       PolicyDiagnostic d = Diagnostic(ErrorCode::kPolicyRule, pack_error.file.empty() ? file : pack_error.file, "",
-                                      pack_error.message);
+                                      TrimPackMessage(pack_error.message, pack_error));
       d.line = pack_error.line;
       d.rule = pack_error.rule;
       diagnostics->push_back(std::move(d));

@@ -220,6 +220,7 @@ rule {
   id = "fork-bomb",
   description = "A shell function that calls itself twice in the background: :(){ :|:& };:",
   tools = { "Bash", "*shell*", "*terminal*", "*command*", "PowerShell" },
+  contains = { "()" },
   check = function(call)
     local text = shell_text(call)
     if not text or not text:find("(", 1, true) then return nil end

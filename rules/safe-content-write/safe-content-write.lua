@@ -7,7 +7,7 @@ pack {
   id = "safe-content-write",
   description = "Blocks large file content written through the shell; steers to the governed Write tool.",
   params = {
-    max_bytes = 4096,
+    max_bytes = 4096,           -- at least 256 (the prefilter skips shorter commands)
     governed_tool = "the Write tool",
     verdict = "deny",           -- "deny" | "ask"
   },
@@ -32,7 +32,7 @@ local function lower_base(word)
 end
 
 local function refuse(params, what, bytes)
-  local msg = what .. " writes " .. bytes .. " bytes through the shell (limit " .. params.max_bytes ..
+  local msg = what .. " writes " .. bytes .. " bytes through the shell (limit " .. math.max(params.max_bytes, 256) ..
               "). Use " .. params.governed_tool .. " to create or change files with large content."
   if params.verdict == "ask" then return tg.ask(msg) end
   return tg.deny(msg)
@@ -42,10 +42,12 @@ rule {
   id = "large-shell-write",
   description = "Content above max_bytes written by a shell redirect, here-doc, tee, dd, echo/printf or PowerShell cmdlet.",
   tools = { "Bash", "*shell*", "*terminal*", "*command*", "PowerShell" },
+  -- No payload can be larger than the command that carries it: short calls never reach Lua.
+  min_text_bytes = 256,
   check = function(call, params)
+    local limit = math.max(params.max_bytes, 256)
     local text = shell_text(call)
-    -- No payload can be larger than the command that carries it.
-    if not text or #text <= params.max_bytes then return nil end
+    if not text or #text <= limit then return nil end
     local cmds = tg.shell.commands(text)
     local writer_in_pipeline = {}
     for _, c in ipairs(cmds) do
@@ -66,7 +68,7 @@ rule {
       end
       if WRITERS[prog] then writes = true end
       if c.pipe_out and writer_in_pipeline[c.pipeline] then writes = true end
-      if writes and payload > params.max_bytes then
+      if writes and payload > limit then
         local how = WRITERS[prog] and ("`" .. c.argv[1] .. "`")
                     or (c.pipe_out and writer_in_pipeline[c.pipeline] and ("a pipe into `" .. writer_in_pipeline[c.pipeline] .. "`"))
                     or "a shell redirect"
