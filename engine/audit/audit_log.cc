@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <filesystem>
@@ -44,6 +45,10 @@ using Clock = std::chrono::steady_clock;
 Error AuditError(const std::string& what, const std::string& where = "") {
   return Error{ErrorCode::kInternal, what, where};
 }
+
+// The longest the adaptive group commit waits for appends that are still
+// serializing a record that will want the next fdatasync.
+constexpr std::chrono::microseconds kGatherLimit{100};
 
 std::string ErrnoText(int e) { return std::strerror(e); }
 
@@ -90,6 +95,25 @@ struct AuditLog::State {
   mutable std::mutex mu;
   std::condition_variable cv;          // appenders wait here for write/sync progress
   std::condition_variable flusher_cv;  // the flusher waits here for work
+  // Durable appends wait on this counter (C++20 atomic wait) for their sync.
+  // It is bumped whenever synced_seq, epoch, broken or closed change. Kept apart
+  // from cv so that the writes between two syncs wake no thread waiting for
+  // one, and lock-free so that the threads one sync releases do not all queue
+  // up on mu just to return.
+  std::atomic<std::uint32_t> sync_gen{0};
+  // The same for appends that wait only for their write: bumped when a write
+  // ends (written_seq or epoch changed) or broken is set.
+  std::atomic<std::uint32_t> write_gen{0};
+  std::atomic<std::uint64_t> written_seq{0};  // written.seq, readable without mu
+  std::atomic<bool> writing_flag{false};      // writing, likewise
+  void WakeWriters() {
+    write_gen.fetch_add(1);
+    write_gen.notify_all();
+  }
+  void WakeDurable() {
+    sync_gen.fetch_add(1);
+    sync_gen.notify_all();
+  }
 
   // The current segment.
   int fd = -1;
@@ -114,13 +138,19 @@ struct AuditLog::State {
   bool writing = false;
   bool syncing = false;
   bool rotating_now = false;
-  std::uint64_t synced_seq = 0;
+  std::atomic<std::uint64_t> synced_seq{0};  // written under mu; read without it by durable waiters
   std::uint64_t sync_wanted = 0;
+  // Appends that will wait for fdatasync and are serializing their record
+  // right now (not yet queued). With the adaptive commit_delay the flusher
+  // lets them join the sync it is about to start, for at most kGatherLimit.
+  std::atomic<int> durable_building{0};
   std::optional<Clock::time_point> unsynced_since;
   Clock::time_point last_checkpoint_time = Clock::now();
   std::optional<Error> broken;  // sticky: an fdatasync failed
+  std::atomic<bool> broken_flag{false};  // broken.has_value(), for durable waiters without the lock
+  std::atomic<bool> closed_flag{false};  // closed, likewise
   std::string last_write_error;
-  std::uint64_t epoch = 0;                      // bumped by every failed write
+  std::atomic<std::uint64_t> epoch{0};          // bumped by every failed write (under mu)
   std::vector<std::uint64_t> rollback_points;   // written seq at each failed write
   std::vector<std::pair<std::uint64_t, std::string>> sidecar_pending;  // (checkpoint seq, line)
   bool closing = false;
@@ -182,6 +212,7 @@ struct AuditLog::State {
 
   void WriteOutLocked(std::unique_lock<std::mutex>& lk) {
     writing = true;
+    writing_flag = true;
     // Two buffers take turns, so neither is reallocated batch after batch.
     std::string buf = std::move(spare);
     buf.clear();
@@ -199,6 +230,7 @@ struct AuditLog::State {
     }
     lk.lock();
     writing = false;
+    writing_flag = false;
     spare = std::move(buf);
     if (err != 0) {
       last_write_error = "cannot write the audit log " + file_path + ": " + ErrnoText(err);
@@ -210,6 +242,7 @@ struct AuditLog::State {
       std::erase_if(sidecar_pending, [&](const auto& p) { return p.first > written.seq; });
     } else {
       written = upto;
+      written_seq = written.seq;
       // Wake the flusher only when it has something new to do: the first
       // unsynced write starts its max_unsynced clock, or a sync is wanted.
       // Waking it on every write costs a context switch per record.
@@ -219,11 +252,15 @@ struct AuditLog::State {
       }
     }
     cv.notify_all();
+    WakeWriters();
+    if (err != 0) WakeDurable();  // durable appends whose records were rolled back fail now
     if (err != 0 || sync_wanted > synced_seq) flusher_cv.notify_one();
   }
 
   // Waits until seq is written (writing it, and whatever is queued, when no one is).
-  std::optional<Error> WaitWrittenLocked(std::unique_lock<std::mutex>& lk, std::uint64_t seq, std::uint64_t my_epoch) {
+  // With relock false it may return success with lk unlocked.
+  std::optional<Error> WaitWrittenLocked(std::unique_lock<std::mutex>& lk, std::uint64_t seq, std::uint64_t my_epoch,
+                                         bool relock = true) {
     for (;;) {
       if (epoch != my_epoch && seq > rollback_points[my_epoch]) {
         return AuditError(last_write_error.empty() ? "audit record was not written" : last_write_error);
@@ -232,9 +269,53 @@ struct AuditLog::State {
       if (broken) return *broken;
       if (!writing) {
         WriteOutLocked(lk);
-      } else {
-        cv.wait(lk);
+        continue;
       }
+      // Someone else is writing: wait for that write to end, without the lock
+      // (as for syncs: the threads one write releases need not queue on mu).
+      std::uint32_t gen = write_gen.load();
+      lk.unlock();
+      for (;;) {
+        write_gen.wait(gen);
+        gen = write_gen.load();
+        if (written_seq.load() >= seq && epoch.load() == my_epoch) {
+          if (relock) lk.lock();
+          return std::nullopt;
+        }
+        if (!writing_flag.load() || epoch.load() != my_epoch || broken_flag.load()) break;
+      }
+      lk.lock();
+    }
+  }
+
+  // For a durable append: waits until an fdatasync covered seq. The flusher
+  // writes whatever is queued before it syncs, so the appender does not write
+  // (or wait for the write) itself; a sync that covers seq implies its write.
+  std::optional<Error> WaitDurableLocked(std::unique_lock<std::mutex>& lk, std::uint64_t seq, std::uint64_t my_epoch) {
+    if (sync_wanted < seq) {
+      sync_wanted = seq;
+      flusher_cv.notify_one();
+    }
+    for (;;) {
+      if (epoch != my_epoch && seq > rollback_points[my_epoch]) {
+        return AuditError(last_write_error.empty() ? "audit record was not written" : last_write_error);
+      }
+      if (synced_seq >= seq) return std::nullopt;
+      if (broken) return *broken;
+      if (closed) return AuditError("the audit log was closed before the record was synced", file_path);
+      std::uint32_t gen = sync_gen.load();
+      lk.unlock();
+      for (;;) {
+        sync_gen.wait(gen);
+        gen = sync_gen.load();
+        // The common case, without the lock: a sync covered seq and no failed
+        // write rolled the chain back since seq was assigned. synced_seq is
+        // read first: a rollback is stored before any later sync's synced_seq,
+        // so seeing that synced_seq means seeing the rollback's epoch too.
+        if (synced_seq.load() >= seq && epoch.load() == my_epoch) return std::nullopt;
+        if (epoch.load() != my_epoch || broken_flag.load() || closed_flag.load()) break;
+      }
+      lk.lock();
     }
   }
 
@@ -261,14 +342,17 @@ struct AuditLog::State {
       // After a failed fdatasync the kernel may have dropped the dirty pages;
       // nothing written since the last good sync can be trusted to be on disk.
       broken = AuditError("fdatasync of the audit log failed: " + ErrnoText(err) + "; reopen the log", file_path);
+      broken_flag = true;
+      WakeWriters();
       spdlog::critical("audit log {}: {}", file_path, broken->message);
     } else {
-      synced_seq = std::max(synced_seq, target);
+      synced_seq = std::max(synced_seq.load(), target);
       unsynced_since.reset();
       if (written.seq > synced_seq) unsynced_since = Clock::now();
       FlushSidecarLocked();
     }
     cv.notify_all();
+    WakeDurable();
   }
 
   // Checkpoints go to the sidecar only once their record is on disk, so the
@@ -300,6 +384,7 @@ struct AuditLog::State {
       ~Done() {
         s->rotating_now = false;
         s->cv.notify_all();
+        s->WakeDurable();
       }
     } done{this};
     cv.wait(lk, [&] { return !writing && !syncing; });
@@ -311,7 +396,10 @@ struct AuditLog::State {
     }
     if (::fdatasync(fd) != 0) {
       broken = AuditError("fdatasync of the audit log failed: " + ErrnoText(errno), file_path);
+      broken_flag = true;
+      WakeWriters();
       cv.notify_all();
+      WakeDurable();
       return *broken;
     }
     synced_seq = written.seq;
@@ -348,8 +436,17 @@ struct AuditLog::State {
   }
 
   // members: canonical JSON of the record's other members, without the braces.
-  Result<AppendReceipt> AppendSerialized(std::string_view type, std::string_view members, bool durable) {
+  // counted_durable: the caller counted this append in durable_building.
+  Result<AppendReceipt> AppendSerialized(std::string_view type, std::string_view members, bool durable,
+                                         bool counted_durable = false) {
     std::unique_lock<std::mutex> lk(mu);
+    struct Uncount {  // on the paths that return before the record is queued
+      State* s;
+      bool* counted;
+      ~Uncount() {
+        if (*counted && s->durable_building.fetch_sub(1) == 1) s->flusher_cv.notify_one();
+      }
+    } uncount{this, &counted_durable};
     cv.wait(lk, [&] { return !rotating_now; });
     if (closing || closed) return AuditError("the audit log is closed", file_path);
     if (broken) return *broken;
@@ -365,9 +462,14 @@ struct AuditLog::State {
     if (opt.checkpoint_every > 0 && assigned.seq - assigned.last_checkpoint_seq >= opt.checkpoint_every) {
       AddCheckpointLocked();
     }
-    if (auto e = WaitWrittenLocked(lk, seq, my_epoch)) return *e;
+    if (counted_durable) {
+      counted_durable = false;
+      if (durable_building.fetch_sub(1) == 1) flusher_cv.notify_one();
+    }
     if (durable) {
-      if (auto e = WaitSyncedLocked(lk, seq)) return *e;
+      if (auto e = WaitDurableLocked(lk, seq, my_epoch)) return *e;
+    } else {
+      if (auto e = WaitWrittenLocked(lk, seq, my_epoch, /*relock=*/false)) return *e;
     }
     receipt.durable = synced_seq >= seq;
     return receipt;
@@ -395,6 +497,15 @@ struct AuditLog::State {
           // then look at everything again (a rotation may have begun).
           const Clock::time_point until = Clock::now() + opt.commit_delay;
           while (!closing && Clock::now() < until) flusher_cv.wait_until(lk, until);
+          delayed = true;
+          continue;
+        }
+        if (opt.commit_delay.count() == 0 && !delayed && durable_building.load() > 0) {
+          // Adaptive: appends that will wait for this sync are serializing
+          // their records right now; let them join it rather than pay for a
+          // sync of their own (bounded: a descheduled appender is not waited for).
+          const Clock::time_point until = Clock::now() + kGatherLimit;
+          while (!closing && durable_building.load() > 0 && Clock::now() < until) flusher_cv.wait_until(lk, until);
           delayed = true;
           continue;
         }
@@ -533,6 +644,7 @@ struct AuditLog::State {
       break;
     }
     synced_seq = written.seq;
+    written_seq = written.seq;
     assigned = written;
     return std::nullopt;
   }
@@ -586,7 +698,9 @@ struct AuditLog::State {
     if (lock_fd >= 0) ::close(lock_fd);  // releases the flock
     fd = sidecar_fd = lock_fd = -1;
     closed = true;
+    closed_flag = true;
     cv.notify_all();
+    WakeDurable();
     return result;
   }
 };
@@ -637,10 +751,14 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(AuditLogOptions options) {
 }
 
 Result<AppendReceipt> AuditLog::Append(const ToolCall& call, const Decision& decision, const PeerInfo& peer) {
+  const bool durable = std::find(s_->opt.sync_verdicts.begin(), s_->opt.sync_verdicts.end(), decision.verdict) !=
+                       s_->opt.sync_verdicts.end();
+  if (durable) s_->durable_building.fetch_add(1);
   // Serialized here, outside the log's lock, by every appender in parallel.
   // The fast writer covers records with nothing to replace or redact; the rest
   // are built as JSON and redacted (the same bytes either way).
   thread_local std::string members;
+  if (members.capacity() > (64u << 10)) members = std::string();  // do not keep a huge record's buffer
   members.clear();
   try {
     if (!audit::AppendDecisionMembers(&members, call, decision, peer, *s_->redactor, s_->host)) {
@@ -648,11 +766,10 @@ Result<AppendReceipt> AuditLog::Append(const ToolCall& call, const Decision& dec
           audit::CanonicalJson(audit::DecisionMembers(call, decision, peer, *s_->redactor, s_->host))));
     }
   } catch (const std::exception& e) {
+    if (durable && s_->durable_building.fetch_sub(1) == 1) s_->flusher_cv.notify_one();
     return AuditError(std::string("cannot build the audit record: ") + e.what());
   }
-  const bool durable = std::find(s_->opt.sync_verdicts.begin(), s_->opt.sync_verdicts.end(), decision.verdict) !=
-                       s_->opt.sync_verdicts.end();
-  return s_->AppendSerialized(audit::kTypeDecision, members, durable);
+  return s_->AppendSerialized(audit::kTypeDecision, members, durable, durable);
 }
 
 Result<AppendReceipt> AuditLog::AppendUnparsed(std::string_view raw_input, const Decision& decision,

@@ -4,7 +4,7 @@
 // Pinned to OCSF 1.3.0, class API Activity (6003, category Application
 // Activity 6) with the Security Control profile: a tool call is an API call an
 // agent made through its client; toolgate is the control that allowed or
-// denied it. The field mapping is documented in engine/audit/README-section.md.
+// denied it. The field mapping is documented in README.md, section The decision log.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -143,7 +143,8 @@ namespace {
 // (Case-insensitive, without allocating.)
 bool KeyMightNameSecret(std::string_view key) {
   static constexpr std::string_view kWords[] = {"pass", "secret", "token", "key", "cred"};
-  const auto lower = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
+  // ASCII lower case: the words are ASCII, and std::tolower is a call per byte.
+  const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
   for (std::string_view w : kWords) {
     if (key.size() < w.size()) continue;
     for (std::size_t i = 0; i + w.size() <= key.size(); ++i) {

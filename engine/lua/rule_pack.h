@@ -3,7 +3,7 @@
 // with the prefilter each declares. Produced by CompilePack in a scratch
 // state at policy load; every worker state later replays the same source.
 //
-// Pack file shape (rules/README.md has the full guide):
+// Pack file shape (README.md, section Lua rule packs has the full guide):
 //   pack { id = "dev-guard", description = "...", params = { mode = "dangerous" },
 //          capabilities = { "http" } }
 //   rule { id = "force-push", description = "...", tools = { "Bash" },

@@ -13,7 +13,7 @@
 //   tg.deny / tg.ask / tg.allow   verdict values a rule's check returns
 //
 // One file per module (tg_re.cc, ...). Each Open* pushes that module's table.
-// Reference documentation for rule authors: rules/README.md.
+// Reference documentation for rule authors: README.md, section Lua rule packs.
 #pragma once
 
 #include <string>

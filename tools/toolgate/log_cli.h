@@ -14,7 +14,7 @@
 
 namespace toolgate::cli {
 
-// Exit codes of `toolgate log …` (see engine/audit/README-section.md).
+// Exit codes of `toolgate log …` (see README.md, section The decision log).
 inline constexpr int kExitLogOk = 0;
 inline constexpr int kExitLogProblem = 1;    // verify: tampering or corruption; query: nothing matched
 inline constexpr int kExitLogTornTail = 2;   // verify: only the last line is torn (a crash)
