@@ -9,6 +9,7 @@
 #include <string_view>
 #include <unordered_set>
 
+#include "effects/path_normalizer.h"
 #include "effects/url.h"
 #include "toolgate/effects.h"
 
@@ -39,6 +40,10 @@ class EffectsSink {
 
   Effects& effects() { return out_; }
 
+  // The per-call lstat/readlink memo (NormalizeOptions::cache): the sink
+  // lives exactly as long as one call's analysis.
+  PathCache* path_cache() { return &path_cache_; }
+
  private:
   bool FirstTime(std::string key);
   bool Room(std::size_t size, std::string_view kind);
@@ -47,6 +52,7 @@ class EffectsSink {
   std::size_t budget_;
   bool exhausted_ = false;
   std::unordered_set<std::string> seen_;
+  PathCache path_cache_;
 };
 
 // `text` cut to at most `max_bytes`, never inside a UTF-8 sequence.

@@ -1,5 +1,6 @@
 #include "effects/path_normalizer.h"
 
+#include <dirent.h>
 #include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -34,14 +35,38 @@ std::string_view NextComponent(const std::string& rest, std::size_t& pos) {
   return comp;
 }
 
-NormalizedPath Resolve(const std::string& joined, std::string_view cwd) {
+// What a resolution went through, for IsPlainDirectory.
+struct ResolveTrace {
+  int links = 0;         // symlinks followed
+  bool special = false;  // a /proc/<pid> or /dev/fd rule applied
+  bool exists = true;    // every component existed
+};
+
+// lstat (and readlink for a link) of `candidate`, through `cache` when set.
+PathCache::Entry LookupUncached(const std::string& candidate) {
+  PathCache::Entry entry;
+  struct stat st {};
+  if (::lstat(candidate.c_str(), &st) != 0) return entry;
+  entry.exists = true;
+  if (!S_ISLNK(st.st_mode)) return entry;
+  entry.is_link = true;
+  std::array<char, PATH_MAX> buffer{};
+  ssize_t n = ::readlink(candidate.c_str(), buffer.data(), buffer.size());
+  if (n <= 0 || static_cast<std::size_t>(n) >= buffer.size()) return entry;
+  entry.target_ok = true;
+  entry.target.assign(buffer.data(), static_cast<std::size_t>(n));
+  return entry;
+}
+
+NormalizedPath Resolve(const std::string& joined, std::string_view cwd, PathCache* cache,
+                       ResolveTrace* trace = nullptr) {
   NormalizedPath out;
   std::string result;  // "" is the root; otherwise "/a/b"
   std::string rest = joined;
   std::size_t pos = 0;
   bool exists = true;
   int links = 0;
-  std::array<char, PATH_MAX> buffer{};
+  PathCache::Entry uncached;
   while (true) {
     std::string_view comp = NextComponent(rest, pos);
     if (comp.empty()) break;
@@ -52,6 +77,7 @@ NormalizedPath Resolve(const std::string& joined, std::string_view cwd) {
     }
     if (exists && result == "/proc" &&
         (comp == "self" || comp == "thread-self" || IsDigits(comp))) {
+      if (trace != nullptr) trace->special = true;
       // /proc/self names *our* process; the call runs in another one. Only
       // `root` is the same for both; `cwd` is the tool's working directory.
       std::size_t peek = pos;
@@ -75,24 +101,33 @@ NormalizedPath Resolve(const std::string& joined, std::string_view cwd) {
       exists = false;  // keep the rest as written: no pid of ours leaks in
       continue;
     }
-    std::string candidate = result + "/" + std::string(comp);
+    std::string candidate;
+    candidate.reserve(result.size() + 1 + comp.size());
+    candidate.append(result).append("/").append(comp);
     if (!exists) {
       result = std::move(candidate);
       continue;
     }
     if (candidate == "/dev/stdin" || candidate == "/dev/stdout" || candidate == "/dev/stderr" ||
         candidate == "/dev/fd") {
+      if (trace != nullptr) trace->special = true;
       result = std::move(candidate);
       exists = false;
       continue;
     }
-    struct stat st {};
-    if (::lstat(candidate.c_str(), &st) != 0) {
+    const PathCache::Entry* entry;
+    if (cache != nullptr) {
+      entry = &cache->Lookup(candidate);
+    } else {
+      uncached = LookupUncached(candidate);
+      entry = &uncached;
+    }
+    if (!entry->exists) {
       result = std::move(candidate);
       exists = false;
       continue;
     }
-    if (!S_ISLNK(st.st_mode)) {
+    if (!entry->is_link) {
       result = std::move(candidate);
       continue;
     }
@@ -102,16 +137,19 @@ NormalizedPath Resolve(const std::string& joined, std::string_view cwd) {
       exists = false;
       continue;
     }
-    ssize_t n = ::readlink(candidate.c_str(), buffer.data(), buffer.size());
-    if (n <= 0 || static_cast<std::size_t>(n) >= buffer.size()) {
+    if (!entry->target_ok) {
       result = std::move(candidate);
       exists = false;
       continue;
     }
-    std::string target(buffer.data(), static_cast<std::size_t>(n));
+    const std::string& target = entry->target;
     if (target.front() == '/') result.clear();
     rest = target + "/" + rest.substr(pos);
     pos = 0;
+  }
+  if (trace != nullptr) {
+    trace->links = links;
+    trace->exists = exists;
   }
   out.path = result.empty() ? "/" : std::move(result);
   return out;
@@ -172,7 +210,43 @@ NormalizedPath NormalizePath(std::string_view path, const NormalizeOptions& opti
     out.path = LexicallyNormalize(joined);
     return out;
   }
-  return Resolve(joined, options.cwd);
+  return Resolve(joined, options.cwd, options.cache);
+}
+
+const PathCache::Entry& PathCache::Lookup(const std::string& path) {
+  auto it = entries_.find(path);
+  if (it != entries_.end()) return it->second;
+  ++misses_;
+  if (entries_.size() >= kMaxEntries) {
+    scratch_ = LookupUncached(path);
+    return scratch_;
+  }
+  return entries_.emplace(path, LookupUncached(path)).first->second;
+}
+
+bool IsPlainDirectory(std::string_view dir, const NormalizeOptions& options) {
+  if (!options.resolve_symlinks || dir.empty() || dir.front() != '/') return false;
+  ResolveTrace trace;
+  NormalizedPath resolved = Resolve(std::string(dir), options.cwd, options.cache, &trace);
+  return resolved.problem.empty() && resolved.path == dir && trace.links == 0 && !trace.special &&
+         trace.exists;
+}
+
+NormalizedPath NormalizeDirectoryEntry(std::string_view dir, bool dir_plain, std::string_view name,
+                                       unsigned char d_type, const NormalizeOptions& options) {
+  bool fast = dir_plain && options.resolve_symlinks && d_type != DT_LNK && d_type != DT_UNKNOWN &&
+              !name.empty() && name != "." && name != ".." && name.find('/') == std::string_view::npos &&
+              dir != "/proc" && dir != "/dev";
+  std::string joined;
+  joined.reserve(dir.size() + 1 + name.size());
+  if (dir != "/") joined.append(dir);
+  joined.append("/").append(name);
+  if (!fast) return NormalizePath(joined, options);
+  // Resolving dir/name: dir's components resolve to themselves (plain), then
+  // name is lstat'ed: not a link, so it is kept whether or not it still exists.
+  NormalizedPath out;
+  out.path = std::move(joined);
+  return out;
 }
 
 std::string_view ParentDirectory(std::string_view absolute_path) {

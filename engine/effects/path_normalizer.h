@@ -3,8 +3,10 @@
 // symlinks of the existing prefix resolved the way the kernel would.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 namespace toolgate::effects {
 
@@ -15,11 +17,39 @@ struct NormalizedPath {
                         //  "unknown user home", "symlink loop", "process-relative path")
 };
 
+// Per-call memo of lstat/readlink results, so the prefixes one call resolves
+// many times (cwd, home, /etc) cost one system call each. Owned by whatever
+// spans the call (EffectsSink); one call is treated as one instant, exactly
+// as a sequence of lstat calls would be. Bounded: once full, further paths
+// are simply not remembered.
+class PathCache {
+ public:
+  struct Entry {
+    bool exists = false;       // lstat succeeded
+    bool is_link = false;      // S_ISLNK
+    bool target_ok = false;    // readlink succeeded and fit in PATH_MAX
+    std::string target;        // the link's contents when target_ok
+  };
+  static constexpr std::size_t kMaxEntries = 512;
+
+  // The entry for `path` (absolute), from the memo or from lstat (and
+  // readlink for a link) now. Never null.
+  const Entry& Lookup(const std::string& path);
+  std::size_t size() const { return entries_.size(); }
+  std::size_t misses() const { return misses_; }
+
+ private:
+  std::unordered_map<std::string, Entry> entries_;
+  Entry scratch_;  // returned when the memo is full
+  std::size_t misses_ = 0;
+};
+
 struct NormalizeOptions {
   std::string_view cwd;       // absolute; "" when unknown
   std::string_view home;      // what ~ means
   bool expand_tilde = false;  // treat a leading ~ / ~/ as the home directory
   bool resolve_symlinks = false;
+  PathCache* cache = nullptr;  // per-call memo of lstat/readlink; null = none
 };
 
 // Kernel limit on symlinks followed while resolving one path (ELOOP).
@@ -32,6 +62,19 @@ inline constexpr int kMaxSymlinks = 40;
 // other /proc/self magic links (cwd, fd, exe) are a problem: they name the
 // tool's process, not ours. Never throws.
 NormalizedPath NormalizePath(std::string_view path, const NormalizeOptions& options);
+
+// Resolution of the entry `name` of directory `dir` (normalized absolute,
+// e.g. a glob's directory) whose readdir d_type is `d_type`, with
+// resolve_symlinks. Equal to NormalizePath(dir + "/" + name, options), but
+// when `dir_plain` (see IsPlainDirectory) and the entry is not a link (d_type
+// neither DT_LNK nor DT_UNKNOWN) it is built without touching the file system.
+NormalizedPath NormalizeDirectoryEntry(std::string_view dir, bool dir_plain, std::string_view name,
+                                       unsigned char d_type, const NormalizeOptions& options);
+
+// Whether resolving `dir` (normalized absolute) with symlinks gives `dir`
+// itself with every component existing and no link, /proc/<pid> or /dev/fd
+// special case on the way: then resolving dir/<name> walks the same steps.
+bool IsPlainDirectory(std::string_view dir, const NormalizeOptions& options);
 
 // Lexical normalization of an absolute path (no file system access).
 std::string LexicallyNormalize(std::string_view absolute_path);

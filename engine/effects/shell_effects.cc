@@ -7,8 +7,11 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
+#include <memory>
+#include <unordered_set>
 #include <utility>
 
+#include "effects/dir_listing_cache.h"
 #include "effects/path_normalizer.h"
 #include "effects/program_effects.h"
 #include "effects/text_scan.h"
@@ -272,27 +275,40 @@ std::string GlobPattern(const Field& field, std::size_t start) {
 
 enum class GlobScan : std::uint8_t { kDone, kUnreadable, kTooLarge };
 
+// A matching entry of a listing the caller keeps alive.
+struct GlobMatch {
+  const DirListing::Entry* entry;
+  bool operator<(const GlobMatch& other) const { return entry->name < other.entry->name; }
+};
+
 // Names in `dir` matching `pattern`, the way bash's pathname expansion reads
 // a directory. A missing directory matches nothing (bash keeps the word).
-GlobScan MatchDirectory(const std::string& dir, const std::string& pattern, std::vector<std::string>& names,
-                        std::size_t& entries, EffectsSink& sink) {
-  DIR* stream = ::opendir(dir.c_str());
-  if (stream == nullptr) return errno == ENOENT || errno == ENOTDIR ? GlobScan::kDone : GlobScan::kUnreadable;
+// The listing may come from the process-wide directory cache, which is
+// validated against a fresh stat() of the directory.
+GlobScan MatchDirectory(const std::string& dir, const std::string& pattern, std::vector<GlobMatch>& names,
+                        std::size_t& entries, EffectsSink& sink, std::shared_ptr<const DirListing>& listing) {
+  switch (ListDirectory(dir, kMaxGlobEntries + 1, listing)) {
+    case ListStatus::kOk:
+      break;
+    case ListStatus::kMissing:
+      return GlobScan::kDone;
+    case ListStatus::kUnreadable:
+      return GlobScan::kUnreadable;
+  }
   int flags = FNM_PERIOD;
 #ifdef FNM_EXTMATCH
   flags |= FNM_EXTMATCH;
 #endif
   GlobScan result = GlobScan::kDone;
-  while (const dirent* entry = ::readdir(stream)) {
+  for (const DirListing::Entry& entry : listing->entries) {
     if (++entries > kMaxGlobEntries || !sink.Charge(1)) {
       result = GlobScan::kTooLarge;
       break;
     }
-    if (::fnmatch(pattern.c_str(), entry->d_name, flags) != 0) continue;
-    names.emplace_back(entry->d_name);
+    if (::fnmatch(pattern.c_str(), entry.name.c_str(), flags) != 0) continue;
+    names.push_back({&entry});
     if (names.size() > kMaxGlobMatches) break;  // the caller reports it
   }
-  ::closedir(stream);
   std::sort(names.begin(), names.end());  // bash sorts; keeps results stable
   return result;
 }
@@ -1002,6 +1018,7 @@ std::vector<std::string> ShellInterpreter::ResolvePath(const Field& field, const
   NormalizeOptions options;
   options.home = context_.home;
   options.resolve_symlinks = context_.resolve_symlinks;
+  options.cache = sink_.path_cache();
   auto add = [&](NormalizedPath result) {
     if (!result.problem.empty()) sink_.AddUnknown(result.problem, field.raw);
     if (result.path.empty()) return;
@@ -1046,6 +1063,7 @@ std::vector<std::string> ShellInterpreter::ResolvePath(const Field& field, const
       if (rewritten.empty()) continue;
       NormalizeOptions lexical;
       lexical.resolve_symlinks = context_.resolve_symlinks;
+      lexical.cache = sink_.path_cache();
       NormalizedPath result = NormalizePath(rewritten, lexical);
       if (!result.path.empty() && std::find(out.begin(), out.end(), result.path) == out.end()) {
         out.push_back(std::move(result.path));
@@ -1070,11 +1088,15 @@ void ShellInterpreter::ExpandGlob(const Field& field, const ShellState& state, s
   NormalizeOptions options;
   options.home = context_.home;
   options.resolve_symlinks = context_.resolve_symlinks;
+  options.cache = sink_.path_cache();
   std::size_t matches = 0;
   std::size_t entries = 0;
+  std::unordered_set<std::string> seen;  // out's paths, once it is worth hashing them
+  bool hashing = false;
   for (const std::string& dir : dirs) {
-    std::vector<std::string> names;
-    switch (MatchDirectory(dir, pattern, names, entries, sink_)) {
+    std::vector<GlobMatch> names;
+    std::shared_ptr<const DirListing> listing;  // what names point into
+    switch (MatchDirectory(dir, pattern, names, entries, sink_, listing)) {
       case GlobScan::kDone:
         break;
       case GlobScan::kUnreadable:
@@ -1085,14 +1107,24 @@ void ShellInterpreter::ExpandGlob(const Field& field, const ShellState& state, s
         sink_.AddUnknown("glob too large", field.raw);
         break;
     }
-    for (const std::string& name : names) {
+    // The directory was resolved already: when that walk met no link or
+    // special case, a match that is not a link is just dir/name.
+    bool plain = !names.empty() && IsPlainDirectory(dir, options);
+    for (const GlobMatch& match : names) {
       if (++matches > kMaxGlobMatches) {
         sink_.AddUnknown("glob too large", field.raw);
         return;
       }
-      NormalizedPath result = NormalizePath((dir == "/" ? "" : dir) + "/" + name, options);
+      NormalizedPath result = NormalizeDirectoryEntry(dir, plain, match.entry->name, match.entry->type, options);
       if (!result.problem.empty()) sink_.AddUnknown(result.problem, field.raw);
-      if (!result.path.empty() && std::find(out.begin(), out.end(), result.path) == out.end()) {
+      if (result.path.empty()) continue;
+      // out holds each path once; a set keeps that linear for large globs.
+      if (!hashing && out.size() + names.size() > 16) {
+        seen.insert(out.begin(), out.end());
+        hashing = true;
+      }
+      if (hashing ? seen.insert(result.path).second
+                  : std::find(out.begin(), out.end(), result.path) == out.end()) {
         out.push_back(std::move(result.path));
       }
     }

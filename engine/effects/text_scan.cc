@@ -57,6 +57,7 @@ void ScanToken(std::string_view token, const TextScanOptions& options, EffectsSi
     normalize.home = options.home;
     normalize.expand_tilde = true;
     normalize.resolve_symlinks = options.resolve_symlinks;
+    normalize.cache = sink.path_cache();
     NormalizedPath path = NormalizePath(candidate, normalize);
     if (!path.problem.empty()) sink.AddUnknown(path.problem, candidate);
     if (!path.path.empty()) sink.AddPath(std::move(path.path), candidate, options.path_access, options.source);

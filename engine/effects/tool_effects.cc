@@ -132,6 +132,7 @@ class ToolExtractor {
     options.home = context_.home;
     options.expand_tilde = true;
     options.resolve_symlinks = context_.resolve_symlinks;
+    options.cache = sink_.path_cache();
     effects::NormalizedPath path = effects::NormalizePath(raw, options);
     if (!path.problem.empty()) sink_.AddUnknown(path.problem, raw);
     if (!path.path.empty()) sink_.AddPath(std::move(path.path), raw, access, source);
