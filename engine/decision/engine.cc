@@ -96,6 +96,8 @@ Decision Engine::Decide(const ToolCall& call) const {
                   "internal error: out of memory");
   } catch (const std::exception& ex) {
     DenyWithError(&d, Error{ErrorCode::kInternal, ex.what(), {}}, "internal error while judging the call");
+  } catch (...) {
+    DenyWithError(&d, Error{ErrorCode::kInternal, "unknown exception", {}}, "internal error while judging the call");
   }
   d.latency = std::chrono::steady_clock::now() - start;
   return d;
