@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(g++ meson ninja-build pkg-config python3 liblua5.4-dev libre2-dev nlohmann-json3-dev
-          libspdlog-dev doctest-dev libssl-dev
+          libspdlog-dev doctest-dev libssl-dev libcurl4-openssl-dev
           chromium)  # chromium: the HTML report's headless screenshot test
 
 missing=()
