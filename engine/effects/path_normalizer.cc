@@ -42,7 +42,8 @@ struct ResolveTrace {
   bool exists = true;    // every component existed
 };
 
-// lstat (and readlink for a link) of `candidate`, through `cache` when set.
+// lstat (and readlink for a link) of `candidate`, always from the file system;
+// PathCache::Lookup memoises it per call.
 PathCache::Entry LookupUncached(const std::string& candidate) {
   PathCache::Entry entry;
   struct stat st {};
