@@ -12,7 +12,7 @@
 #include "toolgate/policy.h"
 
 namespace toolgate::embedded {
-extern const std::string_view kDefaultPolicy;  // rules/examples/default.json
+extern const std::string_view kDefaultPolicy;  // rules/examples/default.json, in libtoolgate (engine/policy)
 extern const std::string_view kSampleCalls;    // rules/examples/sample-calls.jsonl
 }  // namespace toolgate::embedded
 

@@ -1,0 +1,455 @@
+// The C ABI (include/toolgate/toolgate.h) over the C++ Engine. Every entry
+// point checks its arguments and catches everything: no exception reaches C,
+// and whatever fails during an evaluation is a deny that says what failed.
+#include "toolgate/toolgate.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "toolgate/audit.h"
+#include "toolgate/default_policy.h"
+#include "toolgate/engine.h"
+#include "util/utf8.h"
+
+struct toolgate_options {
+  std::optional<std::string> log_dir;
+  std::optional<std::string> log_key;
+  std::optional<std::string> home;
+};
+
+struct toolgate_engine {
+  std::shared_ptr<const toolgate::Policy> policy;
+  std::unique_ptr<toolgate::Engine> engine;
+  std::unique_ptr<toolgate::AuditLog> log;  // null when no log directory was set
+  toolgate::PeerInfo peer;
+};
+
+struct toolgate_decision {
+  toolgate_verdict verdict = TOOLGATE_DENY;
+  std::string json;
+  std::string message;
+};
+
+namespace toolgate::capi {
+namespace {
+
+constexpr unsigned int kKnownFlags = TOOLGATE_EVALUATE_EXPLAIN;
+constexpr const char* kLogFileName = "decisions.jsonl";
+
+// A string the caller frees with toolgate_string_free (free): malloc'd, so
+// the C side never depends on which C++ allocator the library uses.
+char* CopyToC(std::string_view text) noexcept {
+  char* out = static_cast<char*>(std::malloc(text.size() + 1));
+  if (out == nullptr) return nullptr;
+  std::memcpy(out, text.data(), text.size());
+  out[text.size()] = '\0';
+  return out;
+}
+
+// Error text may quote what the caller passed: never hand back invalid UTF-8.
+void SetError(char** error_out, std::string_view message) noexcept {
+  if (error_out == nullptr) return;
+  try {
+    *error_out = CopyToC(SanitizeUtf8(message));
+  } catch (...) {
+    *error_out = nullptr;
+  }
+}
+
+toolgate_status Fail(char** error_out, toolgate_status status, std::string_view message) noexcept {
+  SetError(error_out, message);
+  return status;
+}
+
+// Checks a NUL-terminated argument without reading past max_bytes + 1 bytes.
+// Returns "" when it is fine, else what is wrong with it.
+std::string CheckCString(const char* value, std::size_t max_bytes, bool must_be_utf8) {
+  if (value == nullptr) return "is NULL";
+  const std::size_t length = ::strnlen(value, max_bytes + 1);
+  if (length > max_bytes) return "is longer than " + std::to_string(max_bytes) + " bytes";
+  if (must_be_utf8) {
+    const std::size_t bad = FindInvalidUtf8(std::string_view(value, length));
+    if (bad != std::string_view::npos) return "is not valid UTF-8 (byte " + std::to_string(bad) + ")";
+  }
+  return {};
+}
+
+std::string ArgumentError(const char* function, const char* argument, const std::string& problem) {
+  return std::string(function) + ": argument " + argument + " " + problem;
+}
+
+toolgate_status SetOption(const char* function, toolgate_options* options, const char* value, bool absolute,
+                          std::optional<std::string> toolgate_options::*field, char** error_out) noexcept {
+  if (error_out != nullptr) *error_out = nullptr;
+  try {
+    if (options == nullptr) {
+      return Fail(error_out, TOOLGATE_ERROR_INVALID_ARGUMENT, ArgumentError(function, "options", "is NULL"));
+    }
+    if (value == nullptr) {
+      (options->*field).reset();
+      return TOOLGATE_OK;
+    }
+    std::string problem = CheckCString(value, TOOLGATE_MAX_PATH_BYTES, false);
+    if (problem.empty() && value[0] == '\0') problem = "is empty";
+    if (problem.empty() && absolute && value[0] != '/') problem = "is not an absolute path";
+    if (!problem.empty()) {
+      return Fail(error_out, TOOLGATE_ERROR_INVALID_ARGUMENT, ArgumentError(function, "value", problem));
+    }
+    options->*field = std::string(value);
+    return TOOLGATE_OK;
+  } catch (const std::bad_alloc&) {
+    return Fail(error_out, TOOLGATE_ERROR_NO_MEMORY, std::string(function) + ": out of memory");
+  } catch (...) {
+    return Fail(error_out, TOOLGATE_ERROR_INTERNAL, std::string(function) + ": internal error");
+  }
+}
+
+std::string JoinDiagnostics(const std::vector<PolicyDiagnostic>& diagnostics) {
+  std::string out;
+  for (const PolicyDiagnostic& d : diagnostics) {
+    if (d.severity != PolicyDiagnostic::Severity::kError) continue;
+    if (!out.empty()) out += '\n';
+    out += FormatDiagnostic(d);
+  }
+  return out.empty() ? "the policy did not load" : out;
+}
+
+// The decision log directory: created (0700: the log records what agents
+// tried) when missing; its parent must exist.
+std::optional<std::string> PrepareLogDir(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return "cannot create the decision log directory " + dir + ": " + std::strerror(errno);
+  }
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return "the decision log directory " + dir + " is not a directory";
+  }
+  return std::nullopt;
+}
+
+template <typename LoadPolicy>
+toolgate_status Open(const char* function, LoadPolicy load, const toolgate_options* options,
+                     toolgate_engine** engine_out, char** error_out) noexcept {
+  try {
+    PolicyLoadOptions load_options;
+    if (options != nullptr && options->home) load_options.home = *options->home;
+    PolicyLoadResult loaded = load(load_options);
+    if (!loaded.ok()) {
+      return Fail(error_out, TOOLGATE_ERROR_POLICY, JoinDiagnostics(loaded.diagnostics));
+    }
+    auto engine = std::make_unique<toolgate_engine>();
+    engine->policy = loaded.policy;
+    engine->engine = std::make_unique<Engine>(loaded.policy);
+    engine->peer = PeerInfo::CurrentProcess("in-process");
+    if (options != nullptr && options->log_dir) {
+      if (auto problem = PrepareLogDir(*options->log_dir)) {
+        return Fail(error_out, TOOLGATE_ERROR_LOG, std::string(function) + ": " + *problem);
+      }
+      AuditLogOptions log_options;
+      log_options.path = *options->log_dir + "/" + kLogFileName;
+      if (options->log_key) log_options.signing_key_path = *options->log_key;
+      Result<std::unique_ptr<AuditLog>> log = AuditLog::Open(log_options);
+      if (!log) {
+        std::string message = std::string(function) + ": decision log " + log_options.path + ": " + log.error().message;
+        if (!log.error().location.empty()) message += " (" + log.error().location + ")";
+        return Fail(error_out, TOOLGATE_ERROR_LOG, message);
+      }
+      engine->log = std::move(*log);
+    }
+    *engine_out = engine.release();
+    return TOOLGATE_OK;
+  } catch (const std::bad_alloc&) {
+    return Fail(error_out, TOOLGATE_ERROR_NO_MEMORY, std::string(function) + ": out of memory");
+  } catch (const std::exception& e) {
+    return Fail(error_out, TOOLGATE_ERROR_INTERNAL, std::string(function) + ": internal error: " + e.what());
+  } catch (...) {
+    return Fail(error_out, TOOLGATE_ERROR_INTERNAL, std::string(function) + ": internal error");
+  }
+}
+
+// Clears the out arguments first, so a caller never sees stale pointers
+// whatever happens next. False when engine_out itself is NULL.
+bool StartOpen(const char* function, toolgate_engine** engine_out, char** error_out) noexcept {
+  if (error_out != nullptr) *error_out = nullptr;
+  if (engine_out == nullptr) {
+    try {
+      SetError(error_out, ArgumentError(function, "engine_out", "is NULL"));
+    } catch (...) {
+    }
+    return false;
+  }
+  *engine_out = nullptr;
+  return true;
+}
+
+void DenyWith(Decision* d, Error error, std::string note) {
+  d->verdict = Verdict::kDeny;
+  d->findings.push_back(Finding{Verdict::kDeny, Subject::kCall, {}, nullptr, std::move(note)});
+  d->error = std::move(error);
+}
+
+// Same as `toolgate check --log`: the record is written before the answer,
+// and a decision that cannot be logged is a deny.
+void RecordOrDeny(toolgate_engine* engine, std::string_view text, const Result<ToolCall>& call, Decision* d) {
+  Result<AppendReceipt> receipt = call ? engine->log->Append(*call, *d, engine->peer)
+                                       : engine->log->AppendUnparsed(text, *d, engine->peer);
+  if (receipt) return;
+  DenyWith(d,
+           Error{ErrorCode::kInternal, "the decision could not be written to the decision log: " + receipt.error().message,
+                 engine->log->current_file()},
+           "the decision log is unavailable, so nothing is allowed");
+}
+
+toolgate_verdict CVerdict(Verdict verdict) {
+  switch (verdict) {
+    case Verdict::kAllow: return TOOLGATE_ALLOW;
+    case Verdict::kAsk: return TOOLGATE_ASK;
+    case Verdict::kDeny: return TOOLGATE_DENY;
+  }
+  return TOOLGATE_DENY;
+}
+
+// Hands the decision to the caller. The returned verdict is always the one
+// in the decision the caller gets, or a deny when there is none.
+toolgate_verdict Deliver(const Decision& d, bool explain, const char* error_code_override,
+                         toolgate_decision** decision_out) {
+  if (decision_out == nullptr) return CVerdict(d.verdict);
+  auto out = std::unique_ptr<toolgate_decision>(new (std::nothrow) toolgate_decision);
+  if (out == nullptr) return TOOLGATE_DENY;
+  out->verdict = CVerdict(d.verdict);
+  nlohmann::json j = ToJson(d, explain);
+  if (error_code_override != nullptr && j.contains("error")) j["error"]["code"] = error_code_override;
+  out->json = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  out->message = SanitizeUtf8(d.MessageForModel());
+  *decision_out = out.release();
+  return (*decision_out)->verdict;
+}
+
+toolgate_verdict DenyArgument(const toolgate_engine* engine, const char* function, const char* argument,
+                              const std::string& problem, toolgate_decision** decision_out) {
+  Decision d;
+  if (engine != nullptr && engine->policy != nullptr) d.policy_digest = engine->policy->digest();
+  DenyWith(&d, Error{ErrorCode::kInternal, "argument " + std::string(argument) + " " + problem, function},
+           "the call was not judged: invalid argument " + std::string(argument));
+  Deliver(d, false, "invalid_argument", decision_out);
+  return TOOLGATE_DENY;
+}
+
+// Last resort after an exception: a deny decision if one can still be built.
+toolgate_verdict DenyInternal(const toolgate_engine* engine, const char* what, toolgate_decision** decision_out) noexcept {
+  if (decision_out == nullptr) return TOOLGATE_DENY;
+  if (*decision_out != nullptr) {  // built before the failure: it must not say allow
+    delete *decision_out;
+    *decision_out = nullptr;
+  }
+  try {
+    Decision d;
+    if (engine != nullptr && engine->policy != nullptr) d.policy_digest = engine->policy->digest();
+    DenyWith(&d, Error{ErrorCode::kInternal, what, "toolgate_evaluate"}, "internal error while judging the call");
+    Deliver(d, false, nullptr, decision_out);
+  } catch (...) {
+    delete *decision_out;
+    *decision_out = nullptr;
+  }
+  return TOOLGATE_DENY;
+}
+
+toolgate_verdict Evaluate(const char* function, toolgate_engine* engine, const char* agent_id, const char* call_json,
+                          std::size_t call_len, unsigned int flags, toolgate_decision** decision_out) noexcept {
+  if (decision_out != nullptr) *decision_out = nullptr;
+  try {
+    if (engine == nullptr) return DenyArgument(engine, function, "engine", "is NULL", decision_out);
+    if (call_json == nullptr) return DenyArgument(engine, function, "call_json", "is NULL", decision_out);
+    if ((flags & ~kKnownFlags) != 0) {
+      return DenyArgument(engine, function, "flags", "has unknown bits " + std::to_string(flags & ~kKnownFlags),
+                          decision_out);
+    }
+    std::optional<std::string> agent;
+    if (agent_id != nullptr) {
+      const std::string problem = CheckCString(agent_id, TOOLGATE_MAX_AGENT_ID_BYTES, true);
+      if (!problem.empty()) return DenyArgument(engine, function, "agent_id", problem, decision_out);
+      agent = agent_id;
+    }
+
+    const auto start = std::chrono::steady_clock::now();
+    const PolicySettings& settings = engine->policy->settings();
+    // The size limit is checked before anything reads the text (ParseUntrustedJson).
+    const std::string_view text(call_json, call_len);
+    Result<ToolCall> call = ParseToolCall(text, InputLimits{settings.max_input_bytes, settings.max_json_depth});
+    Decision d;
+    if (call) {
+      if (agent) call->agent_id = *agent;
+      d = engine->engine->Decide(*call);
+    } else {
+      d = engine->engine->DecideText(text);  // re-parses only to produce the same located deny
+      if (agent) d.agent_id = *agent;
+    }
+    if (engine->log != nullptr) RecordOrDeny(engine, text, call, &d);
+    d.latency = std::chrono::steady_clock::now() - start;
+    return Deliver(d, (flags & TOOLGATE_EVALUATE_EXPLAIN) != 0, nullptr, decision_out);
+  } catch (const std::bad_alloc&) {
+    return DenyInternal(engine, "out of memory while judging the call", decision_out);
+  } catch (const std::exception& e) {
+    return DenyInternal(engine, e.what(), decision_out);
+  } catch (...) {
+    return DenyInternal(engine, "unknown exception", decision_out);
+  }
+}
+
+}  // namespace
+}  // namespace toolgate::capi
+
+using namespace toolgate::capi;  // NOLINT: the C entry points below are thin
+
+extern "C" {
+
+unsigned int toolgate_version(void) { return TOOLGATE_VERSION; }
+
+const char* toolgate_version_string(void) { return TOOLGATE_VERSION_STRING; }
+
+const char* toolgate_verdict_name(toolgate_verdict verdict) {
+  switch (verdict) {
+    case TOOLGATE_ALLOW: return "allow";
+    case TOOLGATE_ASK: return "ask";
+    case TOOLGATE_DENY: return "deny";
+  }
+  return "deny";  // a corrupted value is read as the safe one
+}
+
+const char* toolgate_status_name(toolgate_status status) {
+  switch (status) {
+    case TOOLGATE_OK: return "ok";
+    case TOOLGATE_ERROR_INVALID_ARGUMENT: return "invalid_argument";
+    case TOOLGATE_ERROR_POLICY: return "policy";
+    case TOOLGATE_ERROR_LOG: return "log";
+    case TOOLGATE_ERROR_NO_MEMORY: return "no_memory";
+    case TOOLGATE_ERROR_INTERNAL: return "internal";
+  }
+  return "unknown";
+}
+
+toolgate_options* toolgate_options_new(void) { return new (std::nothrow) toolgate_options; }
+
+void toolgate_options_free(toolgate_options* options) { delete options; }
+
+toolgate_status toolgate_options_set_log_dir(toolgate_options* options, const char* dir, char** error_out) {
+  return SetOption("toolgate_options_set_log_dir", options, dir, false, &toolgate_options::log_dir, error_out);
+}
+
+toolgate_status toolgate_options_set_log_key(toolgate_options* options, const char* key_path, char** error_out) {
+  return SetOption("toolgate_options_set_log_key", options, key_path, false, &toolgate_options::log_key, error_out);
+}
+
+toolgate_status toolgate_options_set_home(toolgate_options* options, const char* home, char** error_out) {
+  return SetOption("toolgate_options_set_home", options, home, true, &toolgate_options::home, error_out);
+}
+
+toolgate_status toolgate_open_file(const char* policy_path, const toolgate_options* options,
+                                   toolgate_engine** engine_out, char** error_out) {
+  constexpr const char* kFunction = "toolgate_open_file";
+  if (!StartOpen(kFunction, engine_out, error_out)) return TOOLGATE_ERROR_INVALID_ARGUMENT;
+  try {
+    const std::string problem = CheckCString(policy_path, TOOLGATE_MAX_PATH_BYTES, false);
+    if (!problem.empty()) {
+      return Fail(error_out, TOOLGATE_ERROR_INVALID_ARGUMENT, ArgumentError(kFunction, "policy_path", problem));
+    }
+    const std::string path(policy_path);
+    return Open(kFunction, [&](const toolgate::PolicyLoadOptions& o) { return toolgate::LoadPolicyFile(path, o); },
+                options, engine_out, error_out);
+  } catch (...) {
+    return Fail(error_out, TOOLGATE_ERROR_NO_MEMORY, std::string(kFunction) + ": out of memory");
+  }
+}
+
+toolgate_status toolgate_open_json(const char* policy_json, size_t policy_len, const char* source_name,
+                                   const toolgate_options* options, toolgate_engine** engine_out, char** error_out) {
+  constexpr const char* kFunction = "toolgate_open_json";
+  if (!StartOpen(kFunction, engine_out, error_out)) return TOOLGATE_ERROR_INVALID_ARGUMENT;
+  try {
+    if (policy_json == nullptr) {
+      return Fail(error_out, TOOLGATE_ERROR_INVALID_ARGUMENT, ArgumentError(kFunction, "policy_json", "is NULL"));
+    }
+    if (policy_len > TOOLGATE_MAX_POLICY_BYTES) {
+      return Fail(error_out, TOOLGATE_ERROR_INVALID_ARGUMENT,
+                  ArgumentError(kFunction, "policy_len",
+                                "is larger than " + std::to_string(TOOLGATE_MAX_POLICY_BYTES) + " bytes"));
+    }
+    std::string source = "<memory>";
+    if (source_name != nullptr) {
+      std::string problem = CheckCString(source_name, TOOLGATE_MAX_PATH_BYTES, true);
+      if (problem.empty() && source_name[0] == '\0') problem = "is empty";
+      if (!problem.empty()) {
+        return Fail(error_out, TOOLGATE_ERROR_INVALID_ARGUMENT, ArgumentError(kFunction, "source_name", problem));
+      }
+      source = source_name;
+    }
+    const std::string_view text(policy_json, policy_len);
+    return Open(kFunction,
+                [&](const toolgate::PolicyLoadOptions& o) { return toolgate::LoadPolicyText(text, source, o); },
+                options, engine_out, error_out);
+  } catch (...) {
+    return Fail(error_out, TOOLGATE_ERROR_NO_MEMORY, std::string(kFunction) + ": out of memory");
+  }
+}
+
+toolgate_status toolgate_open_default(const toolgate_options* options, toolgate_engine** engine_out,
+                                      char** error_out) {
+  constexpr const char* kFunction = "toolgate_open_default";
+  if (!StartOpen(kFunction, engine_out, error_out)) return TOOLGATE_ERROR_INVALID_ARGUMENT;
+  return Open(kFunction, [](const toolgate::PolicyLoadOptions& o) { return toolgate::LoadDefaultPolicy(o); },
+              options, engine_out, error_out);
+}
+
+void toolgate_close(toolgate_engine* engine) {
+  if (engine == nullptr) return;
+  try {
+    if (engine->log != nullptr) (void)engine->log->Close();  // failures go to the operational log
+  } catch (...) {
+  }
+  try {
+    delete engine;
+  } catch (...) {
+  }
+}
+
+const char* toolgate_engine_policy_digest(const toolgate_engine* engine) {
+  if (engine == nullptr || engine->policy == nullptr) return nullptr;
+  return engine->policy->digest().c_str();
+}
+
+toolgate_verdict toolgate_evaluate(toolgate_engine* engine, const char* call_json, size_t call_len,
+                                   toolgate_decision** decision_out) {
+  return Evaluate("toolgate_evaluate", engine, nullptr, call_json, call_len, 0, decision_out);
+}
+
+toolgate_verdict toolgate_evaluate_ex(toolgate_engine* engine, const char* agent_id, const char* call_json,
+                                      size_t call_len, unsigned int flags, toolgate_decision** decision_out) {
+  return Evaluate("toolgate_evaluate_ex", engine, agent_id, call_json, call_len, flags, decision_out);
+}
+
+toolgate_verdict toolgate_decision_verdict(const toolgate_decision* decision) {
+  return decision == nullptr ? TOOLGATE_DENY : decision->verdict;
+}
+
+const char* toolgate_decision_json(const toolgate_decision* decision) {
+  return decision == nullptr ? "" : decision->json.c_str();
+}
+
+const char* toolgate_decision_message(const toolgate_decision* decision) {
+  return decision == nullptr ? "" : decision->message.c_str();
+}
+
+void toolgate_decision_free(toolgate_decision* decision) { delete decision; }
+
+void toolgate_string_free(char* text) { std::free(text); }
+
+}  // extern "C"
