@@ -37,6 +37,7 @@ struct toolgate_decision {
   toolgate_verdict verdict = TOOLGATE_DENY;
   std::string json;
   std::string message;
+  std::string explanation;
 };
 
 namespace toolgate::capi {
@@ -230,6 +231,7 @@ toolgate_verdict Deliver(const Decision& d, bool explain, const char* error_code
   if (error_code_override != nullptr && j.contains("error")) j["error"]["code"] = error_code_override;
   out->json = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   out->message = SanitizeUtf8(d.MessageForModel());
+  out->explanation = SanitizeUtf8(d.MessageForHuman());
   *decision_out = out.release();
   return (*decision_out)->verdict;
 }
@@ -446,6 +448,10 @@ const char* toolgate_decision_json(const toolgate_decision* decision) {
 
 const char* toolgate_decision_message(const toolgate_decision* decision) {
   return decision == nullptr ? "" : decision->message.c_str();
+}
+
+const char* toolgate_decision_explanation(const toolgate_decision* decision) {
+  return decision == nullptr ? "" : decision->explanation.c_str();
 }
 
 void toolgate_decision_free(toolgate_decision* decision) { delete decision; }

@@ -205,6 +205,10 @@ TOOLGATE_API const char* toolgate_decision_json(const toolgate_decision* decisio
  * internals. Give it back to the agent so it can correct itself. Owned by the
  * decision; "" for NULL. */
 TOOLGATE_API const char* toolgate_decision_message(const toolgate_decision* decision);
+/* Longer text for a human: the verdict, agent and profile, then each deciding
+ * check with the grant or rule that decided it, its file and JSON path or
+ * line. Owned by the decision; "" for NULL. */
+TOOLGATE_API const char* toolgate_decision_explanation(const toolgate_decision* decision);
 TOOLGATE_API void toolgate_decision_free(toolgate_decision* decision);
 
 /* Frees a string the library returned through an error_out argument. */

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# hooks/examples/agent_loop.py through ctypes: the allowed tool calls ran, the
+# denied ones did not, and the model was given the deny reason.
+# Usage: agent_loop_test.sh LIBTOOLGATE.so SOURCE_ROOT
+set -u
+lib=$1
+root=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+expect() {  # NAME PYTHON-EXPRESSION over t (the transcript)
+  if python3 -c "import json,sys; t=json.load(open(sys.argv[1])); sys.exit(0 if ($2) else 1)" "$tmp/t.json"; then :;
+  else fail=1; echo "FAIL $1: $2"; fi
+}
+
+out=$(python3 "$root/hooks/examples/agent_loop.py" --lib "$lib" --workdir "$tmp/w" --log-dir "$tmp/log" \
+      --transcript "$tmp/t.json" 2>&1); code=$?
+[ $code -eq 0 ] || { echo "FAIL: agent_loop.py exited $code"; printf '%s\n' "$out"; exit 1; }
+printf '%s\n' "$out"
+
+# Allowed: the shell command ran and wrote its file in the project.
+[ "$(cat "$tmp/w/project/notes.txt" 2>/dev/null)" = "hello from the agent" ] || { fail=1; echo "FAIL: notes.txt not written"; }
+expect "first call allowed and ran" 't["calls"][0]["verdict"] == "allow" and t["calls"][0]["ran"]'
+expect "its output went back to the model" '"hello from the agent" in t["calls"][0]["result"]'
+
+# Denied: nothing reached ~/.ssh, neither through the shell nor through Write.
+[ ! -e "$tmp/w/home/.ssh/authorized_keys" ] || { fail=1; echo "FAIL: the denied shell command ran"; }
+[ ! -e "$tmp/w/home/.ssh/config" ] || { fail=1; echo "FAIL: the denied Write ran"; }
+expect "shell write to ~/.ssh denied, not run" 't["calls"][1]["verdict"] == "deny" and not t["calls"][1]["ran"]'
+expect "the model got the reason" '"blocked by policy" in t["calls"][1]["result"] and ".ssh/authorized_keys" in t["calls"][1]["result"]'
+expect "Write to ~/.ssh denied, not run" 't["calls"][3]["verdict"] == "deny" and not t["calls"][3]["ran"]'
+
+# The model corrected itself after the deny: the key went into the project.
+[ -f "$tmp/w/project/deploy-key.pub" ] || { fail=1; echo "FAIL: the corrected Write did not run"; }
+expect "corrected call allowed" 't["calls"][2]["verdict"] == "allow" and t["calls"][2]["ran"]'
+
+# Ask is not a yes: nobody is there to answer.
+expect "git push asks and does not run" 't["calls"][4]["verdict"] == "ask" and not t["calls"][4]["ran"]'
+
+# Every decision was logged, before the tool ran.
+lines=$(wc -l < "$tmp/log/decisions.jsonl" 2>/dev/null || echo 0)
+[ "$lines" -eq 5 ] || { fail=1; echo "FAIL: $lines decision records, expected 5"; }
+exit $fail

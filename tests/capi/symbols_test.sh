@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# libtoolgate.so exports exactly the functions toolgate.h declares: every one of
+# them, and nothing else (no C++ engine symbol, no template instance).
+# Usage: symbols_test.sh LIBTOOLGATE.so TOOLGATE_H
+set -u
+lib=$1
+header=$2
+fail=0
+
+exported=$(nm -D --defined-only "$lib" | awk '{print $NF}' | sort -u)
+declared=$(grep -o 'TOOLGATE_API [^(]*(' "$header" | grep -o 'toolgate_[a-z_]*($' | tr -d '(' | sort -u)
+
+if [ -z "$exported" ] || [ -z "$declared" ]; then
+  echo "FAIL: nothing found (exported: $(echo "$exported" | wc -w), declared: $(echo "$declared" | wc -w))"
+  exit 1
+fi
+others=$(printf '%s\n' "$exported" | grep -v '^toolgate_')
+if [ -n "$others" ]; then
+  echo "FAIL: exported symbols outside toolgate_*:"; printf '%s\n' "$others" | head -20; fail=1
+fi
+missing=$(comm -13 <(printf '%s\n' "$exported") <(printf '%s\n' "$declared"))
+if [ -n "$missing" ]; then echo "FAIL: declared in toolgate.h but not exported: $missing"; fail=1; fi
+extra=$(comm -23 <(printf '%s\n' "$exported") <(printf '%s\n' "$declared"))
+if [ -n "$extra" ]; then echo "FAIL: exported but not declared in toolgate.h: $extra"; fail=1; fi
+
+soname=$(readelf -d "$lib" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+case "$soname" in
+  libtoolgate.so.[0-9]*) ;;
+  *) echo "FAIL: soname is '$soname'"; fail=1 ;;
+esac
+
+echo "symbols: $(echo "$exported" | wc -l) exported, soname $soname"
+exit $fail
