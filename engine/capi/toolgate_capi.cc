@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <optional>
 #include <string>
@@ -33,11 +34,19 @@ struct toolgate_engine {
   toolgate::PeerInfo peer;
 };
 
+// The decision is kept whole and its texts are rendered on first request:
+// JSON serialisation costs more than judging a typical call, and a caller that
+// only reads the verdict or the message should not pay for it. call_once makes
+// the rendering safe when several threads read one decision.
 struct toolgate_decision {
   toolgate_verdict verdict = TOOLGATE_DENY;
-  std::string json;
-  std::string message;
-  std::string explanation;
+  toolgate::Decision decision;
+  std::shared_ptr<const toolgate::Policy> policy;  // owns the grants and rules the findings point to
+  bool explain = false;
+  const char* error_code_override = nullptr;       // static text, for argument errors
+
+  mutable std::once_flag json_once, message_once, explanation_once;
+  mutable std::string json, message, explanation;
 };
 
 namespace toolgate::capi {
@@ -221,19 +230,44 @@ toolgate_verdict CVerdict(Verdict verdict) {
 
 // Hands the decision to the caller. The returned verdict is always the one
 // in the decision the caller gets, or a deny when there is none.
-toolgate_verdict Deliver(const Decision& d, bool explain, const char* error_code_override,
+toolgate_verdict Deliver(const toolgate_engine* engine, Decision d, bool explain, const char* error_code_override,
                          toolgate_decision** decision_out) {
-  if (decision_out == nullptr) return CVerdict(d.verdict);
+  const toolgate_verdict verdict = CVerdict(d.verdict);
+  if (decision_out == nullptr) return verdict;
   auto out = std::unique_ptr<toolgate_decision>(new (std::nothrow) toolgate_decision);
   if (out == nullptr) return TOOLGATE_DENY;
-  out->verdict = CVerdict(d.verdict);
-  nlohmann::json j = ToJson(d, explain);
-  if (error_code_override != nullptr && j.contains("error")) j["error"]["code"] = error_code_override;
-  out->json = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  out->message = SanitizeUtf8(d.MessageForModel());
-  out->explanation = SanitizeUtf8(d.MessageForHuman());
+  out->verdict = verdict;
+  out->decision = std::move(d);
+  if (engine != nullptr) out->policy = engine->policy;
+  out->explain = explain;
+  out->error_code_override = error_code_override;
   *decision_out = out.release();
-  return (*decision_out)->verdict;
+  return verdict;
+}
+
+// What a decision's JSON says when it cannot be rendered (out of memory): the
+// same verdict, and why there are no details.
+const char* FallbackJson(toolgate_verdict verdict) {
+  switch (verdict) {
+    case TOOLGATE_ALLOW:
+      return R"({"verdict":"allow","error":{"code":"internal","message":"the decision could not be rendered","location":""}})";
+    case TOOLGATE_ASK:
+      return R"({"verdict":"ask","error":{"code":"internal","message":"the decision could not be rendered","location":""}})";
+    case TOOLGATE_DENY:
+      break;
+  }
+  return R"({"verdict":"deny","error":{"code":"internal","message":"the decision could not be rendered","location":""}})";
+}
+
+// Renders one text of a decision once; "" or the fallback when that fails.
+template <typename Render>
+const char* RenderOnce(std::once_flag& once, std::string& text, const char* fallback, Render render) noexcept {
+  try {
+    std::call_once(once, [&] { text = render(); });
+    return text.c_str();
+  } catch (...) {
+    return fallback;
+  }
 }
 
 toolgate_verdict DenyArgument(const toolgate_engine* engine, const char* function, const char* argument,
@@ -242,7 +276,7 @@ toolgate_verdict DenyArgument(const toolgate_engine* engine, const char* functio
   if (engine != nullptr && engine->policy != nullptr) d.policy_digest = engine->policy->digest();
   DenyWith(&d, Error{ErrorCode::kInternal, "argument " + std::string(argument) + " " + problem, function},
            "the call was not judged: invalid argument " + std::string(argument));
-  Deliver(d, false, "invalid_argument", decision_out);
+  Deliver(engine, std::move(d), false, "invalid_argument", decision_out);
   return TOOLGATE_DENY;
 }
 
@@ -257,7 +291,7 @@ toolgate_verdict DenyInternal(const toolgate_engine* engine, const char* what, t
     Decision d;
     if (engine != nullptr && engine->policy != nullptr) d.policy_digest = engine->policy->digest();
     DenyWith(&d, Error{ErrorCode::kInternal, what, "toolgate_evaluate"}, "internal error while judging the call");
-    Deliver(d, false, nullptr, decision_out);
+    Deliver(engine, std::move(d), false, nullptr, decision_out);
   } catch (...) {
     delete *decision_out;
     *decision_out = nullptr;
@@ -297,7 +331,7 @@ toolgate_verdict Evaluate(const char* function, toolgate_engine* engine, const c
     }
     if (engine->log != nullptr) RecordOrDeny(engine, text, call, &d);
     d.latency = std::chrono::steady_clock::now() - start;
-    return Deliver(d, (flags & TOOLGATE_EVALUATE_EXPLAIN) != 0, nullptr, decision_out);
+    return Deliver(engine, std::move(d), (flags & TOOLGATE_EVALUATE_EXPLAIN) != 0, nullptr, decision_out);
   } catch (const std::bad_alloc&) {
     return DenyInternal(engine, "out of memory while judging the call", decision_out);
   } catch (const std::exception& e) {
@@ -443,15 +477,26 @@ toolgate_verdict toolgate_decision_verdict(const toolgate_decision* decision) {
 }
 
 const char* toolgate_decision_json(const toolgate_decision* decision) {
-  return decision == nullptr ? "" : decision->json.c_str();
+  if (decision == nullptr) return "";
+  return RenderOnce(decision->json_once, decision->json, FallbackJson(decision->verdict), [decision] {
+    nlohmann::json j = toolgate::ToJson(decision->decision, decision->explain);
+    if (decision->error_code_override != nullptr && j.contains("error")) {
+      j["error"]["code"] = decision->error_code_override;
+    }
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  });
 }
 
 const char* toolgate_decision_message(const toolgate_decision* decision) {
-  return decision == nullptr ? "" : decision->message.c_str();
+  if (decision == nullptr) return "";
+  return RenderOnce(decision->message_once, decision->message, "toolgate: the decision could not be rendered.",
+                    [decision] { return toolgate::SanitizeUtf8(decision->decision.MessageForModel()); });
 }
 
 const char* toolgate_decision_explanation(const toolgate_decision* decision) {
-  return decision == nullptr ? "" : decision->explanation.c_str();
+  if (decision == nullptr) return "";
+  return RenderOnce(decision->explanation_once, decision->explanation, "the decision could not be rendered",
+                    [decision] { return toolgate::SanitizeUtf8(decision->decision.MessageForHuman()); });
 }
 
 void toolgate_decision_free(toolgate_decision* decision) { delete decision; }

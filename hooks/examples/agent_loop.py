@@ -210,7 +210,7 @@ def main():
             transcript.append(record)
             status = "ran" if record["ran"] else "NOT run"
             print(f"{record['verdict']:5} {record['tool']} {json.dumps(record['input'])} -> {status}")
-            print(f"      model sees: {record['result'].strip().splitlines()[0] if record['result'].strip() else ''}")
+            print(f"      model sees: {' | '.join(record['result'].strip().splitlines())[:200]}")
             try:
                 request = model.send(record)
             except StopIteration:

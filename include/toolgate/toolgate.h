@@ -180,7 +180,10 @@ TOOLGATE_API const char* toolgate_engine_policy_digest(const toolgate_engine* en
  * Returns the verdict. decision_out may be NULL for a cheap check that
  * allocates nothing for the caller; otherwise it receives a decision to free
  * with toolgate_decision_free (or NULL when even that allocation failed, in
- * which case the verdict is TOOLGATE_DENY). */
+ * which case the verdict is TOOLGATE_DENY). A decision's texts are rendered
+ * when first asked for, so reading only its message costs little; the JSON
+ * costs about as much again as judging the call. A decision stays valid
+ * after its engine is closed. */
 TOOLGATE_API toolgate_verdict toolgate_evaluate(toolgate_engine* engine, const char* call_json, size_t call_len,
                                                 toolgate_decision** decision_out);
 

@@ -427,6 +427,34 @@ static void test_log_and_threads(void) {
   toolgate_options_free(o);
 }
 
+/* The texts of one decision are rendered once, whoever asks first. */
+static void* read_decision(void* arg) {
+  const toolgate_decision* d = arg;
+  static const char* const none = "";
+  const char* json = toolgate_decision_json(d);
+  const char* message = toolgate_decision_message(d);
+  const char* explanation = toolgate_decision_explanation(d);
+  return (json[0] == '{' && message[0] != '\0' && explanation[0] != '\0') ? (void*)json : (void*)none;
+}
+
+static void test_decision_read_from_threads(void) {
+  toolgate_engine* engine = NULL;
+  CHECK(toolgate_open_default(NULL, &engine, NULL) == TOOLGATE_OK);
+  toolgate_decision* d = NULL;
+  CHECK(toolgate_evaluate(engine, kDenyCall, strlen(kDenyCall), &d) == TOOLGATE_DENY);
+  toolgate_close(engine);  /* the decision outlives its engine */
+  pthread_t threads[kThreads];
+  for (int t = 0; t < kThreads; ++t) CHECK(pthread_create(&threads[t], NULL, read_decision, d) == 0);
+  for (int t = 0; t < kThreads; ++t) {
+    void* json = NULL;
+    pthread_join(threads[t], &json);
+    CHECK(json == (void*)toolgate_decision_json(d));  /* one rendering, the same pointer for all */
+  }
+  CHECK(contains(toolgate_decision_explanation(d), "base.fs.deny["));
+  CHECK(contains(toolgate_decision_json(d), "default.json"));
+  toolgate_decision_free(d);
+}
+
 static void test_home_option(void) {
   toolgate_options* o = toolgate_options_new();
   CHECK(toolgate_options_set_home(o, "/home/alt", NULL) == TOOLGATE_OK);
@@ -468,6 +496,7 @@ int main(int argc, char** argv) {
     toolgate_close(engine);
   }
   test_log_and_threads();
+  test_decision_read_from_threads();
   test_home_option();
 
   nftw(tmp_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
