@@ -348,11 +348,11 @@ using namespace toolgate::capi;  // NOLINT: the C entry points below are thin
 
 extern "C" {
 
-unsigned int toolgate_version(void) { return TOOLGATE_VERSION; }
+unsigned int toolgate_version(void) noexcept { return TOOLGATE_VERSION; }
 
-const char* toolgate_version_string(void) { return TOOLGATE_VERSION_STRING; }
+const char* toolgate_version_string(void) noexcept { return TOOLGATE_VERSION_STRING; }
 
-const char* toolgate_verdict_name(toolgate_verdict verdict) {
+const char* toolgate_verdict_name(toolgate_verdict verdict) noexcept {
   switch (verdict) {
     case TOOLGATE_ALLOW: return "allow";
     case TOOLGATE_ASK: return "ask";
@@ -361,7 +361,7 @@ const char* toolgate_verdict_name(toolgate_verdict verdict) {
   return "deny";  // a corrupted value is read as the safe one
 }
 
-const char* toolgate_status_name(toolgate_status status) {
+const char* toolgate_status_name(toolgate_status status) noexcept {
   switch (status) {
     case TOOLGATE_OK: return "ok";
     case TOOLGATE_ERROR_INVALID_ARGUMENT: return "invalid_argument";
@@ -373,24 +373,24 @@ const char* toolgate_status_name(toolgate_status status) {
   return "unknown";
 }
 
-toolgate_options* toolgate_options_new(void) { return new (std::nothrow) toolgate_options; }
+toolgate_options* toolgate_options_new(void) noexcept { return new (std::nothrow) toolgate_options; }
 
-void toolgate_options_free(toolgate_options* options) { delete options; }
+void toolgate_options_free(toolgate_options* options) noexcept { delete options; }
 
-toolgate_status toolgate_options_set_log_dir(toolgate_options* options, const char* dir, char** error_out) {
+toolgate_status toolgate_options_set_log_dir(toolgate_options* options, const char* dir, char** error_out) noexcept {
   return SetOption("toolgate_options_set_log_dir", options, dir, false, &toolgate_options::log_dir, error_out);
 }
 
-toolgate_status toolgate_options_set_log_key(toolgate_options* options, const char* key_path, char** error_out) {
+toolgate_status toolgate_options_set_log_key(toolgate_options* options, const char* key_path, char** error_out) noexcept {
   return SetOption("toolgate_options_set_log_key", options, key_path, false, &toolgate_options::log_key, error_out);
 }
 
-toolgate_status toolgate_options_set_home(toolgate_options* options, const char* home, char** error_out) {
+toolgate_status toolgate_options_set_home(toolgate_options* options, const char* home, char** error_out) noexcept {
   return SetOption("toolgate_options_set_home", options, home, true, &toolgate_options::home, error_out);
 }
 
 toolgate_status toolgate_open_file(const char* policy_path, const toolgate_options* options,
-                                   toolgate_engine** engine_out, char** error_out) {
+                                   toolgate_engine** engine_out, char** error_out) noexcept {
   constexpr const char* kFunction = "toolgate_open_file";
   if (!StartOpen(kFunction, engine_out, error_out)) return TOOLGATE_ERROR_INVALID_ARGUMENT;
   try {
@@ -407,7 +407,7 @@ toolgate_status toolgate_open_file(const char* policy_path, const toolgate_optio
 }
 
 toolgate_status toolgate_open_json(const char* policy_json, size_t policy_len, const char* source_name,
-                                   const toolgate_options* options, toolgate_engine** engine_out, char** error_out) {
+                                   const toolgate_options* options, toolgate_engine** engine_out, char** error_out) noexcept {
   constexpr const char* kFunction = "toolgate_open_json";
   if (!StartOpen(kFunction, engine_out, error_out)) return TOOLGATE_ERROR_INVALID_ARGUMENT;
   try {
@@ -438,14 +438,14 @@ toolgate_status toolgate_open_json(const char* policy_json, size_t policy_len, c
 }
 
 toolgate_status toolgate_open_default(const toolgate_options* options, toolgate_engine** engine_out,
-                                      char** error_out) {
+                                      char** error_out) noexcept {
   constexpr const char* kFunction = "toolgate_open_default";
   if (!StartOpen(kFunction, engine_out, error_out)) return TOOLGATE_ERROR_INVALID_ARGUMENT;
   return Open(kFunction, [](const toolgate::PolicyLoadOptions& o) { return toolgate::LoadDefaultPolicy(o); },
               options, engine_out, error_out);
 }
 
-void toolgate_close(toolgate_engine* engine) {
+void toolgate_close(toolgate_engine* engine) noexcept {
   if (engine == nullptr) return;
   try {
     if (engine->log != nullptr) (void)engine->log->Close();  // failures go to the operational log
@@ -457,26 +457,26 @@ void toolgate_close(toolgate_engine* engine) {
   }
 }
 
-const char* toolgate_engine_policy_digest(const toolgate_engine* engine) {
+const char* toolgate_engine_policy_digest(const toolgate_engine* engine) noexcept {
   if (engine == nullptr || engine->policy == nullptr) return nullptr;
   return engine->policy->digest().c_str();
 }
 
 toolgate_verdict toolgate_evaluate(toolgate_engine* engine, const char* call_json, size_t call_len,
-                                   toolgate_decision** decision_out) {
+                                   toolgate_decision** decision_out) noexcept {
   return Evaluate("toolgate_evaluate", engine, nullptr, call_json, call_len, 0, decision_out);
 }
 
 toolgate_verdict toolgate_evaluate_ex(toolgate_engine* engine, const char* agent_id, const char* call_json,
-                                      size_t call_len, unsigned int flags, toolgate_decision** decision_out) {
+                                      size_t call_len, unsigned int flags, toolgate_decision** decision_out) noexcept {
   return Evaluate("toolgate_evaluate_ex", engine, agent_id, call_json, call_len, flags, decision_out);
 }
 
-toolgate_verdict toolgate_decision_verdict(const toolgate_decision* decision) {
+toolgate_verdict toolgate_decision_verdict(const toolgate_decision* decision) noexcept {
   return decision == nullptr ? TOOLGATE_DENY : decision->verdict;
 }
 
-const char* toolgate_decision_json(const toolgate_decision* decision) {
+const char* toolgate_decision_json(const toolgate_decision* decision) noexcept {
   if (decision == nullptr) return "";
   return RenderOnce(decision->json_once, decision->json, FallbackJson(decision->verdict), [decision] {
     nlohmann::json j = toolgate::ToJson(decision->decision, decision->explain);
@@ -487,20 +487,20 @@ const char* toolgate_decision_json(const toolgate_decision* decision) {
   });
 }
 
-const char* toolgate_decision_message(const toolgate_decision* decision) {
+const char* toolgate_decision_message(const toolgate_decision* decision) noexcept {
   if (decision == nullptr) return "";
   return RenderOnce(decision->message_once, decision->message, "toolgate: the decision could not be rendered.",
                     [decision] { return toolgate::SanitizeUtf8(decision->decision.MessageForModel()); });
 }
 
-const char* toolgate_decision_explanation(const toolgate_decision* decision) {
+const char* toolgate_decision_explanation(const toolgate_decision* decision) noexcept {
   if (decision == nullptr) return "";
   return RenderOnce(decision->explanation_once, decision->explanation, "the decision could not be rendered",
                     [decision] { return toolgate::SanitizeUtf8(decision->decision.MessageForHuman()); });
 }
 
-void toolgate_decision_free(toolgate_decision* decision) { delete decision; }
+void toolgate_decision_free(toolgate_decision* decision) noexcept { delete decision; }
 
-void toolgate_string_free(char* text) { std::free(text); }
+void toolgate_string_free(char* text) noexcept { std::free(text); }
 
 }  // extern "C"

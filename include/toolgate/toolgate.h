@@ -62,6 +62,13 @@
 #define TOOLGATE_API
 #endif
 
+/* No exception ever leaves the library; C++ callers may rely on it. */
+#ifdef __cplusplus
+#define TOOLGATE_NOEXCEPT noexcept
+#else
+#define TOOLGATE_NOEXCEPT
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -98,21 +105,21 @@ typedef enum toolgate_status {
 /* ---- version and names --------------------------------------------------- */
 
 /* TOOLGATE_VERSION of the library actually loaded. */
-TOOLGATE_API unsigned int toolgate_version(void);
+TOOLGATE_API unsigned int toolgate_version(void) TOOLGATE_NOEXCEPT;
 /* TOOLGATE_VERSION_STRING of the library actually loaded. Static storage. */
-TOOLGATE_API const char* toolgate_version_string(void);
+TOOLGATE_API const char* toolgate_version_string(void) TOOLGATE_NOEXCEPT;
 /* "allow", "ask" or "deny"; any other value is named "deny". Static storage. */
-TOOLGATE_API const char* toolgate_verdict_name(toolgate_verdict verdict);
+TOOLGATE_API const char* toolgate_verdict_name(toolgate_verdict verdict) TOOLGATE_NOEXCEPT;
 /* "ok", "invalid_argument", "policy", "log", "no_memory", "internal"; "unknown"
  * for any other value. Static storage. */
-TOOLGATE_API const char* toolgate_status_name(toolgate_status status);
+TOOLGATE_API const char* toolgate_status_name(toolgate_status status) TOOLGATE_NOEXCEPT;
 
 /* ---- options ------------------------------------------------------------- */
 
 /* A new options object with nothing set, or NULL when out of memory.
  * Free it with toolgate_options_free; an engine does not keep it. */
-TOOLGATE_API toolgate_options* toolgate_options_new(void);
-TOOLGATE_API void toolgate_options_free(toolgate_options* options);
+TOOLGATE_API toolgate_options* toolgate_options_new(void) TOOLGATE_NOEXCEPT;
+TOOLGATE_API void toolgate_options_free(toolgate_options* options) TOOLGATE_NOEXCEPT;
 
 /* Each setter copies its string. NULL clears the setting. error_out (may be
  * NULL) receives a message on failure; free it with toolgate_string_free. */
@@ -123,15 +130,15 @@ TOOLGATE_API void toolgate_options_free(toolgate_options* options);
  * at a time: a second engine on the same directory waits up to 5 s, then
  * its open fails with TOOLGATE_ERROR_LOG. */
 TOOLGATE_API toolgate_status toolgate_options_set_log_dir(toolgate_options* options, const char* dir,
-                                                          char** error_out);
+                                                          char** error_out) TOOLGATE_NOEXCEPT;
 /* Sign checkpoints of the decision log with this Ed25519 private key (PEM,
  * mode 0600, outside the log directory; `toolgate log keygen` makes one). */
 TOOLGATE_API toolgate_status toolgate_options_set_log_key(toolgate_options* options, const char* key_path,
-                                                          char** error_out);
+                                                          char** error_out) TOOLGATE_NOEXCEPT;
 /* What ~ means in the policy and in commands, overriding settings.home.
  * Must be an absolute path. */
 TOOLGATE_API toolgate_status toolgate_options_set_home(toolgate_options* options, const char* home,
-                                                       char** error_out);
+                                                       char** error_out) TOOLGATE_NOEXCEPT;
 
 /* ---- engines ------------------------------------------------------------- */
 
@@ -145,25 +152,25 @@ TOOLGATE_API toolgate_status toolgate_options_set_home(toolgate_options* options
 /* A policy file (JSON, see rules/schema/policy.schema.json). Rule packs it
  * names are found relative to the file. */
 TOOLGATE_API toolgate_status toolgate_open_file(const char* policy_path, const toolgate_options* options,
-                                                toolgate_engine** engine_out, char** error_out);
+                                                toolgate_engine** engine_out, char** error_out) TOOLGATE_NOEXCEPT;
 /* A policy given as JSON text of policy_len bytes (need not be NUL-terminated).
  * source_name (may be NULL: "<memory>") is what decisions and messages call
  * it; relative rule pack paths are taken from its directory (the current
  * directory when it names none). */
 TOOLGATE_API toolgate_status toolgate_open_json(const char* policy_json, size_t policy_len, const char* source_name,
                                                 const toolgate_options* options, toolgate_engine** engine_out,
-                                                char** error_out);
+                                                char** error_out) TOOLGATE_NOEXCEPT;
 /* The default policy embedded in the library (rules/examples/default.json). */
 TOOLGATE_API toolgate_status toolgate_open_default(const toolgate_options* options, toolgate_engine** engine_out,
-                                                   char** error_out);
+                                                   char** error_out) TOOLGATE_NOEXCEPT;
 
 /* Flushes and closes the decision log (signing a last checkpoint when a key
  * is set) and frees the engine. NULL does nothing. */
-TOOLGATE_API void toolgate_close(toolgate_engine* engine);
+TOOLGATE_API void toolgate_close(toolgate_engine* engine) TOOLGATE_NOEXCEPT;
 
 /* "sha256:<hex>" of the policy bytes the engine judges with; decisions carry
  * it too. Owned by the engine. NULL for a NULL engine. */
-TOOLGATE_API const char* toolgate_engine_policy_digest(const toolgate_engine* engine);
+TOOLGATE_API const char* toolgate_engine_policy_digest(const toolgate_engine* engine) TOOLGATE_NOEXCEPT;
 
 /* ---- evaluation ---------------------------------------------------------- */
 
@@ -185,7 +192,7 @@ TOOLGATE_API const char* toolgate_engine_policy_digest(const toolgate_engine* en
  * costs about as much again as judging the call. A decision stays valid
  * after its engine is closed. */
 TOOLGATE_API toolgate_verdict toolgate_evaluate(toolgate_engine* engine, const char* call_json, size_t call_len,
-                                                toolgate_decision** decision_out);
+                                                toolgate_decision** decision_out) TOOLGATE_NOEXCEPT;
 
 /* As toolgate_evaluate, plus: agent_id (may be NULL) sets the agent identity,
  * overriding any "agent_id" in the call: the embedding program vouches for
@@ -193,29 +200,29 @@ TOOLGATE_API toolgate_verdict toolgate_evaluate(toolgate_engine* engine, const c
  * TOOLGATE_EVALUATE_* bits, or 0. */
 TOOLGATE_API toolgate_verdict toolgate_evaluate_ex(toolgate_engine* engine, const char* agent_id,
                                                    const char* call_json, size_t call_len, unsigned int flags,
-                                                   toolgate_decision** decision_out);
+                                                   toolgate_decision** decision_out) TOOLGATE_NOEXCEPT;
 
 /* The decision's verdict; TOOLGATE_DENY for NULL. */
-TOOLGATE_API toolgate_verdict toolgate_decision_verdict(const toolgate_decision* decision);
+TOOLGATE_API toolgate_verdict toolgate_decision_verdict(const toolgate_decision* decision) TOOLGATE_NOEXCEPT;
 /* The decision as one line of JSON: {"verdict", "agent_id", "profile",
  * "message", "reasons": [{"verdict", "subject", "target", "grant": {"id",
  * "file", "json_path", "pattern", ...}, "note"}], "policy_digest",
  * "latency_ns", and "error": {"code", "message", "location"} when the call
  * could not be judged normally}. Argument errors have the error code
  * "invalid_argument". Owned by the decision; "" for NULL. */
-TOOLGATE_API const char* toolgate_decision_json(const toolgate_decision* decision);
+TOOLGATE_API const char* toolgate_decision_json(const toolgate_decision* decision) TOOLGATE_NOEXCEPT;
 /* Short text for the model: what was refused and why, without policy
  * internals. Give it back to the agent so it can correct itself. Owned by the
  * decision; "" for NULL. */
-TOOLGATE_API const char* toolgate_decision_message(const toolgate_decision* decision);
+TOOLGATE_API const char* toolgate_decision_message(const toolgate_decision* decision) TOOLGATE_NOEXCEPT;
 /* Longer text for a human: the verdict, agent and profile, then each deciding
  * check with the grant or rule that decided it, its file and JSON path or
  * line. Owned by the decision; "" for NULL. */
-TOOLGATE_API const char* toolgate_decision_explanation(const toolgate_decision* decision);
-TOOLGATE_API void toolgate_decision_free(toolgate_decision* decision);
+TOOLGATE_API const char* toolgate_decision_explanation(const toolgate_decision* decision) TOOLGATE_NOEXCEPT;
+TOOLGATE_API void toolgate_decision_free(toolgate_decision* decision) TOOLGATE_NOEXCEPT;
 
 /* Frees a string the library returned through an error_out argument. */
-TOOLGATE_API void toolgate_string_free(char* text);
+TOOLGATE_API void toolgate_string_free(char* text) TOOLGATE_NOEXCEPT;
 
 #ifdef __cplusplus
 }  /* extern "C" */
