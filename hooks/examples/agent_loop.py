@@ -11,7 +11,7 @@ Usage:
   agent_loop.py [--lib PATH/libtoolgate.so] [--policy FILE] [--workdir DIR]
                 [--log-dir DIR] [--transcript FILE.json]
 
---workdir (default: a new temporary directory) gets project/ (the agent's
+--workdir (default: a temporary directory, removed at the end) gets project/ (the agent's
 working directory) and home/ (what ~ means, for the policy and for the shell
 the tools run). Without --policy the library's embedded default policy is used,
 with the agent identity "claude-dev" (the developer profile).
@@ -21,6 +21,7 @@ import ctypes
 import ctypes.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -190,7 +191,16 @@ def main():
     parser.add_argument("--transcript", help="write the tool calls and results as JSON here")
     args = parser.parse_args()
 
+    created = args.workdir is None
     workdir = os.path.realpath(args.workdir or tempfile.mkdtemp(prefix="toolgate-agent-"))
+    try:
+        return run(args, workdir)
+    finally:
+        if created:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run(args, workdir):
     project, home = os.path.join(workdir, "project"), os.path.join(workdir, "home")
     os.makedirs(project, exist_ok=True)
     os.makedirs(os.path.join(home, ".ssh"), exist_ok=True)

@@ -40,4 +40,17 @@ expect "git push asks and does not run" 't["calls"][4]["verdict"] == "ask" and n
 # Every decision was logged, before the tool ran.
 lines=$(wc -l < "$tmp/log/decisions.jsonl" 2>/dev/null || echo 0)
 [ "$lines" -eq 5 ] || { fail=1; echo "FAIL: $lines decision records, expected 5"; }
+
+# Another policy, as a file: strict.json grants no shell and no file writes.
+python3 "$root/hooks/examples/agent_loop.py" --lib "$lib" --policy "$root/rules/examples/strict.json" \
+  --workdir "$tmp/s" --transcript "$tmp/t.json" > /dev/null 2>&1 || { fail=1; echo "FAIL: strict run failed"; }
+expect "strict policy: nothing ran" 'not any(c["ran"] for c in t["calls"]) and len(t["calls"]) == 5'
+[ ! -e "$tmp/s/project/notes.txt" ] || { fail=1; echo "FAIL: a call ran under strict.json"; }
+
+# A policy that does not load: the loop does not start, and says why.
+out=$(python3 "$root/hooks/examples/agent_loop.py" --lib "$lib" --policy /nonexistent/policy.json --workdir "$tmp/n" 2>&1)
+code=$?
+[ $code -eq 1 ] || { fail=1; echo "FAIL: broken policy: exit $code"; }
+printf '%s' "$out" | grep -q 'cannot open toolgate: policy: /nonexistent/policy.json' ||
+  { fail=1; echo "FAIL: broken policy message: $out"; }
 exit $fail
