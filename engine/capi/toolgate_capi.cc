@@ -80,6 +80,28 @@ toolgate_status Fail(char** error_out, toolgate_status status, std::string_view 
   return status;
 }
 
+// For catch blocks, where another exception would end the process: the
+// message is "FUNCTION: WHAT[DETAIL]", built with malloc only when building
+// it the usual way fails too (DETAIL is then left out: it may need sanitizing).
+toolgate_status FailInCatch(char** error_out, toolgate_status status, const char* function, const char* what,
+                            const char* detail = "") noexcept {
+  if (error_out == nullptr) return status;
+  try {
+    return Fail(error_out, status, std::string(function) + ": " + what + detail);
+  } catch (...) {
+  }
+  const std::size_t a = std::strlen(function);
+  const std::size_t b = std::strlen(what);
+  char* out = static_cast<char*>(std::malloc(a + 2 + b + 1));
+  if (out != nullptr) {
+    std::memcpy(out, function, a);
+    std::memcpy(out + a, ": ", 2);
+    std::memcpy(out + a + 2, what, b + 1);
+  }
+  *error_out = out;
+  return status;
+}
+
 // Checks a NUL-terminated argument without reading past max_bytes + 1 bytes.
 // Returns "" when it is fine, else what is wrong with it.
 std::string CheckCString(const char* value, std::size_t max_bytes, bool must_be_utf8) {
@@ -117,9 +139,9 @@ toolgate_status SetOption(const char* function, toolgate_options* options, const
     options->*field = std::string(value);
     return TOOLGATE_OK;
   } catch (const std::bad_alloc&) {
-    return Fail(error_out, TOOLGATE_ERROR_NO_MEMORY, std::string(function) + ": out of memory");
+    return FailInCatch(error_out, TOOLGATE_ERROR_NO_MEMORY, function, "out of memory");
   } catch (...) {
-    return Fail(error_out, TOOLGATE_ERROR_INTERNAL, std::string(function) + ": internal error");
+    return FailInCatch(error_out, TOOLGATE_ERROR_INTERNAL, function, "internal error");
   }
 }
 
@@ -178,11 +200,11 @@ toolgate_status Open(const char* function, LoadPolicy load, const toolgate_optio
     *engine_out = engine.release();
     return TOOLGATE_OK;
   } catch (const std::bad_alloc&) {
-    return Fail(error_out, TOOLGATE_ERROR_NO_MEMORY, std::string(function) + ": out of memory");
+    return FailInCatch(error_out, TOOLGATE_ERROR_NO_MEMORY, function, "out of memory");
   } catch (const std::exception& e) {
-    return Fail(error_out, TOOLGATE_ERROR_INTERNAL, std::string(function) + ": internal error: " + e.what());
+    return FailInCatch(error_out, TOOLGATE_ERROR_INTERNAL, function, "internal error: ", e.what());
   } catch (...) {
-    return Fail(error_out, TOOLGATE_ERROR_INTERNAL, std::string(function) + ": internal error");
+    return FailInCatch(error_out, TOOLGATE_ERROR_INTERNAL, function, "internal error");
   }
 }
 
@@ -402,7 +424,7 @@ toolgate_status toolgate_open_file(const char* policy_path, const toolgate_optio
     return Open(kFunction, [&](const toolgate::PolicyLoadOptions& o) { return toolgate::LoadPolicyFile(path, o); },
                 options, engine_out, error_out);
   } catch (...) {
-    return Fail(error_out, TOOLGATE_ERROR_NO_MEMORY, std::string(kFunction) + ": out of memory");
+    return FailInCatch(error_out, TOOLGATE_ERROR_NO_MEMORY, kFunction, "out of memory");
   }
 }
 
@@ -433,7 +455,7 @@ toolgate_status toolgate_open_json(const char* policy_json, size_t policy_len, c
                 [&](const toolgate::PolicyLoadOptions& o) { return toolgate::LoadPolicyText(text, source, o); },
                 options, engine_out, error_out);
   } catch (...) {
-    return Fail(error_out, TOOLGATE_ERROR_NO_MEMORY, std::string(kFunction) + ": out of memory");
+    return FailInCatch(error_out, TOOLGATE_ERROR_NO_MEMORY, kFunction, "out of memory");
   }
 }
 
