@@ -39,8 +39,8 @@
  *   with any other use of that engine.
  * - An options object or a decision is plain data: share it between threads
  *   only with your own locking. Reading a decision from several threads is fine.
- * - After fork(), the child must not use an engine opened by the parent (the
- *   decision log has a writer thread and a file lock); open a new one.
+ * - After fork(), a child must not use an engine with a decision log opened by
+ *   the parent (the log has a writer thread and a file lock); open a new one.
  */
 #ifndef TOOLGATE_TOOLGATE_H_
 #define TOOLGATE_TOOLGATE_H_
