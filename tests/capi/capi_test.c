@@ -455,6 +455,46 @@ static void test_decision_read_from_threads(void) {
   toolgate_decision_free(d);
 }
 
+/* Lua rule packs run inside the shared library too, from several threads. */
+static const char kRawGitCall[] =
+    "{\"agent_id\":\"claude-dev\",\"tool_name\":\"Bash\",\"cwd\":\"/home/dev/project\","
+    "\"tool_input\":{\"command\":\"git reset --hard HEAD~1\"}}";
+
+static void* evaluate_rules(void* arg) {
+  toolgate_engine* engine = arg;
+  long wrong = 0;
+  for (int i = 0; i < 50; ++i) {
+    if (toolgate_evaluate(engine, kRawGitCall, strlen(kRawGitCall), NULL) != TOOLGATE_DENY) ++wrong;
+    if (toolgate_evaluate(engine, kAllowCall, strlen(kAllowCall), NULL) != TOOLGATE_ALLOW) ++wrong;
+  }
+  return (void*)wrong;
+}
+
+static void test_rule_packs(void) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/rules/examples/with-packs.json", source_root);
+  toolgate_engine* engine = NULL;
+  char* error = NULL;
+  CHECK(toolgate_open_file(path, NULL, &engine, &error) == TOOLGATE_OK);
+  if (engine == NULL) {
+    fprintf(stderr, "with-packs.json: %s\n", error ? error : "?");
+    toolgate_string_free(error);
+    return;
+  }
+  char json[65536];
+  CHECK(eval_text(engine, NULL, kRawGitCall, strlen(kRawGitCall), 0, json, sizeof json) == TOOLGATE_DENY);
+  CHECK(contains(json, "\"id\":\"dev-guard.raw-git\""));
+  CHECK(contains(json, "dev-guard.lua"));
+  pthread_t threads[kThreads];
+  for (int t = 0; t < kThreads; ++t) CHECK(pthread_create(&threads[t], NULL, evaluate_rules, engine) == 0);
+  for (int t = 0; t < kThreads; ++t) {
+    void* wrong = (void*)1;
+    pthread_join(threads[t], &wrong);
+    CHECK(wrong == NULL);
+  }
+  toolgate_close(engine);
+}
+
 static void test_home_option(void) {
   toolgate_options* o = toolgate_options_new();
   CHECK(toolgate_options_set_home(o, "/home/alt", NULL) == TOOLGATE_OK);
@@ -497,6 +537,7 @@ int main(int argc, char** argv) {
   }
   test_log_and_threads();
   test_decision_read_from_threads();
+  test_rule_packs();
   test_home_option();
 
   nftw(tmp_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
