@@ -351,8 +351,10 @@ toolgate_verdict Evaluate(const char* function, toolgate_engine* engine, const c
       d = engine->engine->DecideText(text);  // re-parses only to produce the same located deny
       if (agent) d.agent_id = *agent;
     }
-    if (engine->log != nullptr) RecordOrDeny(engine, text, call, &d);
+    // Parse and judgment, as Engine::DecideText counts it; the log and the
+    // caller see the same figure.
     d.latency = std::chrono::steady_clock::now() - start;
+    if (engine->log != nullptr) RecordOrDeny(engine, text, call, &d);
     return Deliver(engine, std::move(d), (flags & TOOLGATE_EVALUATE_EXPLAIN) != 0, nullptr, decision_out);
   } catch (const std::bad_alloc&) {
     return DenyInternal(engine, "out of memory while judging the call", decision_out);
