@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # hooks/examples/agent_loop.py through ctypes: the allowed tool calls ran, the
 # denied ones did not, and the model was given the deny reason.
-# Usage: agent_loop_test.sh LIBTOOLGATE.so SOURCE_ROOT
+# Usage: agent_loop_test.sh LIBTOOLGATE.so SOURCE_ROOT TOOLGATE
 set -u
 lib=$1
 root=$2
+tg=$3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail=0
@@ -40,6 +41,16 @@ expect "git push asks and does not run" 't["calls"][4]["verdict"] == "ask" and n
 # Every decision was logged, before the tool ran.
 lines=$(wc -l < "$tmp/log/decisions.jsonl" 2>/dev/null || echo 0)
 [ "$lines" -eq 5 ] || { fail=1; echo "FAIL: $lines decision records, expected 5"; }
+# ... in a chain the CLI verifies, with the embedding process as the peer.
+"$tg" log verify "$tmp/log" > "$tmp/verify.out" 2>&1 || { fail=1; echo "FAIL: toolgate log verify:"; cat "$tmp/verify.out"; }
+"$tg" log query --json "$tmp/log" > "$tmp/query.out" 2>&1
+python3 - "$tmp/query.out" <<'PY' || { fail=1; echo "FAIL: logged records"; head -c 2000 "$tmp/query.out"; }
+import json, sys
+records = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+verdicts = [r.get("verdict") for r in records]
+assert verdicts == ["allow", "deny", "allow", "deny", "ask"], verdicts
+assert all(r["agent"]["via"] == "in-process" and r["agent"]["pid"] > 0 for r in records), records[0]["agent"]
+PY
 
 # Another policy, as a file: strict.json grants no shell and no file writes.
 python3 "$root/hooks/examples/agent_loop.py" --lib "$lib" --policy "$root/rules/examples/strict.json" \
