@@ -32,7 +32,12 @@ case "$flags" in *"$tmp/dest"*) ;; *) echo "FAIL: flags do not point into the st
 if ! cc -std=c11 -Wall -Wextra -Wpedantic -Werror "$root/hooks/examples/embed.c" $flags -o "$tmp/embed" 2> "$tmp/cc.log"; then
   echo "FAIL: cc embed.c \$(pkg-config --cflags --libs toolgate)"; cat "$tmp/cc.log"; exit 1
 fi
-# The header also compiles as C++.
+# The header is plain C89 too (older toolchains, FFI generators) ...
+if ! printf '#include <toolgate/toolgate.h>\nint main(void) { return toolgate_version() > 0 ? 0 : 1; }\n' |
+     cc -x c -std=c89 -pedantic -Wall -Wextra -Werror -fsyntax-only - $flags 2> "$tmp/c89.log"; then
+  echo "FAIL: toolgate.h in C89"; cat "$tmp/c89.log"; fail=1
+fi
+# ... and compiles as C++.
 if ! printf '#include <toolgate/toolgate.h>\nint main() { return toolgate_version() > 0 ? 0 : 1; }\n' |
      c++ -x c++ -std=c++17 -Wall -Wextra -Werror - $flags -o "$tmp/embedxx" 2> "$tmp/cxx.log"; then
   echo "FAIL: toolgate.h in C++"; cat "$tmp/cxx.log"; fail=1
