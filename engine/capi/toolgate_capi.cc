@@ -5,6 +5,7 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -27,10 +28,20 @@ struct toolgate_options {
   std::optional<std::string> home;
 };
 
+namespace toolgate::capi {
+// What judging with one policy needs; a reload replaces it whole, so an
+// evaluation in flight keeps the state it started with.
+struct EngineState {
+  explicit EngineState(std::shared_ptr<const Policy> p) : policy(p), engine(std::move(p)) {}
+  std::shared_ptr<const Policy> policy;
+  Engine engine;
+};
+}  // namespace toolgate::capi
+
 struct toolgate_engine {
-  std::shared_ptr<const toolgate::Policy> policy;
-  std::unique_ptr<toolgate::Engine> engine;
-  std::unique_ptr<toolgate::AuditLog> log;  // null when no log directory was set
+  std::atomic<std::shared_ptr<const toolgate::capi::EngineState>> state;
+  toolgate::PolicyLoadOptions load_options;  // the open's (home), for reloads
+  std::unique_ptr<toolgate::AuditLog> log;   // null when no log directory was set
   toolgate::PeerInfo peer;
 };
 
@@ -168,19 +179,35 @@ std::optional<std::string> PrepareLogDir(const std::string& dir) {
   return std::nullopt;
 }
 
-template <typename LoadPolicy>
-toolgate_status Open(const char* function, LoadPolicy load, const toolgate_options* options,
+// How a policy is loaded: from a file, from text, or the embedded default.
+using PolicyLoader = PolicyLoadResult (*)(const void* source, const PolicyLoadOptions& options);
+
+struct PolicyText {
+  std::string_view text;
+  std::string name;
+};
+
+PolicyLoadResult LoadFromFile(const void* path, const PolicyLoadOptions& o) {
+  return LoadPolicyFile(*static_cast<const std::string*>(path), o);
+}
+PolicyLoadResult LoadFromText(const void* text, const PolicyLoadOptions& o) {
+  const auto* t = static_cast<const PolicyText*>(text);
+  return LoadPolicyText(t->text, t->name, o);
+}
+PolicyLoadResult LoadDefault(const void* /*unused*/, const PolicyLoadOptions& o) { return LoadDefaultPolicy(o); }
+
+toolgate_status Open(const char* function, PolicyLoader load, const void* source, const toolgate_options* options,
                      toolgate_engine** engine_out, char** error_out) noexcept {
   try {
     PolicyLoadOptions load_options;
     if (options != nullptr && options->home) load_options.home = *options->home;
-    PolicyLoadResult loaded = load(load_options);
+    PolicyLoadResult loaded = load(source, load_options);
     if (!loaded.ok()) {
       return Fail(error_out, TOOLGATE_ERROR_POLICY, JoinDiagnostics(loaded.diagnostics));
     }
     auto engine = std::make_unique<toolgate_engine>();
-    engine->policy = loaded.policy;
-    engine->engine = std::make_unique<Engine>(loaded.policy);
+    engine->state.store(std::make_shared<const EngineState>(std::move(loaded.policy)));
+    engine->load_options = load_options;
     engine->peer = PeerInfo::CurrentProcess("in-process");
     if (options != nullptr && options->log_dir) {
       if (auto problem = PrepareLogDir(*options->log_dir)) {
@@ -206,6 +233,45 @@ toolgate_status Open(const char* function, LoadPolicy load, const toolgate_optio
   } catch (...) {
     return FailInCatch(error_out, TOOLGATE_ERROR_INTERNAL, function, "internal error");
   }
+}
+
+// Loads the new policy first; only a policy that loads replaces the old one.
+toolgate_status Reload(const char* function, toolgate_engine* engine, PolicyLoader load, const void* source,
+                       char** error_out) noexcept {
+  try {
+    PolicyLoadResult loaded = load(source, engine->load_options);
+    if (!loaded.ok()) {
+      return Fail(error_out, TOOLGATE_ERROR_POLICY, JoinDiagnostics(loaded.diagnostics));
+    }
+    engine->state.store(std::make_shared<const EngineState>(std::move(loaded.policy)));
+    return TOOLGATE_OK;
+  } catch (const std::bad_alloc&) {
+    return FailInCatch(error_out, TOOLGATE_ERROR_NO_MEMORY, function, "out of memory");
+  } catch (const std::exception& e) {
+    return FailInCatch(error_out, TOOLGATE_ERROR_INTERNAL, function, "internal error: ", e.what());
+  } catch (...) {
+    return FailInCatch(error_out, TOOLGATE_ERROR_INTERNAL, function, "internal error");
+  }
+}
+
+// The argument checks shared by toolgate_open_json and toolgate_reload_json;
+// an empty string when they pass, with *source set.
+std::string CheckPolicyText(const char* function, const char* policy_json, std::size_t policy_len,
+                            const char* source_name, PolicyText* source) {
+  if (policy_json == nullptr) return ArgumentError(function, "policy_json", "is NULL");
+  if (policy_len > TOOLGATE_MAX_POLICY_BYTES) {
+    return ArgumentError(function, "policy_len",
+                         "is larger than " + std::to_string(TOOLGATE_MAX_POLICY_BYTES) + " bytes");
+  }
+  source->name = "<memory>";
+  if (source_name != nullptr) {
+    std::string problem = CheckCString(source_name, TOOLGATE_MAX_PATH_BYTES, true);
+    if (problem.empty() && source_name[0] == '\0') problem = "is empty";
+    if (!problem.empty()) return ArgumentError(function, "source_name", problem);
+    source->name = source_name;
+  }
+  source->text = std::string_view(policy_json, policy_len);
+  return {};
 }
 
 // Clears the out arguments first, so a caller never sees stale pointers
@@ -252,15 +318,15 @@ toolgate_verdict CVerdict(Verdict verdict) {
 
 // Hands the decision to the caller. The returned verdict is always the one
 // in the decision the caller gets, or a deny when there is none.
-toolgate_verdict Deliver(const toolgate_engine* engine, Decision d, bool explain, const char* error_code_override,
-                         toolgate_decision** decision_out) {
+toolgate_verdict Deliver(std::shared_ptr<const Policy> policy, Decision d, bool explain,
+                         const char* error_code_override, toolgate_decision** decision_out) {
   const toolgate_verdict verdict = CVerdict(d.verdict);
   if (decision_out == nullptr) return verdict;
   auto out = std::unique_ptr<toolgate_decision>(new (std::nothrow) toolgate_decision);
   if (out == nullptr) return TOOLGATE_DENY;
   out->verdict = verdict;
   out->decision = std::move(d);
-  if (engine != nullptr) out->policy = engine->policy;
+  out->policy = std::move(policy);
   out->explain = explain;
   out->error_code_override = error_code_override;
   *decision_out = out.release();
@@ -292,18 +358,20 @@ const char* RenderOnce(std::once_flag& once, std::string& text, const char* fall
   }
 }
 
-toolgate_verdict DenyArgument(const toolgate_engine* engine, const char* function, const char* argument,
-                              const std::string& problem, toolgate_decision** decision_out) {
+// state may be null (no engine).
+toolgate_verdict DenyArgument(const std::shared_ptr<const EngineState>& state, const char* function,
+                              const char* argument, const std::string& problem, toolgate_decision** decision_out) {
   Decision d;
-  if (engine != nullptr && engine->policy != nullptr) d.policy_digest = engine->policy->digest();
+  if (state != nullptr) d.policy_digest = state->policy->digest();
   DenyWith(&d, Error{ErrorCode::kInternal, "argument " + std::string(argument) + " " + problem, function},
            "the call was not judged: invalid argument " + std::string(argument));
-  Deliver(engine, std::move(d), false, "invalid_argument", decision_out);
+  Deliver(state != nullptr ? state->policy : nullptr, std::move(d), false, "invalid_argument", decision_out);
   return TOOLGATE_DENY;
 }
 
 // Last resort after an exception: a deny decision if one can still be built.
-toolgate_verdict DenyInternal(const toolgate_engine* engine, const char* what, toolgate_decision** decision_out) noexcept {
+toolgate_verdict DenyInternal(const std::shared_ptr<const EngineState>& state, const char* what,
+                              toolgate_decision** decision_out) noexcept {
   if (decision_out == nullptr) return TOOLGATE_DENY;
   if (*decision_out != nullptr) {  // built before the failure: it must not say allow
     delete *decision_out;
@@ -311,9 +379,9 @@ toolgate_verdict DenyInternal(const toolgate_engine* engine, const char* what, t
   }
   try {
     Decision d;
-    if (engine != nullptr && engine->policy != nullptr) d.policy_digest = engine->policy->digest();
+    if (state != nullptr) d.policy_digest = state->policy->digest();
     DenyWith(&d, Error{ErrorCode::kInternal, what, "toolgate_evaluate"}, "internal error while judging the call");
-    Deliver(engine, std::move(d), false, nullptr, decision_out);
+    Deliver(state != nullptr ? state->policy : nullptr, std::move(d), false, nullptr, decision_out);
   } catch (...) {
     delete *decision_out;
     *decision_out = nullptr;
@@ -324,44 +392,46 @@ toolgate_verdict DenyInternal(const toolgate_engine* engine, const char* what, t
 toolgate_verdict Evaluate(const char* function, toolgate_engine* engine, const char* agent_id, const char* call_json,
                           std::size_t call_len, unsigned int flags, toolgate_decision** decision_out) noexcept {
   if (decision_out != nullptr) *decision_out = nullptr;
+  // One policy for the whole call, even if a reload swaps it meanwhile.
+  const std::shared_ptr<const EngineState> state = engine != nullptr ? engine->state.load() : nullptr;
   try {
-    if (engine == nullptr) return DenyArgument(engine, function, "engine", "is NULL", decision_out);
-    if (call_json == nullptr) return DenyArgument(engine, function, "call_json", "is NULL", decision_out);
+    if (engine == nullptr) return DenyArgument(state, function, "engine", "is NULL", decision_out);
+    if (call_json == nullptr) return DenyArgument(state, function, "call_json", "is NULL", decision_out);
     if ((flags & ~kKnownFlags) != 0) {
-      return DenyArgument(engine, function, "flags", "has unknown bits " + std::to_string(flags & ~kKnownFlags),
+      return DenyArgument(state, function, "flags", "has unknown bits " + std::to_string(flags & ~kKnownFlags),
                           decision_out);
     }
     std::optional<std::string> agent;
     if (agent_id != nullptr) {
       const std::string problem = CheckCString(agent_id, TOOLGATE_MAX_AGENT_ID_BYTES, true);
-      if (!problem.empty()) return DenyArgument(engine, function, "agent_id", problem, decision_out);
+      if (!problem.empty()) return DenyArgument(state, function, "agent_id", problem, decision_out);
       agent = agent_id;
     }
 
     const auto start = std::chrono::steady_clock::now();
-    const PolicySettings& settings = engine->policy->settings();
+    const PolicySettings& settings = state->policy->settings();
     // The size limit is checked before anything reads the text (ParseUntrustedJson).
     const std::string_view text(call_json, call_len);
     Result<ToolCall> call = ParseToolCall(text, InputLimits{settings.max_input_bytes, settings.max_json_depth});
     Decision d;
     if (call) {
       if (agent) call->agent_id = *agent;
-      d = engine->engine->Decide(*call);
+      d = state->engine.Decide(*call);
     } else {
-      d = engine->engine->DecideText(text);  // re-parses only to produce the same located deny
+      d = state->engine.DecideText(text);  // re-parses only to produce the same located deny
       if (agent) d.agent_id = *agent;
     }
     // Parse and judgment, as Engine::DecideText counts it; the log and the
     // caller see the same figure.
     d.latency = std::chrono::steady_clock::now() - start;
     if (engine->log != nullptr) RecordOrDeny(engine, text, call, &d);
-    return Deliver(engine, std::move(d), (flags & TOOLGATE_EVALUATE_EXPLAIN) != 0, nullptr, decision_out);
+    return Deliver(state->policy, std::move(d), (flags & TOOLGATE_EVALUATE_EXPLAIN) != 0, nullptr, decision_out);
   } catch (const std::bad_alloc&) {
-    return DenyInternal(engine, "out of memory while judging the call", decision_out);
+    return DenyInternal(state, "out of memory while judging the call", decision_out);
   } catch (const std::exception& e) {
-    return DenyInternal(engine, e.what(), decision_out);
+    return DenyInternal(state, e.what(), decision_out);
   } catch (...) {
-    return DenyInternal(engine, "unknown exception", decision_out);
+    return DenyInternal(state, "unknown exception", decision_out);
   }
 }
 
@@ -423,8 +493,7 @@ toolgate_status toolgate_open_file(const char* policy_path, const toolgate_optio
       return Fail(error_out, TOOLGATE_ERROR_INVALID_ARGUMENT, ArgumentError(kFunction, "policy_path", problem));
     }
     const std::string path(policy_path);
-    return Open(kFunction, [&](const toolgate::PolicyLoadOptions& o) { return toolgate::LoadPolicyFile(path, o); },
-                options, engine_out, error_out);
+    return Open(kFunction, LoadFromFile, &path, options, engine_out, error_out);
   } catch (...) {
     return FailInCatch(error_out, TOOLGATE_ERROR_NO_MEMORY, kFunction, "out of memory");
   }
@@ -435,27 +504,10 @@ toolgate_status toolgate_open_json(const char* policy_json, size_t policy_len, c
   constexpr const char* kFunction = "toolgate_open_json";
   if (!StartOpen(kFunction, engine_out, error_out)) return TOOLGATE_ERROR_INVALID_ARGUMENT;
   try {
-    if (policy_json == nullptr) {
-      return Fail(error_out, TOOLGATE_ERROR_INVALID_ARGUMENT, ArgumentError(kFunction, "policy_json", "is NULL"));
-    }
-    if (policy_len > TOOLGATE_MAX_POLICY_BYTES) {
-      return Fail(error_out, TOOLGATE_ERROR_INVALID_ARGUMENT,
-                  ArgumentError(kFunction, "policy_len",
-                                "is larger than " + std::to_string(TOOLGATE_MAX_POLICY_BYTES) + " bytes"));
-    }
-    std::string source = "<memory>";
-    if (source_name != nullptr) {
-      std::string problem = CheckCString(source_name, TOOLGATE_MAX_PATH_BYTES, true);
-      if (problem.empty() && source_name[0] == '\0') problem = "is empty";
-      if (!problem.empty()) {
-        return Fail(error_out, TOOLGATE_ERROR_INVALID_ARGUMENT, ArgumentError(kFunction, "source_name", problem));
-      }
-      source = source_name;
-    }
-    const std::string_view text(policy_json, policy_len);
-    return Open(kFunction,
-                [&](const toolgate::PolicyLoadOptions& o) { return toolgate::LoadPolicyText(text, source, o); },
-                options, engine_out, error_out);
+    PolicyText source;
+    const std::string problem = CheckPolicyText(kFunction, policy_json, policy_len, source_name, &source);
+    if (!problem.empty()) return Fail(error_out, TOOLGATE_ERROR_INVALID_ARGUMENT, problem);
+    return Open(kFunction, LoadFromText, &source, options, engine_out, error_out);
   } catch (...) {
     return FailInCatch(error_out, TOOLGATE_ERROR_NO_MEMORY, kFunction, "out of memory");
   }
@@ -465,8 +517,7 @@ toolgate_status toolgate_open_default(const toolgate_options* options, toolgate_
                                       char** error_out) noexcept {
   constexpr const char* kFunction = "toolgate_open_default";
   if (!StartOpen(kFunction, engine_out, error_out)) return TOOLGATE_ERROR_INVALID_ARGUMENT;
-  return Open(kFunction, [](const toolgate::PolicyLoadOptions& o) { return toolgate::LoadDefaultPolicy(o); },
-              options, engine_out, error_out);
+  return Open(kFunction, LoadDefault, nullptr, options, engine_out, error_out);
 }
 
 void toolgate_close(toolgate_engine* engine) noexcept {
@@ -482,8 +533,45 @@ void toolgate_close(toolgate_engine* engine) noexcept {
 }
 
 const char* toolgate_engine_policy_digest(const toolgate_engine* engine) noexcept {
-  if (engine == nullptr || engine->policy == nullptr) return nullptr;
-  return engine->policy->digest().c_str();
+  if (engine == nullptr) return nullptr;
+  // The policy's string lives as long as the policy: until a reload replaces
+  // it (and the last decision or evaluation holding it is gone) or close.
+  return engine->state.load()->policy->digest().c_str();
+}
+
+toolgate_status toolgate_reload_file(toolgate_engine* engine, const char* policy_path, char** error_out) noexcept {
+  constexpr const char* kFunction = "toolgate_reload_file";
+  if (error_out != nullptr) *error_out = nullptr;
+  try {
+    if (engine == nullptr) {
+      return Fail(error_out, TOOLGATE_ERROR_INVALID_ARGUMENT, ArgumentError(kFunction, "engine", "is NULL"));
+    }
+    const std::string problem = CheckCString(policy_path, TOOLGATE_MAX_PATH_BYTES, false);
+    if (!problem.empty()) {
+      return Fail(error_out, TOOLGATE_ERROR_INVALID_ARGUMENT, ArgumentError(kFunction, "policy_path", problem));
+    }
+    const std::string path(policy_path);
+    return Reload(kFunction, engine, LoadFromFile, &path, error_out);
+  } catch (...) {
+    return FailInCatch(error_out, TOOLGATE_ERROR_NO_MEMORY, kFunction, "out of memory");
+  }
+}
+
+toolgate_status toolgate_reload_json(toolgate_engine* engine, const char* policy_json, size_t policy_len,
+                                     const char* source_name, char** error_out) noexcept {
+  constexpr const char* kFunction = "toolgate_reload_json";
+  if (error_out != nullptr) *error_out = nullptr;
+  try {
+    if (engine == nullptr) {
+      return Fail(error_out, TOOLGATE_ERROR_INVALID_ARGUMENT, ArgumentError(kFunction, "engine", "is NULL"));
+    }
+    PolicyText source;
+    const std::string problem = CheckPolicyText(kFunction, policy_json, policy_len, source_name, &source);
+    if (!problem.empty()) return Fail(error_out, TOOLGATE_ERROR_INVALID_ARGUMENT, problem);
+    return Reload(kFunction, engine, LoadFromText, &source, error_out);
+  } catch (...) {
+    return FailInCatch(error_out, TOOLGATE_ERROR_NO_MEMORY, kFunction, "out of memory");
+  }
 }
 
 toolgate_verdict toolgate_evaluate(toolgate_engine* engine, const char* call_json, size_t call_len,

@@ -35,8 +35,9 @@
  * Threads
  * - toolgate_evaluate and toolgate_evaluate_ex may be called from many threads
  *   at once on one engine: the compiled policy is immutable and the decision
- *   log serialises its own writes. toolgate_close must not run concurrently
- *   with any other use of that engine.
+ *   log serialises its own writes. toolgate_reload_file and
+ *   toolgate_reload_json may run meanwhile. toolgate_close must not run
+ *   concurrently with any other use of that engine.
  * - An options object or a decision is plain data: share it between threads
  *   only with your own locking. Reading a decision from several threads is fine.
  * - After fork(), a child must not use an engine with a decision log opened by
@@ -168,8 +169,21 @@ TOOLGATE_API toolgate_status toolgate_open_default(const toolgate_options* optio
  * is set) and frees the engine. NULL does nothing. */
 TOOLGATE_API void toolgate_close(toolgate_engine* engine) TOOLGATE_NOEXCEPT;
 
+/* Replaces the engine's policy, keeping its options (home, decision log).
+ * The new policy is loaded and compiled first: if it does not load, the engine
+ * keeps judging with the policy it had, and the status is TOOLGATE_ERROR_POLICY
+ * with every problem in *error_out. Safe while other threads evaluate: each
+ * evaluation judges with the policy it started with. Not concurrently with
+ * toolgate_close. */
+TOOLGATE_API toolgate_status toolgate_reload_file(toolgate_engine* engine, const char* policy_path,
+                                                  char** error_out) TOOLGATE_NOEXCEPT;
+TOOLGATE_API toolgate_status toolgate_reload_json(toolgate_engine* engine, const char* policy_json,
+                                                  size_t policy_len, const char* source_name,
+                                                  char** error_out) TOOLGATE_NOEXCEPT;
+
 /* "sha256:<hex>" of the policy bytes the engine judges with; decisions carry
- * it too. Owned by the engine. NULL for a NULL engine. */
+ * it too. Owned by the engine, valid until the next reload or close. NULL for
+ * a NULL engine. */
 TOOLGATE_API const char* toolgate_engine_policy_digest(const toolgate_engine* engine) TOOLGATE_NOEXCEPT;
 
 /* ---- evaluation ---------------------------------------------------------- */

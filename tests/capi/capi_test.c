@@ -5,10 +5,12 @@
 
 #include <ftw.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <toolgate/toolgate.h>
@@ -495,6 +497,101 @@ static void test_rule_packs(void) {
   toolgate_close(engine);
 }
 
+/* Reloading: a policy that loads replaces the old one, keeping the options;
+ * one that does not changes nothing; evaluations in flight are unaffected. */
+static const char kReadOnlyPolicy[] =
+    "{\"toolgate_policy\":1,\"default_profile\":\"p\",\"profiles\":{\"p\":{\"tools\":{\"allow\":[\"Read\"]},"
+    "\"fs\":{\"read\":[\"/srv/**\"],\"deny\":[\"~/**\"]}}}}";
+static const char kReadSrv[] = "{\"tool_name\":\"Read\",\"tool_input\":{\"file_path\":\"/srv/a.txt\"}}";
+
+static atomic_int reloads_done;
+
+static void* evaluate_during_reloads(void* arg) {
+  toolgate_engine* engine = arg;
+  long wrong = 0;
+  for (int i = 0; i < 2000 && atomic_load(&reloads_done) == 0; ++i) {
+    /* git status is allowed under the default and denied under the read-only
+       policy; either is right, depending on which one the call started with. */
+    toolgate_decision* d = NULL;
+    const toolgate_verdict v = toolgate_evaluate(engine, kAllowCall, strlen(kAllowCall), &d);
+    const char* json = toolgate_decision_json(d);
+    if (v == TOOLGATE_ALLOW && !contains(json, "\"profile\":\"developer\"")) ++wrong;
+    if (v == TOOLGATE_DENY && !contains(json, "\"profile\":\"p\"")) ++wrong;
+    if (v == TOOLGATE_ASK) ++wrong;
+    toolgate_decision_free(d);
+  }
+  return (void*)wrong;
+}
+
+static void test_reload(void) {
+  char* error = NULL;
+  CHECK(toolgate_reload_file(NULL, "/x.json", &error) == TOOLGATE_ERROR_INVALID_ARGUMENT);
+  CHECK(contains(error, "toolgate_reload_file: argument engine is NULL"));
+  toolgate_string_free(error);
+  CHECK(toolgate_reload_json(NULL, "{}", 2, NULL, NULL) == TOOLGATE_ERROR_INVALID_ARGUMENT);
+
+  toolgate_options* o = toolgate_options_new();
+  CHECK(toolgate_options_set_home(o, "/home/alt", NULL) == TOOLGATE_OK);
+  toolgate_engine* engine = NULL;
+  CHECK(toolgate_open_default(o, &engine, NULL) == TOOLGATE_OK);
+  toolgate_options_free(o);
+  if (engine == NULL) return;
+  char before[128];
+  snprintf(before, sizeof before, "%s", toolgate_engine_policy_digest(engine));
+
+  CHECK(toolgate_reload_file(engine, NULL, &error) == TOOLGATE_ERROR_INVALID_ARGUMENT);
+  CHECK(contains(error, "policy_path is NULL"));
+  toolgate_string_free(error);
+  CHECK(toolgate_reload_json(engine, NULL, 0, NULL, &error) == TOOLGATE_ERROR_INVALID_ARGUMENT);
+  toolgate_string_free(error);
+
+  /* A broken policy: refused, located, and the old one keeps judging. */
+  const char* broken = "{\"toolgate_policy\":1,\"profiles\":{\"p\":{\"tols\":{}}}}";
+  CHECK(toolgate_reload_json(engine, broken, strlen(broken), "broken.json", &error) == TOOLGATE_ERROR_POLICY);
+  CHECK(contains(error, "broken.json:/profiles/p/tols"));
+  toolgate_string_free(error);
+  CHECK(toolgate_reload_file(engine, "/nonexistent/p.json", &error) == TOOLGATE_ERROR_POLICY);
+  CHECK(contains(error, "/nonexistent/p.json"));
+  toolgate_string_free(error);
+  CHECK(strcmp(toolgate_engine_policy_digest(engine), before) == 0);
+  CHECK(toolgate_evaluate(engine, kAllowCall, strlen(kAllowCall), NULL) == TOOLGATE_ALLOW);
+
+  /* A good one replaces it; the home set at open still applies. */
+  error = (char*)1;
+  CHECK(toolgate_reload_json(engine, kReadOnlyPolicy, strlen(kReadOnlyPolicy), "ro.json", &error) == TOOLGATE_OK);
+  CHECK(error == NULL);
+  CHECK(strcmp(toolgate_engine_policy_digest(engine), before) != 0);
+  CHECK(toolgate_evaluate(engine, kAllowCall, strlen(kAllowCall), NULL) == TOOLGATE_DENY);
+  CHECK(toolgate_evaluate(engine, kReadSrv, strlen(kReadSrv), NULL) == TOOLGATE_ALLOW);
+  char json[65536];
+  const char* read_home = "{\"tool_name\":\"Read\",\"tool_input\":{\"file_path\":\"~/notes\"}}";
+  CHECK(eval_text(engine, NULL, read_home, strlen(read_home), 0, json, sizeof json) == TOOLGATE_DENY);
+  CHECK(contains(json, "/home/alt/notes"));
+  CHECK(contains(json, "ro.json"));
+
+  /* Back and forth while other threads evaluate. */
+  char path[4096];
+  snprintf(path, sizeof path, "%s/rules/examples/default.json", source_root);
+  atomic_store(&reloads_done, 0);
+  pthread_t threads[kThreads];
+  for (int t = 0; t < kThreads; ++t) CHECK(pthread_create(&threads[t], NULL, evaluate_during_reloads, engine) == 0);
+  for (int i = 0; i < 40; ++i) {
+    if (i % 2 == 0) {
+      CHECK(toolgate_reload_file(engine, path, NULL) == TOOLGATE_OK);
+    } else {
+      CHECK(toolgate_reload_json(engine, kReadOnlyPolicy, strlen(kReadOnlyPolicy), "ro.json", NULL) == TOOLGATE_OK);
+    }
+    nanosleep(&(struct timespec){0, 1000000}, NULL);
+  }
+  atomic_store(&reloads_done, 1);
+  for (int t = 0; t < kThreads; ++t) {
+    void* wrong = (void*)1;
+    pthread_join(threads[t], &wrong);
+    CHECK(wrong == NULL);
+  }
+  toolgate_close(engine);
+}
+
 static void test_home_option(void) {
   toolgate_options* o = toolgate_options_new();
   CHECK(toolgate_options_set_home(o, "/home/alt", NULL) == TOOLGATE_OK);
@@ -538,6 +635,7 @@ int main(int argc, char** argv) {
   test_log_and_threads();
   test_decision_read_from_threads();
   test_rule_packs();
+  test_reload();
   test_home_option();
 
   nftw(tmp_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
