@@ -126,7 +126,8 @@ TOOLGATE_API void toolgate_options_free(toolgate_options* options) TOOLGATE_NOEX
  * NULL) receives a message on failure; free it with toolgate_string_free. */
 
 /* Write every decision to a hash-chained decision log in this directory
- * (DIR/decisions.jsonl, created if missing), before the verdict is returned.
+ * (DIR/decisions.jsonl; DIR is created with mode 0700 if missing, its parent
+ * must exist), before the verdict is returned.
  * A decision that cannot be written becomes a deny. One process holds a log
  * at a time: a second engine on the same directory waits up to 5 s, then
  * its open fails with TOOLGATE_ERROR_LOG. */
