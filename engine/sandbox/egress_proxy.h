@@ -33,6 +33,7 @@ struct EgressProxyOptions {
   const CompiledProfile* profile = nullptr;
   std::string agent_id;      // recorded with each connection decision
   std::string session_id;
+  std::string policy_digest;  // "sha256:<hex>" of the policy, recorded with each decision
 
   // Each connection decision (allow or deny, host, port, resolved address,
   // reason) is appended here when set. Must outlive the proxy.
@@ -42,6 +43,7 @@ struct EgressProxyOptions {
   // the addresses (numeric strings) for a host, or an empty vector.
   std::function<std::vector<std::string>(const std::string& host)> resolve;
 
+  std::chrono::milliseconds header_timeout{10000};  // to receive a complete request head
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds idle_timeout{300000};
   std::size_t max_connections = 256;
