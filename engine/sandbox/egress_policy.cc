@@ -23,11 +23,11 @@ EgressVerdict Refused(std::string reason, const GrantInfo* grant = nullptr, int 
   return v;
 }
 
-std::optional<HostPattern::Kind> GrantKind(const GrantInfo* grant, bool* literal) {
+// What kind of pattern a grant is ("*", a name, an IP or CIDR).
+std::optional<HostPattern::Kind> GrantKind(const GrantInfo* grant) {
   if (grant == nullptr) return std::nullopt;
   Result<HostPattern> p = ParseHostPattern(grant->pattern);
   if (!p) return std::nullopt;
-  *literal = p->literal;
   return p->kind;
 }
 
@@ -80,8 +80,7 @@ EgressVerdict DecideEgress(const CompiledProfile& profile, const std::string& ho
   if (name.grant == nullptr) {
     return Refused(where + " is not named by any network grant (a profile default does not open the proxy)");
   }
-  bool name_literal = false;
-  const std::optional<HostPattern::Kind> name_kind = GrantKind(name.grant, &name_literal);
+  const std::optional<HostPattern::Kind> name_kind = GrantKind(name.grant);
 
   // 2. Resolve (a literal is its own answer) and check every address.
   std::vector<IpAddress> addresses;
@@ -121,16 +120,11 @@ EgressVerdict DecideEgress(const CompiledProfile& profile, const std::string& ho
     }
     const AddressClass cls = ClassifyAddress(a);
     if (cls == AddressClass::kPublic) continue;
-    bool literal = false;
-    const std::optional<HostPattern::Kind> kind = m.verdict == Verdict::kAllow ? GrantKind(m.grant, &literal)
-                                                                               : std::nullopt;
-    const bool address_grant = kind == HostPattern::Kind::kIpv4 || kind == HostPattern::Kind::kIpv6;
-    if (address_grant && (cls != AddressClass::kMetadata || literal)) continue;
+    const std::optional<HostPattern::Kind> kind = m.verdict == Verdict::kAllow ? GrantKind(m.grant) : std::nullopt;
+    if (kind == HostPattern::Kind::kIpv4 || kind == HostPattern::Kind::kIpv6) continue;
     if (cls == AddressClass::kLoopback && IsLocalhostName(host) && name_kind == HostPattern::Kind::kName) continue;
-    std::string why = subject + " is a " + AddressClassName(cls) + " address";
-    why += cls == AddressClass::kMetadata ? "; only a grant of that exact address allows it"
-                                          : "; only an IP or CIDR grant allows it";
-    EgressVerdict v = Refused(std::move(why));
+    EgressVerdict v =
+        Refused(subject + " is a " + AddressClassName(cls) + " address; only an IP or CIDR grant allows it");
     v.addresses = addresses;
     return v;
   }

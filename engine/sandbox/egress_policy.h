@@ -9,9 +9,8 @@
 //     checked: an address a network deny (or ask) grant matches is refused,
 //     and a non-public address (private, loopback, link-local, CGNAT,
 //     metadata, multicast, reserved, unspecified; see address_class.h) is
-//     refused unless an IP or CIDR allow grant covers it (metadata addresses
-//     only by an exact-address grant), or it is a loopback address of a
-//     granted "localhost" name. A name grant like "api.example.com" never
+//     refused unless an IP or CIDR allow grant covers it ("*" is not one), or
+//     it is a loopback address of a "localhost" name granted by name. A name grant like "api.example.com" never
 //     unlocks a private address: that is exactly what DNS rebinding forges.
 //  3. One refused address refuses the whole request; otherwise the caller
 //     connects only to the addresses returned here, never resolving again.
