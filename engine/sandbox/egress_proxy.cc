@@ -5,6 +5,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -201,6 +203,14 @@ void EgressProxy::State::AcceptLoop() {
       const std::uint64_t id = next_id++;
       const bool via_unix = i == 2;
       workers.emplace_back(id, std::thread([this, client, via_unix, id] {
+        // splice(2) into a socket whose peer is gone raises SIGPIPE, and
+        // splice has no MSG_NOSIGNAL. Blocked here, it stays a pending signal
+        // of this thread (dropped when it exits) and the call returns EPIPE,
+        // without touching the process's signal dispositions.
+        sigset_t pipe_only;
+        sigemptyset(&pipe_only);
+        sigaddset(&pipe_only, SIGPIPE);
+        pthread_sigmask(SIG_BLOCK, &pipe_only, nullptr);
         Serve(client, via_unix);
         ::close(client);
         std::lock_guard<std::mutex> done_lock(mu);
