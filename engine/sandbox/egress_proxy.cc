@@ -73,6 +73,25 @@ std::optional<std::string> ParseLoopbackListen(const std::string& text, IpAddres
   return std::nullopt;
 }
 
+// After a refusal: closing a socket with unread input makes the kernel send
+// a reset, which can destroy the response before the client reads it. So
+// shut down writing and read (bounded: 1 s, 1 MiB) until the client closes.
+void LingerBeforeClose(int fd, int wake_fd) {
+  ::shutdown(fd, SHUT_WR);
+  const auto deadline = Clock::now() + std::chrono::seconds(1);
+  std::size_t drained = 0;
+  char sink[16384];
+  while (drained < (1u << 20)) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return;
+    pollfd fds[2] = {{fd, POLLIN, 0}, {wake_fd, POLLIN, 0}};
+    if (::poll(fds, 2, static_cast<int>(left.count())) <= 0 || (fds[1].revents & POLLIN) != 0) return;
+    const ssize_t n = ::recv(fd, sink, sizeof sink, 0);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return;
+    if (n > 0) drained += static_cast<std::size_t>(n);
+  }
+}
+
 }  // namespace
 
 struct EgressProxy::State {
@@ -333,7 +352,7 @@ void EgressProxy::State::Serve(int client, bool via_unix) {
   const auto refuse = [&](Attempt& a) {
     a.verdict = Verdict::kDeny;
     Record(a, peer);
-    WriteAll(client, StatusResponse(a.status, a.reason), write_timeout, wake_r);
+    if (WriteAll(client, StatusResponse(a.status, a.reason), write_timeout, wake_r)) LingerBeforeClose(client, wake_r);
   };
 
   // 1. Read the head, bounded in bytes and time.
@@ -411,8 +430,10 @@ void EgressProxy::State::Serve(int client, bool via_unix) {
   // log does not know about never happens.
   attempt.verdict = Verdict::kAllow;
   if (!Record(attempt, peer)) {
-    WriteAll(client, StatusResponse(503, "the decision could not be written to the log; refusing"), write_timeout,
-             wake_r);
+    if (WriteAll(client, StatusResponse(503, "the decision could not be written to the log; refusing"), write_timeout,
+                 wake_r)) {
+      LingerBeforeClose(client, wake_r);
+    }
     return;
   }
 
@@ -420,7 +441,7 @@ void EgressProxy::State::Serve(int client, bool via_unix) {
   std::string connect_error;
   const int upstream = Connect(v.addresses, req.port, &connect_error);
   if (upstream < 0) {
-    WriteAll(client, StatusResponse(502, connect_error), write_timeout, wake_r);
+    if (WriteAll(client, StatusResponse(502, connect_error), write_timeout, wake_r)) LingerBeforeClose(client, wake_r);
     return;
   }
   const std::string_view early = std::string_view(buf).substr(scan.end);  // bytes the client sent after the head
