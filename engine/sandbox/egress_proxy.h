@@ -3,6 +3,14 @@
 // through only the hosts and ports the agent's profile grants, resolves names
 // itself, and refuses private, loopback, link-local and metadata addresses
 // unless the profile grants them explicitly (DNS rebinding, SSRF).
+//
+// Pieces: sandbox/http_head.h (strict, bounded request heads),
+// sandbox/egress_policy.h (the judgment: which grants open what),
+// sandbox/address_class.h (what counts as non-public), sandbox/tunnel.h
+// (splice relay). One thread per connection, at most max_connections.
+// Answers: 200 (tunnel open / response relayed), 400 malformed, 403 refused,
+// 408 head too slow, 431 head too large, 502 unresolvable or unreachable,
+// 503 too many connections or the decision log failed.
 #pragma once
 
 #include <chrono>
@@ -40,7 +48,10 @@ struct EgressProxyOptions {
   AuditLog* log = nullptr;
 
   // Name resolution; tests replace it to simulate DNS rebinding. Returns
-  // the addresses (numeric strings) for a host, or an empty vector.
+  // the addresses (numeric strings) for a host, or an empty vector. Called
+  // from connection threads at once, so it must be thread-safe. Empty: the
+  // system resolver (getaddrinfo). The proxy connects only to addresses this
+  // returned and it checked; it never resolves a name twice.
   std::function<std::vector<std::string>(const std::string& host)> resolve;
 
   std::chrono::milliseconds header_timeout{10000};  // to receive a complete request head
