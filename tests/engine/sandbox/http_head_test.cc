@@ -178,3 +178,47 @@ TEST_CASE("status responses never echo control bytes") {
   CHECK(r.find("\r\nSet-Cookie") == std::string::npos);
   CHECK(r.find("evil??Set-Cookie: x") != std::string::npos);
 }
+
+TEST_CASE("mutated heads never crash and never yield a host outside the name alphabet") {
+  // Deterministic mutations of valid heads: flipped, inserted and deleted
+  // bytes. Whatever parses must still be a clean host and a valid port.
+  const std::string seeds[] = {
+      "CONNECT api.example.com:443 HTTP/1.1\r\nHost: api.example.com:443\r\n\r\n",
+      "GET http://[::1]:8080/a?b HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
+      "POST http://0x7f.1/x HTTP/1.0\r\nConnection: close\r\n\r\n",
+  };
+  std::uint32_t state = 12345;
+  const auto next = [&state] {
+    state = state * 1103515245u + 12345u;
+    return (state >> 8) & 0xffffff;
+  };
+  int parsed = 0;
+  for (int i = 0; i < 30000; ++i) {
+    std::string h = seeds[static_cast<std::size_t>(i) % 3];
+    const int edits = 1 + static_cast<int>(next() % 4);
+    for (int e = 0; e < edits; ++e) {
+      const std::size_t at = next() % h.size();
+      const char byte = static_cast<char>(next() & 0xff);
+      switch (next() % 3) {
+        case 0: h[at] = byte; break;
+        case 1: h.insert(h.begin() + static_cast<std::ptrdiff_t>(at), byte); break;
+        default: h.erase(at, 1); break;
+      }
+    }
+    const HeadScan scan = ScanHead(h, 4096);
+    if (scan.state != HeadScan::State::kComplete) continue;
+    const HeadParse p = ParseRequestHead(std::string_view(h).substr(0, scan.end));
+    if (!p.request) continue;
+    ++parsed;
+    const ProxyRequest& r = *p.request;
+    CHECK(r.port >= 1);
+    CHECK(r.port <= 65535);
+    REQUIRE_FALSE(r.host.empty());
+    for (const char c : r.host) {
+      const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_' ||
+                      (r.host_is_ip && c == ':');
+      REQUIRE_MESSAGE(ok, r.host);
+    }
+  }
+  CHECK(parsed > 100);  // the mutations still exercise the accepting paths
+}
