@@ -149,5 +149,9 @@ out=$("$tg" log verify --key "$tmp/keys/audit.pub" "$tmp/logs"); code=$?
 expect_exit "log verify" 0 $code
 expect_match "verify counts 8 decisions" '\(8 decisions' "$out"
 
+out=$("$tg" log query --tool egress --verdict deny "$tmp/logs"); code=$?
+expect_exit "log query egress denies" 0 $code
+expect_match "query names the metadata refusal" '169\.254\.169\.254' "$out"
+
 echo "proxy_cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
