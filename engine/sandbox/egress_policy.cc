@@ -5,6 +5,7 @@
 
 #include "grants/compiled_profile.h"
 #include "grants/host_pattern.h"
+#include "toolgate/policy.h"
 
 namespace toolgate::sandbox {
 
@@ -136,6 +137,48 @@ EgressVerdict DecideEgress(const CompiledProfile& profile, const std::string& ho
   v.reason = where + " allowed by grant " + name.grant->id;
   v.addresses = std::move(addresses);
   return v;
+}
+
+Decision ReplayEgressCall(const Policy& policy, const ToolCall& call) {
+  Decision d;
+  d.verdict = Verdict::kDeny;
+  d.agent_id = call.agent_id;
+  d.policy_digest = policy.digest();
+  Finding f;
+  f.verdict = Verdict::kDeny;
+  f.subject = Subject::kHost;
+  const nlohmann::json& in = call.tool_input;
+  const auto text = [&in](const char* key) {
+    return in.contains(key) && in[key].is_string() ? in[key].get<std::string>() : std::string();
+  };
+  const std::string host = text("host");
+  const int port = in.contains("port") && in["port"].is_number_integer() ? in["port"].get<int>() : 0;
+  std::vector<std::string> logged;
+  if (in.contains("addresses") && in["addresses"].is_array()) {
+    for (const nlohmann::json& a : in["addresses"]) {
+      if (a.is_string()) logged.push_back(a.get<std::string>());
+    }
+  }
+  const CompiledProfile* profile = policy.ProfileFor(call.agent_id, &d.profile);
+  if (host.empty() || port < 1 || port > 65535) {
+    f.target = "-";
+    f.note = "the request was malformed";
+  } else if (profile == nullptr) {
+    f.target = host + ":" + std::to_string(port);
+    f.note = "unknown agent";
+  } else {
+    const std::optional<IpAddress> ip = ParseIpLiteral(host);
+    const bool is_ip = ip.has_value() && FormatIp(*ip) == host;
+    const EgressVerdict v = DecideEgress(*profile, host, is_ip, port, text("method") == "CONNECT" ? "" : "http",
+                                         [&logged](const std::string&) { return logged; });
+    f.target = HostPort(host, port);
+    f.verdict = v.allowed ? Verdict::kAllow : Verdict::kDeny;
+    f.grant = v.grant;
+    f.note = v.reason;
+  }
+  d.verdict = f.verdict;
+  d.findings.push_back(std::move(f));
+  return d;
 }
 
 }  // namespace toolgate::sandbox

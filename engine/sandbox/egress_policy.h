@@ -22,9 +22,11 @@
 
 #include "sandbox/address_class.h"
 #include "toolgate/decision.h"
+#include "toolgate/tool_call.h"
 
 namespace toolgate {
 class CompiledProfile;
+class Policy;
 }
 
 namespace toolgate::sandbox {
@@ -48,5 +50,16 @@ inline constexpr std::size_t kMaxResolvedAddresses = 32;
 // and unbracketed). scheme is recorded in the HostEffect ("http", "" for CONNECT).
 EgressVerdict DecideEgress(const CompiledProfile& profile, const std::string& host, bool host_is_ip, int port,
                            const std::string& scheme, const Resolver& resolve);
+
+// The tool name and the agent.via prefix of the proxy's decision records.
+inline constexpr std::string_view kEgressToolName = "egress";
+inline constexpr std::string_view kEgressViaPrefix = "egress-proxy/";
+
+// Re-judges a connection decision the proxy logged (call.tool_name "egress",
+// tool_input {method, target, host, port, addresses, status}) under another
+// policy, for `toolgate replay`. The name is answered with the addresses
+// that were logged, so the result does not depend on today's DNS. A request
+// that was malformed (no host) stays a deny.
+Decision ReplayEgressCall(const Policy& policy, const ToolCall& call);
 
 }  // namespace toolgate::sandbox

@@ -245,8 +245,8 @@ bool EgressProxy::State::Record(const Attempt& a, const PeerInfo& peer) {
   ToolCall call;
   call.agent_id = o.agent_id;
   call.session_id = o.session_id;
-  call.client = Client::kUnknown;
-  call.tool_name = "egress";
+  call.client = Client::kCanonical;  // toolgate wrote this call itself
+  call.tool_name = std::string(kEgressToolName);
   call.timestamp_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   nlohmann::json addresses = nlohmann::json::array();
@@ -335,7 +335,7 @@ int EgressProxy::State::Connect(const std::vector<IpAddress>& addresses, int por
 
 void EgressProxy::State::Serve(int client, bool via_unix) {
   PeerInfo peer;
-  peer.transport = via_unix ? "egress-proxy/unix" : "egress-proxy/tcp";
+  peer.transport = std::string(kEgressViaPrefix) + (via_unix ? "unix" : "tcp");
   if (via_unix) {
     ucred cred{};
     socklen_t len = sizeof cred;

@@ -153,5 +153,13 @@ out=$("$tg" log query --tool egress --verdict deny "$tmp/logs"); code=$?
 expect_exit "log query egress denies" 0 $code
 expect_match "query names the metadata refusal" '169\.254\.169\.254' "$out"
 
+# --- replay judges connection records as the proxy would -------------------------
+"$tg" replay --policy "$tmp/policy.json" "$tmp/logs" > "$tmp/replay.out" 2>&1
+expect_exit "replay under the same policy changes nothing" 0 $?
+sed "s/127.0.0.1:$uport/127.0.0.1:1/" "$tmp/policy.json" > "$tmp/stricter.json"
+out=$("$tg" replay --policy "$tmp/stricter.json" "$tmp/logs" 2>&1); code=$?
+expect_exit "replay under a stricter policy" 1 $code
+expect_match "the three allowed connections would be refused" 'allow -> deny: 3 call' "$out"
+
 echo "proxy_cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
