@@ -178,3 +178,35 @@ TEST_CASE("localhost names reach loopback when granted by name") {
   CHECK_FALSE(Decide(p, "evil.localhost", 1234).allowed);  // a localhost name answering non-loopback
   CHECK_FALSE(Decide(p, "localhost", 9000, Rebind({"169.254.169.254"})).allowed);
 }
+
+TEST_CASE("replaying a logged connection uses the logged addresses") {
+  PolicyLoadResult r = LoadPolicyText(
+      R"({"toolgate_policy": 1, "agents": {"a": {"profile": "agent"}},
+          "profiles": {"agent": {"network": {"allow": ["api.example.com:443", "10.0.0.0/8"]}}}})",
+      "replay.json");
+  REQUIRE(r.ok());
+  ToolCall call;
+  call.agent_id = "a";
+  call.tool_name = std::string(kEgressToolName);
+  call.tool_input = nlohmann::json{{"method", "CONNECT"}, {"target", "api.example.com:443"},
+                                   {"host", "api.example.com"}, {"port", 443},
+                                   {"addresses", {"93.184.216.34"}}, {"status", 200}};
+  Decision d = ReplayEgressCall(*r.policy, call);
+  CHECK(d.verdict == Verdict::kAllow);
+  REQUIRE(d.findings.size() == 1);
+  REQUIRE(d.findings[0].grant != nullptr);
+  CHECK(d.findings[0].grant->id == "agent.network.allow[0]");
+
+  call.tool_input["addresses"] = {"169.254.169.254"};  // what the name answered then
+  CHECK(ReplayEgressCall(*r.policy, call).verdict == Verdict::kDeny);
+  call.tool_input["addresses"] = {"10.1.1.1"};
+  CHECK(ReplayEgressCall(*r.policy, call).verdict == Verdict::kAllow);
+  call.tool_input["port"] = 80;
+  CHECK(ReplayEgressCall(*r.policy, call).verdict == Verdict::kDeny);
+  call.tool_input = nlohmann::json{{"method", "BREW"}, {"target", ""}, {"host", ""}, {"port", 0}, {"status", 400}};
+  CHECK(ReplayEgressCall(*r.policy, call).verdict == Verdict::kDeny);
+  call.agent_id = "stranger";
+  call.tool_input = nlohmann::json{{"method", "CONNECT"}, {"host", "api.example.com"}, {"port", 443},
+                                   {"addresses", {"93.184.216.34"}}};
+  CHECK(ReplayEgressCall(*r.policy, call).verdict == Verdict::kDeny);
+}
