@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -163,6 +164,14 @@ int Open(bool via_proxy, const std::string& proxy_address, int sink_port) {
   return fd;
 }
 
+// CPU seconds this process has used (every thread: client, sink and proxy).
+double CpuSeconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  const auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return s(u.ru_utime) + s(u.ru_stime);
+}
+
 // Seconds to push bytes and hear the far end's count; <0 on failure.
 double Push(bool via_proxy, const std::string& proxy_address, int sink_port, std::uint64_t bytes) {
   std::vector<char> buf(kChunk, 'x');
@@ -264,17 +273,24 @@ int RunProxyBench(const std::vector<std::string>& argv) {
   std::cout << std::fixed << std::setprecision(2);
   std::cout << "egress proxy on loopback" << (log ? " (decisions logged)" : "") << "\n";
   std::cout << "throughput: " << static_cast<double>(bytes) / (1 << 30) << " GiB pushed through one connection\n";
+  const double cpu0 = CpuSeconds();
   const double direct_s = Push(false, via, port, bytes);
+  const double cpu1 = CpuSeconds();
   const double proxy_s = Push(true, via, port, bytes);
+  const double cpu2 = CpuSeconds();
   if (direct_s <= 0 || proxy_s <= 0) {
     std::cerr << "toolgate proxy-bench: a transfer failed\n";
     return kExitFailure;
   }
   const double direct_gbs = static_cast<double>(bytes) / direct_s / 1e9;
   const double proxy_gbs = static_cast<double>(bytes) / proxy_s / 1e9;
-  std::cout << "  direct           " << std::setw(8) << direct_gbs << " GB/s\n";
-  std::cout << "  CONNECT tunnel   " << std::setw(8) << proxy_gbs << " GB/s   (" << proxy_gbs / direct_gbs
-            << "x direct)\n";
+  // CPU time per GiB (client, sink and proxy together) does not depend on
+  // how many cores other processes leave free, unlike GB/s.
+  const double gib = static_cast<double>(bytes) / (1 << 30);
+  std::cout << "  direct           " << std::setw(8) << direct_gbs << " GB/s   " << (cpu1 - cpu0) / gib
+            << " CPU s/GiB\n";
+  std::cout << "  CONNECT tunnel   " << std::setw(8) << proxy_gbs << " GB/s   " << (cpu2 - cpu1) / gib
+            << " CPU s/GiB   (" << proxy_gbs / direct_gbs << "x direct throughput)\n";
 
   const int n = static_cast<int>(samples);
   FirstByte(false, via, port, std::min(n, 50));  // warm up both paths
