@@ -85,7 +85,7 @@ void LingerBeforeClose(int fd, int wake_fd) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) return;
     pollfd fds[2] = {{fd, POLLIN, 0}, {wake_fd, POLLIN, 0}};
-    if (::poll(fds, 2, static_cast<int>(left.count())) <= 0 || (fds[1].revents & POLLIN) != 0) return;
+    if (::poll(fds, 2, PollMs(left)) <= 0 || (fds[1].revents & POLLIN) != 0) return;
     const ssize_t n = ::recv(fd, sink, sizeof sink, 0);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return;
     if (n > 0) drained += static_cast<std::size_t>(n);
@@ -305,7 +305,7 @@ int EgressProxy::State::Connect(const std::vector<IpAddress>& addresses, int por
           break;
         }
         pollfd fds[2] = {{fd, POLLOUT, 0}, {wake_r, POLLIN, 0}};
-        const int r = ::poll(fds, 2, static_cast<int>(left.count()));
+        const int r = ::poll(fds, 2, PollMs(left));
         if (r < 0 && errno == EINTR) continue;
         if ((fds[1].revents & POLLIN) != 0) {
           errno = ECANCELED;
@@ -326,9 +326,10 @@ int EgressProxy::State::Connect(const std::vector<IpAddress>& addresses, int por
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       return fd;
     }
-    *error = "connect to " + FormatIp(ip) + " port " + std::to_string(port) + ": " + std::strerror(errno);
+    const int failure = errno;
+    *error = "connect to " + FormatIp(ip) + " port " + std::to_string(port) + ": " + std::strerror(failure);
     ::close(fd);
-    if (Clock::now() >= deadline || errno == ECANCELED) break;
+    if (Clock::now() >= deadline || failure == ECANCELED) break;
   }
   return -1;
 }
@@ -375,7 +376,7 @@ void EgressProxy::State::Serve(int client, bool via_unix) {
       return;
     }
     pollfd fds[2] = {{client, POLLIN, 0}, {wake_r, POLLIN, 0}};
-    const int r = ::poll(fds, 2, static_cast<int>(left.count()));
+    const int r = ::poll(fds, 2, PollMs(left));
     if (r < 0 && errno != EINTR) return;
     if ((fds[1].revents & POLLIN) != 0) return;
     if (r <= 0) continue;

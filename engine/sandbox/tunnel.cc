@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <memory>
 
@@ -126,6 +127,10 @@ const char* RelayEndName(RelayEnd end) {
   return "error";
 }
 
+int PollMs(std::chrono::milliseconds wait) {
+  return static_cast<int>(std::clamp<long long>(wait.count(), 0, 24LL * 3600 * 1000));
+}
+
 bool SetNonBlocking(int fd) {
   const int flags = ::fcntl(fd, F_GETFL);
   return flags >= 0 && ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0;
@@ -143,7 +148,7 @@ bool WriteAll(int fd, std::string_view data, std::chrono::milliseconds timeout, 
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) return false;
     pollfd fds[2] = {{fd, POLLOUT, 0}, {stop_fd, POLLIN, 0}};
-    const int r = ::poll(fds, stop_fd >= 0 ? 2 : 1, static_cast<int>(left.count()));
+    const int r = ::poll(fds, stop_fd >= 0 ? 2 : 1, PollMs(left));
     if (r < 0 && errno != EINTR) return false;
     if (stop_fd >= 0 && (fds[1].revents & POLLIN) != 0) return false;
   }
@@ -159,7 +164,7 @@ RelayEnd Relay(int a, int b, std::chrono::milliseconds idle_timeout, int stop_fd
   ba.dst = a;
   ab.Init();
   ba.Init();
-  const int idle_ms = static_cast<int>(std::min<long long>(idle_timeout.count(), 24LL * 3600 * 1000));
+  const int idle_ms = PollMs(idle_timeout);
   RelayEnd end = RelayEnd::kClosed;
   bool hup_a = false, hup_b = false;
   int idle_wakeups = 0;

@@ -36,4 +36,7 @@ bool WriteAll(int fd, std::string_view data, std::chrono::milliseconds timeout, 
 
 bool SetNonBlocking(int fd);
 
+// A wait for poll(2): clamped to [0, one day] so no duration overflows its int.
+int PollMs(std::chrono::milliseconds wait);
+
 }  // namespace toolgate::sandbox
