@@ -478,3 +478,74 @@ TEST_CASE("Start refuses bad options") {
   REQUIRE(first.ok());
   CHECK_FALSE(EgressProxy::Start(o).ok());  // a live proxy holds it
 }
+
+TEST_CASE("a slow head gets 408 and an idle tunnel is closed") {
+  TestServer echo{Echo};
+  PolicyLoadResult r = LoadPolicyText(R"({"toolgate_policy": 1, "profiles": {"p": {"network": {"allow": ["127.0.0.1:)" +
+                                          std::to_string(echo.port()) + R"("]}}}})",
+                                      "slow.json");
+  REQUIRE(r.ok());
+  EgressProxyOptions o;
+  o.tcp_listen = "127.0.0.1:0";
+  o.profile = r.policy->ProfileNamed("p");
+  o.header_timeout = std::chrono::milliseconds(200);
+  o.idle_timeout = std::chrono::milliseconds(200);
+  auto proxy = EgressProxy::Start(o);
+  REQUIRE(proxy.ok());
+
+  // Half a head, then silence: the proxy gives up on its own.
+  int fd = Connect((*proxy)->tcp_address());
+  SendAll(fd, "CONNECT 127.0.0.1:1 HTTP/1.1\r\nX-Slow: ");
+  CHECK(Status(RecvAll(fd)) == 408);
+  ::close(fd);
+
+  // A tunnel nobody uses is closed after idle_timeout; the client sees EOF
+  // well before its own 5 s receive timeout.
+  fd = Connect((*proxy)->tcp_address());
+  SendAll(fd, "CONNECT 127.0.0.1:" + std::to_string(echo.port()) + " HTTP/1.1\r\n\r\n");
+  CHECK(Status(RecvHead(fd)) == 200);
+  char c;
+  errno = 0;
+  CHECK(::recv(fd, &c, 1, 0) == 0);
+  CHECK(errno == 0);  // EOF, not the receive timeout
+  ::close(fd);
+}
+
+TEST_CASE("half-close: a client that stops sending still gets the whole answer") {
+  TestServer slow_echo{[](int fd) {
+    std::string all = RecvAll(fd);  // until the client's half-close arrives
+    SendAll(fd, "got " + std::to_string(all.size()) + " bytes");
+  }};
+  PolicyLoadResult r = LoadPolicyText(R"({"toolgate_policy": 1, "profiles": {"p": {"network": {"allow": ["127.0.0.1:)" +
+                                          std::to_string(slow_echo.port()) + R"("]}}}})",
+                                      "half.json");
+  REQUIRE(r.ok());
+  EgressProxyOptions o;
+  o.tcp_listen = "[::1]:0";
+  o.profile = r.policy->ProfileNamed("p");
+  auto proxy = EgressProxy::Start(o);
+  if (!proxy.ok()) {
+    MESSAGE("no IPv6 loopback here: " << proxy.error().message);
+    o.tcp_listen = "127.0.0.1:0";
+    proxy = EgressProxy::Start(o);
+    REQUIRE(proxy.ok());
+  }
+  const std::string address = (*proxy)->tcp_address();
+  int fd;
+  if (address[0] == '[') {
+    fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in6 sa{};
+    sa.sin6_family = AF_INET6;
+    sa.sin6_addr = in6addr_loopback;
+    sa.sin6_port = htons(static_cast<std::uint16_t>(std::stoi(address.substr(address.rfind(':') + 1))));
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+    SetTimeouts(fd, 5000);
+  } else {
+    fd = Connect(address);
+  }
+  SendAll(fd, "CONNECT 127.0.0.1:" + std::to_string(slow_echo.port()) + " HTTP/1.1\r\n\r\n" + std::string(100000, 'z'));
+  ::shutdown(fd, SHUT_WR);
+  CHECK(Status(RecvHead(fd)) == 200);
+  CHECK(RecvAll(fd) == "got 100000 bytes");
+  ::close(fd);
+}
