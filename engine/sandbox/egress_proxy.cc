@@ -14,7 +14,9 @@
 
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <mutex>
 #include <thread>
 
@@ -32,6 +34,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kMinHeaderBytes = 256;
 constexpr std::size_t kLoggedTargetBytes = 2048;
+constexpr std::chrono::seconds kIdleThreadLife{30};
 
 Error SetupError(std::string message, std::string location = "") {
   return Error{ErrorCode::kInternal, std::move(message), std::move(location)};
@@ -104,11 +107,18 @@ struct EgressProxy::State {
   int wake_w = -1;
   std::thread acceptor;
 
+  // Connection threads are kept for reuse: a new connection is handed to an
+  // idle thread when there is one, so thread creation is off the connect
+  // path. A thread idle for kIdleThreadLife ends; at most max_connections run.
   std::mutex mu;
+  std::condition_variable work;
+  std::deque<std::pair<int, bool>> queue;  // accepted clients (fd, via unix) not yet served
+  std::size_t idle = 0;                     // threads waiting for work
+  std::size_t active = 0;                   // clients queued or being served
   std::uint64_t next_id = 0;
   std::vector<std::pair<std::uint64_t, std::thread>> workers;
   std::vector<std::uint64_t> finished;
-  std::size_t active = 0;
+  bool stopping = false;
   bool stopped = false;
 
   ~State() {
@@ -119,6 +129,7 @@ struct EgressProxy::State {
 
   std::optional<Error> Listen();
   void AcceptLoop();
+  void WorkerLoop(std::uint64_t id);
   void Reap();
   void Serve(int client, bool via_unix);
   bool Record(const Attempt& a, const PeerInfo& peer);
@@ -219,25 +230,45 @@ void EgressProxy::State::AcceptLoop() {
         continue;
       }
       ++active;
-      const std::uint64_t id = next_id++;
-      const bool via_unix = i == 2;
-      workers.emplace_back(id, std::thread([this, client, via_unix, id] {
-        // splice(2) into a socket whose peer is gone raises SIGPIPE, and
-        // splice has no MSG_NOSIGNAL. Blocked here, it stays a pending signal
-        // of this thread (dropped when it exits) and the call returns EPIPE,
-        // without touching the process's signal dispositions.
-        sigset_t pipe_only;
-        sigemptyset(&pipe_only);
-        sigaddset(&pipe_only, SIGPIPE);
-        pthread_sigmask(SIG_BLOCK, &pipe_only, nullptr);
-        Serve(client, via_unix);
-        ::close(client);
-        std::lock_guard<std::mutex> done_lock(mu);
-        --active;
-        finished.push_back(id);
-      }));
+      queue.emplace_back(client, i == 2);
+      if (queue.size() > idle) {
+        const std::uint64_t id = next_id++;
+        workers.emplace_back(id, std::thread([this, id] { WorkerLoop(id); }));
+      } else {
+        work.notify_one();
+      }
     }
   }
+}
+
+void EgressProxy::State::WorkerLoop(std::uint64_t id) {
+  // splice(2) into a socket whose peer is gone raises SIGPIPE, and splice
+  // has no MSG_NOSIGNAL. Blocked here, it stays a pending signal of this
+  // thread (dropped when it exits) and the call returns EPIPE, without
+  // touching the process's signal dispositions.
+  sigset_t pipe_only;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_only, nullptr);
+  std::unique_lock<std::mutex> lock(mu);
+  while (true) {
+    if (queue.empty()) {
+      if (stopping) break;
+      ++idle;
+      const bool woken = work.wait_for(lock, kIdleThreadLife, [this] { return !queue.empty() || stopping; });
+      --idle;
+      if (!woken) break;  // idle too long: end, the acceptor joins it
+      continue;
+    }
+    const auto [client, via_unix] = queue.front();
+    queue.pop_front();
+    lock.unlock();
+    Serve(client, via_unix);
+    ::close(client);
+    lock.lock();
+    --active;
+  }
+  finished.push_back(id);
 }
 
 bool EgressProxy::State::Record(const Attempt& a, const PeerInfo& peer) {
@@ -500,10 +531,16 @@ void EgressProxy::Stop() {
   if (s.acceptor.joinable()) s.acceptor.join();
   std::vector<std::pair<std::uint64_t, std::thread>> workers;
   {
+    // Clients still queued are closed unserved; idle threads are woken to end.
     std::lock_guard<std::mutex> lock(s.mu);
+    s.stopping = true;
+    for (const auto& queued : s.queue) ::close(queued.first);
+    s.active -= s.queue.size();
+    s.queue.clear();
     workers.swap(s.workers);
     s.finished.clear();
   }
+  s.work.notify_all();
   for (auto& w : workers) w.second.join();
   for (int* fd : {&s.tcp_fd, &s.unix_fd}) {
     if (*fd >= 0) ::close(*fd);
