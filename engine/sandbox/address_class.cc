@@ -69,6 +69,9 @@ AddressClass ClassifyV6(const std::array<std::uint8_t, 16>& b) {
   if (AllZero(b, 0, 16)) return AddressClass::kUnspecified;
   if (AllZero(b, 0, 15) && b[15] == 1) return AddressClass::kLoopback;
   if (AllZero(b, 0, 12)) return AddressClass::kReserved;  // IPv4-compatible ::a.b.c.d (deprecated)
+  if (AllZero(b, 0, 8) && b[8] == 0xff && b[9] == 0xff && b[10] == 0 && b[11] == 0) {
+    return AddressClass::kReserved;  // ::ffff:0:a.b.c.d, IPv4-translated (SIIT): not a destination of its own
+  }
   // NAT64 well-known prefix: the translator reaches the embedded IPv4 address.
   if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b && AllZero(b, 4, 12)) return ClassifyV4(V4At(b, 12));
   if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b && b[4] == 0x00 && b[5] == 0x01) {

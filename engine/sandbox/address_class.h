@@ -37,7 +37,7 @@ enum class AddressClass {
   kMulticast,    // 224.0.0.0/4, ff00::/8
   kBroadcast,    // 255.255.255.255
   kReserved,     // documentation, benchmarking, 240/4, IETF 192.0.0/24, discard 100::/64,
-                 // Teredo 2001::/32, IPv4-compatible ::/96
+                 // Teredo 2001::/32, IPv4-compatible ::/96, IPv4-translated ::ffff:0:0:0/96
 };
 
 const char* AddressClassName(AddressClass c);  // "public", "loopback", "metadata", ...

@@ -97,6 +97,7 @@ TEST_CASE("IPv6 classes, and embedded IPv4 forms take the embedded class") {
   CHECK(Class("::ffff:8.8.8.8") == AddressClass::kPublic);
   // IPv4-compatible (deprecated), NAT64 and 6to4 embed a reachable IPv4 address.
   CHECK(Class("::127.0.0.1") == AddressClass::kReserved);
+  CHECK(Class("::ffff:0:127.0.0.1") == AddressClass::kReserved);
   CHECK(Class("64:ff9b::127.0.0.1") == AddressClass::kLoopback);
   CHECK(Class("64:ff9b::a9fe:a9fe") == AddressClass::kMetadata);
   CHECK(Class("64:ff9b::8.8.8.8") == AddressClass::kPublic);
