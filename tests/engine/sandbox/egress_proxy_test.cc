@@ -549,3 +549,35 @@ TEST_CASE("half-close: a client that stops sending still gets the whole answer")
   CHECK(RecvAll(fd) == "got 100000 bytes");
   ::close(fd);
 }
+
+TEST_CASE("many clients at once, in waves: every tunnel carries its own bytes") {
+  Fixture f(/*max_connections=*/64);
+  const std::string target = "localhost:" + std::to_string(f.echo.port());
+  std::atomic<int> good{0};
+  for (int wave = 0; wave < 3; ++wave) {  // later waves reuse the threads of earlier ones
+    std::vector<std::thread> clients;
+    for (int i = 0; i < 24; ++i) {
+      clients.emplace_back([&, i] {
+        const int fd = Connect(f.proxy->tcp_address());
+        const std::string mine(65536, static_cast<char>('a' + i % 26));
+        if (!SendAll(fd, "CONNECT " + target + " HTTP/1.1\r\n\r\n") || Status(RecvHead(fd)) != 200) {
+          ::close(fd);
+          return;
+        }
+        std::thread writer([&] {
+          SendAll(fd, mine);
+          ::shutdown(fd, SHUT_WR);
+        });
+        const std::string back = RecvAll(fd, mine.size() + 1);
+        writer.join();
+        ::close(fd);
+        if (back == mine) ++good;
+      });
+    }
+    for (std::thread& t : clients) t.join();
+  }
+  CHECK(good == 72);
+  f.proxy->Stop();
+  f.log->Close();
+  CHECK(f.Records().size() == 72);
+}
