@@ -14,5 +14,7 @@ int RunLog(const std::vector<std::string>& argv);       // log verify|query|stat
 int RunLogBench(const std::vector<std::string>& argv);  // log bench
 int RunReplay(const std::vector<std::string>& argv);    // replay --policy NEW LOGS
 int RunTest(const std::vector<std::string>& argv);      // test [DIR]: rule packs' own cases
+int RunProxy(const std::vector<std::string>& argv);       // proxy: the egress proxy in the foreground
+int RunProxyBench(const std::vector<std::string>& argv);  // proxy-bench: tunnel throughput and added latency
 
 }  // namespace toolgate::cli

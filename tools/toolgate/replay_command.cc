@@ -7,6 +7,7 @@
 #include "cli_io.h"
 #include "commands.h"
 #include "log_cli.h"
+#include "sandbox/egress_policy.h"
 #include "toolgate/engine.h"
 
 namespace toolgate::cli {
@@ -111,7 +112,10 @@ int RunReplay(const std::vector<std::string>& argv) {
           return true;
         }
         if (rec.contains("redactions")) ++redacted;
-        const Decision d = engine.Decide(*call);
+        // The egress proxy's connection records are judged as the proxy would judge them.
+        const bool egress = call->tool_name == sandbox::kEgressToolName &&
+                            audit::Str(rec, "agent", "via").rfind(sandbox::kEgressViaPrefix, 0) == 0;
+        const Decision d = egress ? sandbox::ReplayEgressCall(*policy, *call) : engine.Decide(*call);
         const std::string from = audit::Str(rec, "verdict");
         const std::string to = VerdictName(d.verdict);
         if (from == to) {
