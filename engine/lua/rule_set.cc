@@ -167,6 +167,10 @@ class RuleVm {
       vm->params_.push_back(std::move(refs));
     }
     lua_gc(L, LUA_GCCOLLECT);
+    // Generational mode: an evaluation's call tables and rule temporaries die
+    // young, and the packs, parameters and built-ins never do; incremental
+    // mode would keep re-marking the old objects while collecting the young.
+    lua_gc(L, LUA_GCGEN, 0, 0);
     return vm;
   }
 
