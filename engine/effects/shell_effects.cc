@@ -410,9 +410,16 @@ void ShellInterpreter::RunAndOr(const shell::AndOr& item, ShellState& state, con
     if (pipeline.negated) std::swap(s, failed);
   };
   if (item.pipelines.size() == 1) {
-    ShellState failed;
-    run(item.pipelines[0], state, failed);
-    if (!SameCwd(failed.cwd, state.cwd)) state.cwd = UnionCwd(state.cwd, failed.cwd);
+    // The same as run() with a union at the end, but since the failure state
+    // differs only in its directory, only the directory is copied.
+    const shell::Pipeline& pipeline = item.pipelines[0];
+    CwdSet before = state.cwd;
+    const int cds = state.cd_count;
+    RunPipeline(pipeline, state, ctx);
+    if (state.cd_count == cds) return;  // success and failure are the same state
+    CwdSet failed = UnionCwd(before, state.cwd);
+    if (pipeline.negated) std::swap(state.cwd, failed);
+    if (!SameCwd(failed, state.cwd)) state.cwd = UnionCwd(state.cwd, failed);
     return;
   }
   ShellState ok = state;
