@@ -12,10 +12,13 @@ constexpr std::string_view kTooDeep = "shell nesting too deep";
 constexpr std::size_t kDetailBytes = 120;
 
 bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
-bool IsMeta(char c) {
-  return IsBlank(c) || c == '\n' || c == ';' || c == '&' || c == '|' || c == '(' || c == ')' ||
-         c == '<' || c == '>';
-}
+constexpr std::array<bool, 256> kMetaTable = [] {
+  std::array<bool, 256> t{};
+  for (const char c : std::string_view(" \t\r\n;&|()<>")) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}();
+// Blanks and the operator characters that end a word (a table: this runs for every byte).
+bool IsMeta(char c) { return kMetaTable[static_cast<unsigned char>(c)]; }
 bool IsNameStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool IsNameChar(char c) { return IsNameStart(c) || (c >= '0' && c <= '9'); }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
@@ -153,7 +156,17 @@ class Parser {
   }
 
   // The reserved word at the cursor, if the next token is one.
+  // Asked several times at one position (list, pipeline and command level
+  // each look), so the last answer is kept: it depends on p_ alone.
   std::string_view PeekKeyword() const {
+    if (keyword_at_ != p_) {
+      keyword_ = ScanKeyword();
+      keyword_at_ = p_;
+    }
+    return keyword_;
+  }
+
+  std::string_view ScanKeyword() const {
     if (p_ >= s_.size() || std::string_view("itefdcwus{}![]").find(s_[p_]) == std::string_view::npos) return {};
     std::size_t end = p_;
     while (end < s_.size() && !IsMeta(s_[end]) && s_[end] != '"' && s_[end] != '\'' &&
@@ -1300,6 +1313,8 @@ class Parser {
 
   std::string_view s_;
   std::size_t p_ = 0;
+  mutable std::size_t keyword_at_ = std::string_view::npos;  // PeekKeyword's memo
+  mutable std::string_view keyword_;
   Script& out_;
   int depth_;
   int max_depth_;
