@@ -52,6 +52,7 @@ void Judge(const Policy& policy, const EffectsContext& context, const ToolCall& 
 
   d->effects = ExtractEffects(call, context);
   const Effects& e = d->effects;
+  d->findings.reserve(d->findings.size() + e.execs.size() + e.paths.size() + e.hosts.size() + e.unknowns.size() + 1);
   for (const ExecEffect& x : e.execs) {
     Add(d, profile->CheckExec(x), Subject::kExec, JoinArgv(x.argv), x.source);
   }
