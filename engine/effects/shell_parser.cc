@@ -587,7 +587,9 @@ class Parser {
 
   void ParseSimple(Command& cmd) {
     cmd.kind = CommandKind::kSimple;
-    cmd.redirects.reserve(4);
+    // Every simple command has words and most have no redirect: one block
+    // for the usual handful of words instead of growing 1, 2, 4, 8.
+    cmd.words.reserve(8);
     while (true) {
       SkipBlanks();
       if (AtEnd()) break;
