@@ -12,7 +12,10 @@ namespace toolgate {
 namespace {
 
 std::string JoinArgv(const std::vector<std::string>& argv) {
+  std::size_t size = argv.size();
+  for (const std::string& a : argv) size += a.size();
   std::string out;
+  out.reserve(size);
   for (const std::string& a : argv) {
     if (!out.empty()) out += ' ';
     out += a;

@@ -81,7 +81,11 @@ class Parser {
     List all;
     while (true) {
       List part = ParseList();
-      for (auto& item : part.items) all.items.push_back(std::move(item));
+      if (all.items.empty()) {
+        all = std::move(part);  // the usual case: one pass reads the whole script
+      } else {
+        for (auto& item : part.items) all.items.push_back(std::move(item));
+      }
       if (AtEnd()) break;
       // A token no construct expected here (a stray `)`, `fi`, `;;` ...).
       Issue(kUnparseable, Rest(p_));
