@@ -12,7 +12,10 @@ namespace toolgate {
 namespace {
 
 std::string JoinArgv(const std::vector<std::string>& argv) {
+  std::size_t size = argv.size();
+  for (const std::string& a : argv) size += a.size();
   std::string out;
+  out.reserve(size);
   for (const std::string& a : argv) {
     if (!out.empty()) out += ' ';
     out += a;
@@ -52,6 +55,7 @@ void Judge(const Policy& policy, const EffectsContext& context, const ToolCall& 
 
   d->effects = ExtractEffects(call, context);
   const Effects& e = d->effects;
+  d->findings.reserve(d->findings.size() + e.execs.size() + e.paths.size() + e.hosts.size() + e.unknowns.size() + 1);
   for (const ExecEffect& x : e.execs) {
     Add(d, profile->CheckExec(x), Subject::kExec, JoinArgv(x.argv), x.source);
   }

@@ -15,6 +15,42 @@ EffectsSink::EffectsSink(Effects& out, std::size_t work_budget) : out_(out), bud
 
 bool EffectsSink::FirstTime(std::string key) { return seen_.insert(std::move(key)).second; }
 
+template <class List, class Same, class KeyOf, class NewKey>
+bool EffectsSink::Fresh(const List& list, bool& hashed, Same same, KeyOf key_of, NewKey new_key) {
+  if (!hashed) {
+    for (const auto& entry : list) {
+      if (same(entry)) return false;
+    }
+    if (list.size() < kLinearDedupe) return true;
+    for (const auto& entry : list) seen_.insert(key_of(entry));
+    hashed = true;
+  }
+  return FirstTime(new_key());
+}
+
+namespace {
+
+std::string ExecKey(const ExecEffect& e) {
+  std::string key = "x\x1f" + e.source + "\x1f" + e.resolved;
+  for (const std::string& arg : e.argv) key.append("\x1f").append(arg);
+  return key;
+}
+std::string PathKey(std::string_view path, PathAccess access) {
+  std::string key = access == PathAccess::kRead ? "r\x1f" : "w\x1f";
+  return key.append(path);
+}
+std::string HostKey(std::string_view host, int port, std::string_view scheme) {
+  std::string key = "h\x1f";
+  key.append(host).append("\x1f").append(std::to_string(port)).append("\x1f").append(scheme);
+  return key;
+}
+std::string UnknownKey(std::string_view what, std::string_view detail) {
+  std::string key = "?\x1f";
+  return key.append(what).append("\x1f").append(detail);
+}
+
+}  // namespace
+
 bool EffectsSink::Room(std::size_t size, std::string_view kind) {
   if (size < kMaxEffectsPerKind) return true;
   std::string key = "cap\x1f";
@@ -27,17 +63,19 @@ bool EffectsSink::Room(std::size_t size, std::string_view kind) {
 
 void EffectsSink::AddExec(ExecEffect exec) {
   if (!Room(out_.execs.size(), "execs")) return;
-  std::string key = "x\x1f" + exec.source + "\x1f" + exec.resolved;
-  for (const std::string& arg : exec.argv) key.append("\x1f").append(arg);
-  if (!FirstTime(std::move(key))) return;
+  const auto same = [&](const ExecEffect& e) {
+    return e.source == exec.source && e.resolved == exec.resolved && e.argv == exec.argv;
+  };
+  if (!Fresh(out_.execs, execs_hashed_, same, ExecKey, [&] { return ExecKey(exec); })) return;
   out_.execs.push_back(std::move(exec));
 }
 
 void EffectsSink::AddPath(std::string path, std::string_view raw, PathAccess access,
                           std::string_view source) {
   if (!Room(out_.paths.size(), "paths")) return;
-  std::string key = (access == PathAccess::kRead ? "r\x1f" : "w\x1f") + path;
-  if (!FirstTime(std::move(key))) return;
+  const auto same = [&](const PathEffect& e) { return e.access == access && e.path == path; };
+  const auto key_of = [](const PathEffect& e) { return PathKey(e.path, e.access); };
+  if (!Fresh(out_.paths, paths_hashed_, same, key_of, [&] { return PathKey(path, access); })) return;
   PathEffect effect;
   effect.path = std::move(path);
   effect.raw = std::string(raw);
@@ -46,13 +84,20 @@ void EffectsSink::AddPath(std::string path, std::string_view raw, PathAccess acc
   out_.paths.push_back(std::move(effect));
 }
 
+bool EffectsSink::FreshHost(const ParsedUrl& host) {
+  const auto same = [&](const HostEffect& e) {
+    return e.port == host.port && e.host == host.host && e.scheme == host.scheme;
+  };
+  const auto key_of = [](const HostEffect& e) { return HostKey(e.host, e.port, e.scheme); };
+  return Fresh(out_.hosts, hosts_hashed_, same, key_of, [&] { return HostKey(host.host, host.port, host.scheme); });
+}
+
 void EffectsSink::AddHost(const ParsedUrl& host, std::string_view source) {
   if (host.non_ascii_host) AddUnknown("non-ASCII host", host.host);
   if (host.ambiguous) AddUnknown("ambiguous host", host.host);
   if (host.host.empty()) return;
   if (!Room(out_.hosts.size(), "hosts")) return;
-  std::string key = "h\x1f" + host.host + "\x1f" + std::to_string(host.port) + "\x1f" + host.scheme;
-  if (!FirstTime(std::move(key))) return;
+  if (!FreshHost(host)) return;
   HostEffect effect;
   effect.host = host.host;
   effect.port = host.port;
@@ -78,8 +123,7 @@ void EffectsSink::AddUrl(const ParsedUrl& url, std::string_view url_text, std::s
   if (url.non_ascii_host) AddUnknown("non-ASCII host", url.host);
   if (url.ambiguous) AddUnknown("ambiguous host", url_text);
   if (!Room(out_.hosts.size(), "hosts")) return;
-  std::string key = "h\x1f" + url.host + "\x1f" + std::to_string(url.port) + "\x1f" + url.scheme;
-  if (!FirstTime(std::move(key))) return;
+  if (!FreshHost(url)) return;
   HostEffect effect;
   effect.host = url.host;
   effect.port = url.port;
@@ -91,20 +135,26 @@ void EffectsSink::AddUrl(const ParsedUrl& url, std::string_view url_text, std::s
 
 void EffectsSink::AddUrlText(std::string_view url_text) {
   if (!Room(out_.urls.size(), "urls")) return;
-  if (!FirstTime("u\x1f" + std::string(url_text))) return;
+  const auto same = [&](const std::string& u) { return u == url_text; };
+  const auto key_of = [](std::string_view u) { return "u\x1f" + std::string(u); };
+  if (!Fresh(out_.urls, urls_hashed_, same, key_of, [&] { return key_of(url_text); })) return;
   out_.urls.emplace_back(url_text);
 }
 
 void EffectsSink::AddEmail(std::string_view email) {
   if (email.substr(0, 7) == "mailto:") email.remove_prefix(7);
   if (!Room(out_.emails.size(), "emails")) return;
-  if (!FirstTime("e\x1f" + std::string(email))) return;
+  const auto same = [&](const std::string& e) { return e == email; };
+  const auto key_of = [](std::string_view e) { return "e\x1f" + std::string(e); };
+  if (!Fresh(out_.emails, emails_hashed_, same, key_of, [&] { return key_of(email); })) return;
   out_.emails.emplace_back(email);
 }
 
 void EffectsSink::AddUnknown(std::string_view what, std::string_view detail) {
   detail = ShortenUtf8(detail, kMaxUnknownDetail);
-  if (!FirstTime("?\x1f" + std::string(what) + "\x1f" + std::string(detail))) return;
+  const auto same = [&](const UnknownEffect& u) { return u.what == what && u.detail == detail; };
+  const auto key_of = [](const UnknownEffect& u) { return UnknownKey(u.what, u.detail); };
+  if (!Fresh(out_.unknowns, unknowns_hashed_, same, key_of, [&] { return UnknownKey(what, detail); })) return;
   if (out_.unknowns.size() >= kMaxEffectsPerKind) return;  // one is enough to deny
   out_.unknowns.push_back({std::string(what), std::string(detail)});
 }

@@ -1,5 +1,6 @@
 // EffectsSink: the one place effects are added while a call is analysed. It
-// drops exact duplicates, caps every list (a hostile script cannot make the
+// drops exact duplicates (by scanning the short lists most calls have, and by
+// hashing once a list grows past kLinearDedupe entries), caps every list (a hostile script cannot make the
 // result unbounded), shortens unknown details to 120 bytes, and holds the
 // analysis work budget that bounds re-parsing and expansion.
 #pragma once
@@ -18,6 +19,9 @@ namespace toolgate::effects {
 inline constexpr std::size_t kMaxEffectsPerKind = 4096;
 inline constexpr std::size_t kDefaultWorkBudget = std::size_t{32} << 20;
 inline constexpr std::size_t kMaxUnknownDetail = 120;
+// Below this many entries a duplicate is found by comparing with each entry;
+// building a key and hashing it costs more than that (and allocates).
+inline constexpr std::size_t kLinearDedupe = 16;
 
 class EffectsSink {
  public:
@@ -47,11 +51,20 @@ class EffectsSink {
  private:
   bool FirstTime(std::string key);
   bool Room(std::size_t size, std::string_view kind);
+  // True when no entry of `list` equals the new one. Short lists are scanned
+  // with `same`; a longer one has every entry's key (from `key_of`) in seen_
+  // from the moment it first grows past kLinearDedupe, so the answer is the
+  // same either way: an entry is in the list exactly when its key was seen.
+  template <class List, class Same, class KeyOf, class NewKey>
+  bool Fresh(const List& list, bool& hashed, Same same, KeyOf key_of, NewKey new_key);
+  bool FreshHost(const ParsedUrl& host);
 
   Effects& out_;
   std::size_t budget_;
   bool exhausted_ = false;
   std::unordered_set<std::string> seen_;
+  bool execs_hashed_ = false, paths_hashed_ = false, hosts_hashed_ = false;
+  bool urls_hashed_ = false, emails_hashed_ = false, unknowns_hashed_ = false;
   PathCache path_cache_;
 };
 

@@ -410,9 +410,16 @@ void ShellInterpreter::RunAndOr(const shell::AndOr& item, ShellState& state, con
     if (pipeline.negated) std::swap(s, failed);
   };
   if (item.pipelines.size() == 1) {
-    ShellState failed;
-    run(item.pipelines[0], state, failed);
-    if (!SameCwd(failed.cwd, state.cwd)) state.cwd = UnionCwd(state.cwd, failed.cwd);
+    // The same as run() with a union at the end, but since the failure state
+    // differs only in its directory, only the directory is copied.
+    const shell::Pipeline& pipeline = item.pipelines[0];
+    CwdSet before = state.cwd;
+    const int cds = state.cd_count;
+    RunPipeline(pipeline, state, ctx);
+    if (state.cd_count == cds) return;  // success and failure are the same state
+    CwdSet failed = UnionCwd(before, state.cwd);
+    if (pipeline.negated) std::swap(state.cwd, failed);
+    if (!SameCwd(failed, state.cwd)) state.cwd = UnionCwd(state.cwd, failed);
     return;
   }
   ShellState ok = state;
@@ -420,19 +427,25 @@ void ShellInterpreter::RunAndOr(const shell::AndOr& item, ShellState& state, con
   run(item.pipelines[0], ok, fail);
   for (std::size_t i = 1; i < item.pipelines.size(); ++i) {
     if (sink_.exhausted()) return;
-    ShellState next_ok;
+    // The next pipeline starts from the state its operator selects and
+    // that state is replaced by the outcome, so it runs on it in place.
     ShellState next_fail;
     if (!item.or_ops[i - 1]) {
-      next_ok = ok;
-      run(item.pipelines[i], next_ok, next_fail);
-      ok = std::move(next_ok);
+      run(item.pipelines[i], ok, next_fail);  // && : runs after success
       fail = UnionStates(fail, next_fail);
     } else {
-      next_ok = fail;
-      run(item.pipelines[i], next_ok, next_fail);
-      ok = UnionStates(ok, next_ok);
+      run(item.pipelines[i], fail, next_fail);  // || : runs after failure
+      ok = UnionStates(ok, fail);
       fail = std::move(next_fail);
     }
+  }
+  if (SameState(ok, fail)) {
+    // What UnionStates would build, without building it.
+    ok.cd_count = std::max(ok.cd_count, fail.cd_count);
+    ok.mutations = std::max(ok.mutations, fail.mutations);
+    ok.cwd.unknown = ok.cwd.unknown || fail.cwd.unknown;
+    state = std::move(ok);
+    return;
   }
   state = UnionStates(ok, fail);
 }

@@ -12,10 +12,13 @@ constexpr std::string_view kTooDeep = "shell nesting too deep";
 constexpr std::size_t kDetailBytes = 120;
 
 bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
-bool IsMeta(char c) {
-  return IsBlank(c) || c == '\n' || c == ';' || c == '&' || c == '|' || c == '(' || c == ')' ||
-         c == '<' || c == '>';
-}
+constexpr std::array<bool, 256> kMetaTable = [] {
+  std::array<bool, 256> t{};
+  for (const char c : std::string_view(" \t\r\n;&|()<>")) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}();
+// Blanks and the operator characters that end a word (a table: this runs for every byte).
+bool IsMeta(char c) { return kMetaTable[static_cast<unsigned char>(c)]; }
 bool IsNameStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool IsNameChar(char c) { return IsNameStart(c) || (c >= '0' && c <= '9'); }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
@@ -78,7 +81,11 @@ class Parser {
     List all;
     while (true) {
       List part = ParseList();
-      for (auto& item : part.items) all.items.push_back(std::move(item));
+      if (all.items.empty()) {
+        all = std::move(part);  // the usual case: one pass reads the whole script
+      } else {
+        for (auto& item : part.items) all.items.push_back(std::move(item));
+      }
       if (AtEnd()) break;
       // A token no construct expected here (a stray `)`, `fi`, `;;` ...).
       Issue(kUnparseable, Rest(p_));
@@ -153,7 +160,17 @@ class Parser {
   }
 
   // The reserved word at the cursor, if the next token is one.
+  // Asked several times at one position (list, pipeline and command level
+  // each look), so the last answer is kept: it depends on p_ alone.
   std::string_view PeekKeyword() const {
+    if (keyword_at_ != p_) {
+      keyword_ = ScanKeyword();
+      keyword_at_ = p_;
+    }
+    return keyword_;
+  }
+
+  std::string_view ScanKeyword() const {
     if (p_ >= s_.size() || std::string_view("itefdcwus{}![]").find(s_[p_]) == std::string_view::npos) return {};
     std::size_t end = p_;
     while (end < s_.size() && !IsMeta(s_[end]) && s_[end] != '"' && s_[end] != '\'' &&
@@ -574,7 +591,9 @@ class Parser {
 
   void ParseSimple(Command& cmd) {
     cmd.kind = CommandKind::kSimple;
-    cmd.redirects.reserve(4);
+    // Every simple command has words and most have no redirect: one block
+    // for the usual handful of words instead of growing 1, 2, 4, 8.
+    cmd.words.reserve(8);
     while (true) {
       SkipBlanks();
       if (AtEnd()) break;
@@ -1300,6 +1319,8 @@ class Parser {
 
   std::string_view s_;
   std::size_t p_ = 0;
+  mutable std::size_t keyword_at_ = std::string_view::npos;  // PeekKeyword's memo
+  mutable std::string_view keyword_;
   Script& out_;
   int depth_;
   int max_depth_;

@@ -63,15 +63,16 @@ Result<std::string> ProgramPathRegex(const std::string& element, std::string_vie
 }
 
 void AppendEscapedElement(std::string_view bytes, std::string* out) {
-  for (const char c : bytes) {
-    if (c == '\x00') {
-      out->append("\x01\x02", 2);
-    } else if (c == '\x01') {
-      out->append("\x01\x03", 2);
-    } else {
-      out->push_back(c);
-    }
+  // Runs between the two escaped bytes are appended whole (most arguments have none).
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    const char c = bytes[i];
+    if (c != '\x00' && c != '\x01') continue;
+    out->append(bytes.data() + start, i - start);
+    out->append(c == '\x00' ? "\x01\x02" : "\x01\x03", 2);
+    start = i + 1;
   }
+  out->append(bytes.data() + start, bytes.size() - start);
 }
 
 }  // namespace

@@ -99,11 +99,39 @@ void CompiledProfileImpl::AddExec(GrantInfo info, const ArgvPattern& pattern) {
                                                                      : GrantList::kExecAllow));
 }
 
+namespace {
+
+// Claude Code's built-in tools and the other clients' names for the tools the
+// effects extractor knows: nearly every call names one of these.
+constexpr std::string_view kKnownToolNames[] = {
+    "Bash", "Read", "Write", "Edit", "MultiEdit", "NotebookEdit", "NotebookRead", "Glob", "Grep", "LS",
+    "WebFetch", "WebSearch", "Task", "TodoWrite", "TodoRead", "ExitPlanMode", "BashOutput", "KillShell",
+    "bash", "shell", "Shell", "run_shell_command", "exec_command", "local_shell", "write_file", "read_file",
+    "edit", "replace", "create", "view", "str_replace_editor", "str_replace_based_edit_tool", "glob", "grep",
+    "list_directory", "web_fetch", "web_search", "google_web_search", "search_file_content",
+};
+
+}  // namespace
+
 bool CompiledProfileImpl::Finish(std::string* error) {
-  return tools_.Compile(error) && paths_.Compile(error) && hosts_.Compile(error) && execs_.Compile(error);
+  if (!(tools_.Compile(error) && paths_.Compile(error) && hosts_.Compile(error) && execs_.Compile(error))) {
+    return false;
+  }
+  known_tools_.clear();
+  for (const std::string_view name : kKnownToolNames) {
+    const GrantMatch m = MatchTool(name);
+    // A matcher error is never cached: the call path reports it itself.
+    if (m.grant != &fail_closed_) known_tools_.emplace(std::string(name), m);
+  }
+  return true;
 }
 
 GrantMatch CompiledProfileImpl::CheckTool(std::string_view tool_name) const {
+  if (const auto it = known_tools_.find(tool_name); it != known_tools_.end()) return it->second;
+  return MatchTool(tool_name);
+}
+
+GrantMatch CompiledProfileImpl::MatchTool(std::string_view tool_name) const {
   thread_local std::vector<int> slots;
   if (tools_.Match(tool_name, &slots) == SetOutcome::kError) return FailClosed();
   Best best;

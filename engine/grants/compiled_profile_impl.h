@@ -5,6 +5,8 @@
 
 #include <deque>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "grants/argv_pattern.h"
@@ -64,6 +66,13 @@ class CompiledProfileImpl final : public CompiledProfile {
   };
   int AddEntry(GrantInfo info, GrantList list);
   GrantMatch FailClosed() const { return GrantMatch{Verdict::kDeny, &fail_closed_}; }
+  GrantMatch MatchTool(std::string_view tool_name) const;
+
+  // Hash and equality that accept a string_view, so a lookup copies nothing.
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
 
   std::string name_;
   std::vector<std::string> trusted_bin_dirs_;
@@ -75,6 +84,10 @@ class CompiledProfileImpl final : public CompiledProfile {
   std::deque<GrantInfo> grants_;  // stable addresses: Decisions hold pointers
   std::vector<Entry> entries_;    // slot -> grant, in declaration order
   ToolPatternSet tools_;
+  // CheckTool's answer for the tool names agents use all the time, computed
+  // by Finish with the same matcher: the profile never changes afterwards,
+  // so this is the answer the set would give, without an RE2 search per call.
+  std::unordered_map<std::string, GrantMatch, NameHash, std::equal_to<>> known_tools_;
   PathScopeSet paths_;
   HostPatternSet hosts_;
   ArgvPatternSet execs_;

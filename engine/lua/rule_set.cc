@@ -167,6 +167,10 @@ class RuleVm {
       vm->params_.push_back(std::move(refs));
     }
     lua_gc(L, LUA_GCCOLLECT);
+    // Generational mode: an evaluation's call tables and rule temporaries die
+    // young, and the packs, parameters and built-ins never do; incremental
+    // mode would keep re-marking the old objects while collecting the young.
+    lua_gc(L, LUA_GCGEN, 0, 0);
     return vm;
   }
 
@@ -204,73 +208,119 @@ void PushStringList(lua_State* L, const std::vector<std::string>& items) {
   }
 }
 
+// The call table's field names, interned once per state in a registry table
+// (index = Key): setting a field is then an array read and a raw set, where
+// lua_setfield would look the C string up in Lua's string table every time.
+enum Key : int {
+  kKeyTool = 1, kKeyInput, kKeyAgent, kKeySession, kKeyCwd, kKeyPhase, kKeyClient, kKeyHookEvent, kKeyText,
+  kKeyEffects, kKeyExecs, kKeyProgram, kKeyResolved, kKeySource, kKeyArgv, kKeyPaths, kKeyPath, kKeyRaw,
+  kKeyAccess, kKeyHosts, kKeyHost, kKeyPort, kKeyScheme, kKeyUrl, kKeyUrls, kKeyEmails, kKeyBytesWritten,
+  kKeyUnknowns, kKeyWhat, kKeyDetail, kKeyCount_,
+};
+constexpr const char* kKeyNames[kKeyCount_] = {
+    "",     "tool",   "input",    "agent",  "session", "cwd",  "phase",  "client", "hook_event", "text",
+    "effects", "execs", "program", "resolved", "source", "argv", "paths", "path", "raw", "access",
+    "hosts", "host", "port", "scheme", "url", "urls", "emails", "bytes_written", "unknowns", "what", "detail",
+};
+const char kCallKeysTag = 0;
+
+// Pushes the key table, creating it on the state's first call table.
+void PushCallKeys(lua_State* L) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &kCallKeysTag) == LUA_TTABLE) return;
+  lua_pop(L, 1);
+  lua_createtable(L, kKeyCount_ - 1, 0);
+  for (int k = 1; k < kKeyCount_; ++k) {
+    lua_pushstring(L, kKeyNames[k]);
+    lua_rawseti(L, -2, k);
+  }
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &kCallKeysTag);
+}
+
+// Sets field `key` of the table on top of the stack to the value pushed by `push`.
+template <class PushValue>
+void Set(lua_State* L, int keys, Key key, PushValue push) {
+  lua_rawgeti(L, keys, key);
+  push();
+  lua_rawset(L, -3);
+}
+void SetString(lua_State* L, int keys, Key key, std::string_view value) {
+  Set(L, keys, key, [&] { Push(L, value); });
+}
+void SetInteger(lua_State* L, int keys, Key key, lua_Integer value) {
+  Set(L, keys, key, [&] { lua_pushinteger(L, value); });
+}
+
 int BuildCallTable(lua_State* L) {
   const auto* a = static_cast<const CallTableArgs*>(lua_touserdata(L, 1));
   const ToolCall& c = *a->call;
   const Effects& e = *a->effects;
+  PushCallKeys(L);
+  const int keys = lua_gettop(L);
   lua_createtable(L, 0, 12);
-  SetField(L, "tool", c.tool_name);
-  PushJson(L, c.tool_input);
-  lua_setfield(L, -2, "input");
-  SetField(L, "agent", c.agent_id);
-  SetField(L, "session", c.session_id);
-  SetField(L, "cwd", c.cwd);
-  SetField(L, "phase", c.phase);
-  SetField(L, "client", ClientName(c.client));
-  SetField(L, "hook_event", c.hook_event);
-  SetField(L, "text", *a->text);
+  SetString(L, keys, kKeyTool, c.tool_name);
+  Set(L, keys, kKeyInput, [&] { PushJson(L, c.tool_input); });
+  SetString(L, keys, kKeyAgent, c.agent_id);
+  SetString(L, keys, kKeySession, c.session_id);
+  SetString(L, keys, kKeyCwd, c.cwd);
+  SetString(L, keys, kKeyPhase, c.phase);
+  SetString(L, keys, kKeyClient, ClientName(c.client));
+  SetString(L, keys, kKeyHookEvent, c.hook_event);
+  SetString(L, keys, kKeyText, *a->text);
 
+  lua_rawgeti(L, keys, kKeyEffects);
   lua_createtable(L, 0, 7);
-  lua_createtable(L, static_cast<int>(e.execs.size()), 0);
-  lua_Integer i = 0;
-  for (const ExecEffect& x : e.execs) {
-    lua_createtable(L, 0, 4);
-    SetField(L, "program", x.program);
-    SetField(L, "resolved", x.resolved);
-    SetField(L, "source", x.source);
-    PushStringList(L, x.argv);
-    lua_setfield(L, -2, "argv");
-    lua_rawseti(L, -2, ++i);
-  }
-  lua_setfield(L, -2, "execs");
-  lua_createtable(L, static_cast<int>(e.paths.size()), 0);
-  i = 0;
-  for (const PathEffect& p : e.paths) {
-    lua_createtable(L, 0, 4);
-    SetField(L, "path", p.path);
-    SetField(L, "raw", p.raw);
-    SetField(L, "access", PathAccessName(p.access));
-    SetField(L, "source", p.source);
-    lua_rawseti(L, -2, ++i);
-  }
-  lua_setfield(L, -2, "paths");
-  lua_createtable(L, static_cast<int>(e.hosts.size()), 0);
-  i = 0;
-  for (const HostEffect& h : e.hosts) {
-    lua_createtable(L, 0, 5);
-    SetField(L, "host", h.host);
-    SetField(L, "port", static_cast<lua_Integer>(h.port));
-    SetField(L, "scheme", h.scheme);
-    SetField(L, "url", h.url);
-    SetField(L, "source", h.source);
-    lua_rawseti(L, -2, ++i);
-  }
-  lua_setfield(L, -2, "hosts");
-  PushStringList(L, e.urls);
-  lua_setfield(L, -2, "urls");
-  PushStringList(L, e.emails);
-  lua_setfield(L, -2, "emails");
-  SetField(L, "bytes_written", static_cast<lua_Integer>(e.bytes_written));
-  lua_createtable(L, static_cast<int>(e.unknowns.size()), 0);
-  i = 0;
-  for (const UnknownEffect& u : e.unknowns) {
-    lua_createtable(L, 0, 2);
-    SetField(L, "what", u.what);
-    SetField(L, "detail", u.detail);
-    lua_rawseti(L, -2, ++i);
-  }
-  lua_setfield(L, -2, "unknowns");
-  lua_setfield(L, -2, "effects");
+  Set(L, keys, kKeyExecs, [&] {
+    lua_createtable(L, static_cast<int>(e.execs.size()), 0);
+    lua_Integer i = 0;
+    for (const ExecEffect& x : e.execs) {
+      lua_createtable(L, 0, 4);
+      SetString(L, keys, kKeyProgram, x.program);
+      SetString(L, keys, kKeyResolved, x.resolved);
+      SetString(L, keys, kKeySource, x.source);
+      Set(L, keys, kKeyArgv, [&] { PushStringList(L, x.argv); });
+      lua_rawseti(L, -2, ++i);
+    }
+  });
+  Set(L, keys, kKeyPaths, [&] {
+    lua_createtable(L, static_cast<int>(e.paths.size()), 0);
+    lua_Integer i = 0;
+    for (const PathEffect& p : e.paths) {
+      lua_createtable(L, 0, 4);
+      SetString(L, keys, kKeyPath, p.path);
+      SetString(L, keys, kKeyRaw, p.raw);
+      SetString(L, keys, kKeyAccess, PathAccessName(p.access));
+      SetString(L, keys, kKeySource, p.source);
+      lua_rawseti(L, -2, ++i);
+    }
+  });
+  Set(L, keys, kKeyHosts, [&] {
+    lua_createtable(L, static_cast<int>(e.hosts.size()), 0);
+    lua_Integer i = 0;
+    for (const HostEffect& h : e.hosts) {
+      lua_createtable(L, 0, 5);
+      SetString(L, keys, kKeyHost, h.host);
+      SetInteger(L, keys, kKeyPort, h.port);
+      SetString(L, keys, kKeyScheme, h.scheme);
+      SetString(L, keys, kKeyUrl, h.url);
+      SetString(L, keys, kKeySource, h.source);
+      lua_rawseti(L, -2, ++i);
+    }
+  });
+  Set(L, keys, kKeyUrls, [&] { PushStringList(L, e.urls); });
+  Set(L, keys, kKeyEmails, [&] { PushStringList(L, e.emails); });
+  SetInteger(L, keys, kKeyBytesWritten, static_cast<lua_Integer>(e.bytes_written));
+  Set(L, keys, kKeyUnknowns, [&] {
+    lua_createtable(L, static_cast<int>(e.unknowns.size()), 0);
+    lua_Integer i = 0;
+    for (const UnknownEffect& u : e.unknowns) {
+      lua_createtable(L, 0, 2);
+      SetString(L, keys, kKeyWhat, u.what);
+      SetString(L, keys, kKeyDetail, u.detail);
+      lua_rawseti(L, -2, ++i);
+    }
+  });
+  lua_rawset(L, -3);  // call.effects
   return 1;
 }
 

@@ -55,6 +55,15 @@ std::vector<std::string> LoadCalls(const std::string& text, const std::string& p
   return out;
 }
 
+// The 1-minute load average, or "" where /proc is not there: wall-clock
+// figures from a busy machine are not comparable with an idle one's.
+std::string LoadAverage() {
+  std::ifstream in("/proc/loadavg");
+  std::string one;
+  if (!(in >> one)) return "";
+  return one;
+}
+
 }  // namespace
 
 int RunBench(const std::vector<std::string>& argv) {
@@ -110,6 +119,7 @@ int RunBench(const std::vector<std::string>& argv) {
     }
     return Summarize(std::move(ns), std::chrono::duration<double>(Clock::now() - begin).count());
   };
+  const std::string load = LoadAverage();  // before this process adds to it
   volatile int sink = 0;
   // Warm caches and the allocator before measuring.
   for (std::size_t i = 0; i < calls.size() * 10; ++i) sink = sink + static_cast<int>(engine.Decide(calls[i % calls.size()]).verdict);
@@ -123,7 +133,11 @@ int RunBench(const std::vector<std::string>& argv) {
             << (policy_path.empty() ? "embedded default.json" : policy_path) << ", "
             << (with_rules ? std::to_string(policy->rules()->packs().size()) + " Lua rule packs (HTTP probes cached by the warm-up)"
                            : std::string("grants only"))
-            << "\n\n";
+            << "\n";
+  if (!load.empty()) {
+    std::cout << "load average " << load << " before measuring (figures from a busy machine are not comparable)\n";
+  }
+  std::cout << "\n";
   std::cout << std::left << std::setw(34) << "mode" << std::right << std::setw(9) << "p50 us" << std::setw(9)
             << "p90 us" << std::setw(9) << "p99 us" << std::setw(10) << "max us" << std::setw(13) << "decisions/s"
             << "\n";

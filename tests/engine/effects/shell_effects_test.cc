@@ -630,4 +630,39 @@ TEST_CASE("ToJson shape") {
 }
 
 }  // namespace
+TEST_CASE("duplicates are dropped the same way below and above the hashing threshold") {
+  // The sink compares entries one by one in short lists and hashes keys once a
+  // list passes 16 entries: 40 distinct paths each named twice, read and
+  // written, must give exactly 40 reads and 40 writes either way.
+  std::string reads = "cat";
+  std::string writes = "touch";
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 40; ++i) {
+      reads += " /d/f" + std::to_string(i);
+      writes += " /d/f" + std::to_string(i);
+    }
+  }
+  Effects e = Sh(reads + "; " + writes + "; " + reads + "; x=$(" + writes + ")");
+  std::size_t r = 0, w = 0;
+  for (const PathEffect& p : e.paths) (p.access == PathAccess::kRead ? r : w) += 1;
+  CHECK(r == 40);
+  CHECK(w == 40);
+  CHECK(Reads(e, "/d/f0"));
+  CHECK(Writes(e, "/d/f39"));
+  // Execs: the same argv from the same source once, a new source is new.
+  std::size_t cats = 0, touches = 0;
+  for (const ExecEffect& x : e.execs) (x.program == "cat" ? cats : touches) += 1;
+  CHECK(cats == 1);
+  CHECK(touches == 2);  // "command" and "$( )"
+  // Unknowns: 20 distinct dynamic paths, each twice.
+  std::string dyn = "cat";
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 20; ++i) dyn += " $V" + std::to_string(i) + "/x";
+  }
+  Effects u = Sh(dyn);
+  std::size_t dynamic = 0;
+  for (const UnknownEffect& x : u.unknowns) dynamic += x.what == "dynamic path" ? 1 : 0;
+  CHECK(dynamic == 20);
+}
+
 }  // namespace toolgate::effects_test

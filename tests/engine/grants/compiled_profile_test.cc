@@ -283,3 +283,27 @@ TEST_CASE("checks are cheap") {
                                          << " ns per round");
   CHECK(per_round < std::chrono::microseconds(50));  // generous: sanitizers and slow CI
 }
+
+TEST_CASE("tools: common names answered from the load-time table match the set, patterns and all") {
+  // Bash, Read and Write are in the table Finish fills; Bashful and WriteX
+  // are not, so they go through the RE2 set: both paths must agree.
+  auto policy = Load(R"({"toolgate_policy": 1, "default_profile": "p", "profiles": {"p": {
+    "default": "ask",
+    "tools": {"allow": ["*"], "deny": ["Bash*", "mcp__*"], "ask": ["Writ?"]}}}})");
+  const CompiledProfile* p = policy->ProfileNamed("p");
+  for (const char* name : {"Bash", "Bashful"}) {
+    const GrantMatch m = p->CheckTool(name);
+    CHECK(m.verdict == Verdict::kDeny);
+    REQUIRE(m.grant != nullptr);
+    CHECK(m.grant->id == "p.tools.deny[0]");
+  }
+  GrantMatch m = p->CheckTool("Write");
+  CHECK(m.verdict == Verdict::kAsk);
+  CHECK(m.grant->id == "p.tools.ask[0]");
+  m = p->CheckTool("WriteX");
+  CHECK(m.verdict == Verdict::kAllow);
+  CHECK(m.grant->id == "p.tools.allow[0]");
+  m = p->CheckTool("Read");
+  CHECK(m.verdict == Verdict::kAllow);
+  CHECK(p->CheckTool("bash").verdict == Verdict::kAllow);  // tool names are case-sensitive
+}
