@@ -14,5 +14,8 @@ int RunLog(const std::vector<std::string>& argv);       // log verify|query|stat
 int RunLogBench(const std::vector<std::string>& argv);  // log bench
 int RunReplay(const std::vector<std::string>& argv);    // replay --policy NEW LOGS
 int RunTest(const std::vector<std::string>& argv);      // test [DIR]: rule packs' own cases
+int RunHook(const std::vector<std::string>& argv);      // hook: a client's hook stdin in, its answer out
+int RunInstall(const std::vector<std::string>& argv);   // install CLIENT: write the client's hook config
+int RunUninstall(const std::vector<std::string>& argv); // uninstall CLIENT: remove toolgate's entries
 
 }  // namespace toolgate::cli

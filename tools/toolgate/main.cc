@@ -23,6 +23,9 @@ constexpr const char* kUsage =
     "  test [DIR]           run every rule pack's own test cases (DIR defaults to ./rules)\n"
     "  log <command>        review the decision log: verify, query, stats, report, export, keygen, bench\n"
     "  replay --policy NEW LOG...  what would change under a new policy\n"
+    "  hook [--client C]    answer an agent client's tool-call hook (claude, copilot, codex, gemini, cursor)\n"
+    "  install CLIENT       write CLIENT's hook configuration to run toolgate hook\n"
+    "  uninstall CLIENT     remove toolgate's hook entries from CLIENT's configuration\n"
     "  version              print the version\n"
     "\n"
     "exit codes of check: 0 allow, 10 ask, 20 deny, 64 usage error, 78 policy failed to load\n";
@@ -48,6 +51,9 @@ int main(int argc, char** argv) {
     if (command == "log") return toolgate::cli::RunLog(args);
     if (command == "replay") return toolgate::cli::RunReplay(args);
     if (command == "test") return toolgate::cli::RunTest(args);
+    if (command == "hook") return toolgate::cli::RunHook(args);
+    if (command == "install") return toolgate::cli::RunInstall(args);
+    if (command == "uninstall") return toolgate::cli::RunUninstall(args);
     if (command == "version" || command == "--version") {
       std::cout << "toolgate 0.1.0\n";
       return 0;
