@@ -75,7 +75,7 @@ const std::vector<ToolMapping>& GeminiToolMappings() {
       {"list_directory", "LS", {{"dir_path", "path"}}},
       {"glob", "Glob", {{"dir_path", "path"}}},
       {"search_file_content", "Grep", {{"dir_path", "path"}, {"include", "glob"}}},
-      {"grep_search", "Grep", {{"dir_path", "path"}, {"include", "glob"}}},
+      {"grep_search", "Grep", {{"dir_path", "path"}, {"include", "glob"}, {"include_pattern", "glob"}}},
       {"web_fetch", "WebFetch", {}},
       {"google_web_search", "WebSearch", {}},
   };

@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/sha256.h"
+
 namespace toolgate::hooks {
 namespace {
 
@@ -68,7 +70,8 @@ ClientPlan PlanFor(const InstallOptions& o) {
       p.matcher = "*";
       p.events = {"PreToolUse", "PostToolUse"};
       p.command_key = "command";
-      p.entry = ojson{{"type", "command"}, {"command", cmd}, {"timeout", secs}};
+      // onFailure "block": a hook that cannot start, times out or exits with another code blocks the call.
+      p.entry = ojson{{"type", "command"}, {"command", cmd}, {"timeout", secs}, {"onFailure", "block"}};
       break;
     case Client::kCodex:
       p.matcher = "*";
@@ -225,44 +228,53 @@ std::optional<Error> WriteAtomically(const std::string& path, const std::string&
   return std::nullopt;
 }
 
+std::string Dirname(const std::string& path) {
+  const std::size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
 std::vector<std::string> FailOpenNotes(const InstallOptions& o) {
   const std::string deadline = std::to_string(HookDeadlineMs(o.timeout_seconds)) + " ms";
   const std::string own =
-      "toolgate's hook never exits with a code the client would ignore: every failure it sees (unreadable input, "
+      "toolgate's hook never answers in a way the client would ignore: every failure it sees (unreadable input, "
       "a policy that does not load, a daemon that does not answer within " + deadline +
       ", an audit log it cannot write) is a deny in the client's own form";
+  const bool project = o.scope == InstallScope::kProject;
   switch (o.client) {
     case Client::kClaude:
-      return {"Claude Code runs the tool anyway when a hook crashes, times out or exits with a code other than 0 "
-              "or 2, and has no setting that changes this; " + own + ", and the timeout written (" +
-                  std::to_string(o.timeout_seconds) + " s) is longer than that deadline.",
+      return {"Claude Code runs the tool anyway when a hook cannot start, times out, exits with a code other than "
+              "0 or 2 or prints invalid JSON (onFailure \"continue\", its default); each entry written says "
+              "onFailure \"block\", so such a failure blocks the call. " + own + ".",
               "Claude Code reads hook changes at session start: start a new session, or review them in /hooks."};
     case Client::kCopilot:
-      return {"Copilot CLI logs and skips a hook that fails or times out (the tool runs) and has no setting that "
-              "changes this; " + own + " on exit 0, within timeoutSec " + std::to_string(o.timeout_seconds) + ".",
-              o.scope == InstallScope::kProject
-                  ? "Copilot CLI loads .github/hooks/*.json from the repository it is started in."
-                  : "Copilot CLI loads user hooks from ~/.copilot/hooks/."};
+      return {"Copilot CLI runs the tool when a hook times out or prints something that is not JSON, and has no "
+              "setting that changes this; " + own + " as JSON on exit 0 (the only answer whose reason reaches "
+              "the model), well within timeoutSec " + std::to_string(o.timeout_seconds) + ".",
+              project ? "Copilot CLI loads .github/hooks/*.json only in a trusted folder: run with --trust-folder, "
+                        "set COPILOT_ALLOW_ALL=true, or trust " + o.dir + " interactively; otherwise the hooks are "
+                        "silently skipped."
+                      : "Copilot CLI loads user hooks from ~/.copilot/hooks/ ($COPILOT_HOME/hooks/) without a "
+                        "trust step."};
     case Client::kCodex:
-      return {"Codex runs hooks only when its hooks feature is on: add `[features]` `hooks = true` (versions before "
-              "it was renamed: `codex_hooks = true`) to $CODEX_HOME/config.toml (~/.codex/config.toml).",
-              "Codex runs a new or changed hook only after you trust it: open /hooks in codex and trust toolgate's "
-              "entries" + std::string(o.scope == InstallScope::kProject
-                                          ? "; a project's .codex/ layer loads only for a trusted project "
-                                            "([projects.\"" + o.dir + "\"] trust_level = \"trusted\")."
-                                          : "."),
-              "Codex ignores a hook answer it rejects (a bare allow, an ask, a deny without a reason) and runs the "
-              "tool; " + own + ", never a bare allow or an ask, and always with a reason."};
+      return {"Codex silently skips a hook whose trust hash is not recorded in the user config.toml; the hash of "
+              "each toolgate entry was recorded there ([hooks.state.\"<hooks.json>:<event>:<group>:<handler>\"]).",
+              project ? "A project's .codex/ layer loads only for a trusted project: add [projects.\"" + o.dir +
+                            "\"] trust_level = \"trusted\" to the user config.toml (toolgate does not trust a "
+                            "whole project for you)."
+                      : "User hooks ($CODEX_HOME/hooks.json) need no other trust step.",
+              "Codex runs the tool when a hook fails, times out or answers something it rejects (a bare allow, "
+              "an ask, a deny without a reason), and has no fail-closed switch; " + own +
+                  ", never a bare allow or an ask, and always with a reason."};
     case Client::kGemini:
-      return {"Gemini CLI treats a hook exit code other than 0 and 2 as a warning and runs the tool, with no "
-              "setting that changes this; " + own + " (exit 2 when the input cannot be read), and the timeout "
-              "written is " + std::to_string(o.timeout_seconds * 1000) + " ms.",
-              o.scope == InstallScope::kProject
-                  ? "Gemini CLI loads a project's .gemini/settings.json only in a trusted folder: trust " + o.dir +
-                        " (Gemini's folder trust prompt, or ~/.gemini/trustedFolders.json)."
-                  : "User settings apply to every folder.",
-              "Versions that gate hooks behind a switch need tools.enableHooks / hooks.enabled set to true in the "
-              "user settings."};
+      return {"Gemini CLI runs the tool when a hook times out, cannot start or exits 1 with no JSON, with no "
+              "setting that changes this; " + own + " (JSON on stdout, exit 2 when the input cannot be read), "
+              "well within the timeout written (" + std::to_string(o.timeout_seconds * 1000) + " ms).",
+              project ? "Gemini CLI reads a project's .gemini/settings.json, and runs any hook at all, only in a "
+                        "trusted folder: set GEMINI_CLI_TRUST_WORKSPACE=true or add {\"" + o.dir +
+                        "\": \"TRUST_FOLDER\"} to ~/.gemini/trustedFolders.json. --skip-trust does NOT load "
+                        "project hooks (only user ones): prefer --scope user for headless runs."
+                      : "User settings apply in every folder, including runs with --skip-trust.",
+              "hooksConfig.disabled listing \"toolgate\" (or the command) in any settings layer turns the hook off."};
     case Client::kCursor:
       return {"Cursor lets an action through when its hook fails, unless the entry says failClosed: every entry "
               "written has failClosed: true, so a hook that crashes, times out or prints invalid JSON blocks.",
@@ -272,14 +284,122 @@ std::vector<std::string> FailOpenNotes(const InstallOptions& o) {
   return {};
 }
 
+// ---- Codex hook trust ------------------------------------------------------
+// Codex runs a hook only when the user config.toml records the sha256 of its
+// identity under [hooks.state."<abs hooks.json>:<event>:<group>:<handler>"].
+
+std::string CodexEventLabel(const std::string& event) {
+  return event == "PreToolUse" ? "pre_tool_use" : event == "PostToolUse" ? "post_tool_use" : "";
+}
+
+std::string TomlQuote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+// {section header -> trusted_hash} for every toolgate handler in doc.
+std::vector<std::pair<std::string, std::string>> CodexTrustEntries(const ojson& doc, const ClientPlan& plan,
+                                                                   const std::string& hooks_path) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (!doc.contains("hooks") || !doc["hooks"].is_object()) return out;
+  for (const auto& [event, groups] : doc["hooks"].items()) {
+    const std::string label = CodexEventLabel(event);
+    if (label.empty() || !groups.is_array()) continue;
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      const ojson& group = groups[g];
+      if (!group.is_object() || !group.contains("hooks") || !group["hooks"].is_array()) continue;
+      for (std::size_t h = 0; h < group["hooks"].size(); ++h) {
+        const ojson& handler = group["hooks"][h];
+        if (!handler.is_object() || !IsToolgateCommand(handler, plan.command_key)) continue;
+        std::optional<std::string> matcher;
+        if (group.contains("matcher") && group["matcher"].is_string()) matcher = group["matcher"].get<std::string>();
+        out.emplace_back("[hooks.state." + TomlQuote(hooks_path + ":" + label + ":" + std::to_string(g) + ":" +
+                                                     std::to_string(h)) + "]",
+                         CodexTrustHash(label, matcher, handler.value("command", std::string()),
+                                        handler.value("timeout", 600)));
+      }
+    }
+  }
+  return out;
+}
+
+// Removes the sections named in `remove`, then appends `add`; returns the new text.
+std::string EditTomlSections(const std::string& text, const std::vector<std::string>& remove,
+                             const std::vector<std::pair<std::string, std::string>>& add) {
+  std::string out;
+  bool skipping = false;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t end = text.find('\n', pos);
+    const std::string line = text.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+    pos = end == std::string::npos ? text.size() : end + 1;
+    std::string trimmed = line;
+    while (!trimmed.empty() && (trimmed.back() == ' ' || trimmed.back() == '\r' || trimmed.back() == '\t')) trimmed.pop_back();
+    if (!trimmed.empty() && trimmed.front() == '[') {
+      skipping = std::find(remove.begin(), remove.end(), trimmed) != remove.end();
+    }
+    if (!skipping) out += line + "\n";
+  }
+  for (const auto& [header, hash] : add) {
+    if (!out.empty() && out.back() != '\n') out += "\n";
+    out += header + "\ntrusted_hash = " + TomlQuote(hash) + "\n";
+  }
+  return out;
+}
+
+Result<std::string> CodexUserConfigPath(const InstallOptions& o, const std::string& hooks_path) {
+  if (o.scope == InstallScope::kUser) return Dirname(hooks_path) + "/config.toml";
+  if (const char* ch = std::getenv("CODEX_HOME"); ch != nullptr && *ch != '\0') return std::string(ch) + "/config.toml";
+  const char* home = std::getenv("HOME");
+  if (home == nullptr || *home == '\0') return Error{ErrorCode::kMissingField, "HOME is not set", "$HOME"};
+  return std::string(home) + "/.codex/config.toml";
+}
+
+// Replaces the trust entries of toolgate's handlers as they were (before) by
+// those they are now (after) in the user config.toml.
+std::optional<Error> UpdateCodexTrust(const InstallOptions& o, const std::string& hooks_path, const ojson& before,
+                                      const ojson& after, const ClientPlan& plan, InstallReport* report) {
+  Result<std::string> config = CodexUserConfigPath(o, hooks_path);
+  if (!config) return config.error();
+  // Codex keys trust by the hooks.json's absolute, resolved path.
+  std::string key_path = hooks_path;
+  if (char* real = ::realpath(Dirname(hooks_path).c_str(), nullptr); real != nullptr) {
+    key_path = std::string(real) + "/hooks.json";
+    std::free(real);
+  }
+  std::vector<std::string> remove;
+  for (const auto& [header, hash] : CodexTrustEntries(before, plan, key_path)) remove.push_back(header);
+  const auto add = CodexTrustEntries(after, plan, key_path);
+  for (const auto& [header, hash] : add) remove.push_back(header);
+  bool exists = false;
+  Result<std::string> text = ReadWhole(*config, &exists);
+  if (!text) return text.error();
+  const std::string updated = EditTomlSections(*text, remove, add);
+  if (updated == *text || (!exists && add.empty())) return std::nullopt;
+  struct stat st {};
+  mode_t mode = 0600;
+  if (exists && ::stat(config->c_str(), &st) == 0) mode = st.st_mode & 07777;
+  if (exists) {
+    if (auto e = WriteAtomically(*config + ".toolgate-backup", *text, mode)) return e;
+  } else if (auto e = MakeDirs(Dirname(*config))) {
+    return e;
+  }
+  if (auto e = WriteAtomically(*config, updated, mode)) return e;
+  report->changes.push_back(*config + ": " +
+                            (add.empty() ? std::string("toolgate's hook trust entries removed")
+                                         : "trusted_hash recorded for " + std::to_string(add.size()) +
+                                               " toolgate hook entries"));
+  report->changed = true;
+  return std::nullopt;
+}
+
 bool KnownClient(Client c) {
   return c == Client::kClaude || c == Client::kCopilot || c == Client::kCodex || c == Client::kGemini ||
          c == Client::kCursor;
-}
-
-std::string Dirname(const std::string& path) {
-  const std::size_t slash = path.rfind('/');
-  return slash == std::string::npos ? "." : path.substr(0, slash);
 }
 
 Result<InstallReport> Apply(const InstallOptions& o, bool install) {
@@ -311,6 +431,9 @@ Result<InstallReport> Apply(const InstallOptions& o, bool install) {
   const ClientPlan plan = PlanFor(o);
   const std::vector<std::string> removed = RemoveToolgateEntries(&doc, plan);
   if (install) AddToolgateEntries(&doc, plan);
+  if (o.client == Client::kCodex) {
+    if (auto e = UpdateCodexTrust(o, *path, before, doc, plan, &report)) return *e;
+  }
 
   if (install) {
     for (const std::string& e : plan.events) report.changes.push_back("hooks." + e + ": runs " + HookCommand(o));
@@ -320,7 +443,7 @@ Result<InstallReport> Apply(const InstallOptions& o, bool install) {
   } else {
     for (const std::string& e : removed) report.changes.push_back("hooks." + e + ": toolgate's entry removed");
   }
-  if (doc == before && exists) return report;  // already exactly so: nothing to write
+  if (doc == before && exists) return report;  // already exactly so: nothing to write (trust included)
   if (!install && !exists) return report;
 
   // Copilot's toolgate.json is toolgate's own file: an uninstall that empties it removes it.
@@ -350,6 +473,18 @@ Result<InstallReport> Apply(const InstallOptions& o, bool install) {
 
 }  // namespace
 
+std::string CodexTrustHash(std::string_view event_label, const std::optional<std::string>& matcher,
+                           const std::string& command, int timeout_seconds) {
+  // The identity Codex hashes: compact JSON, keys sorted, non-ASCII as is.
+  nlohmann::json ident{{"event_name", std::string(event_label)},
+                       {"hooks", nlohmann::json::array({nlohmann::json{{"type", "command"},
+                                                                        {"command", command},
+                                                                        {"timeout", std::max(1, timeout_seconds)},
+                                                                        {"async", false}}})}};
+  if (matcher) ident["matcher"] = *matcher;
+  return "sha256:" + Sha256Hex(ident.dump());
+}
+
 std::string HookCommand(const InstallOptions& o) {
   std::string cmd = ShellQuote(o.toolgate_path) + " hook --client " + ClientName(o.client);
   if (!o.policy_path.empty()) cmd += " --policy " + ShellQuote(o.policy_path);
@@ -363,6 +498,11 @@ Result<std::string> ConfigPath(const InstallOptions& o) {
   if (o.scope == InstallScope::kUser && base.empty()) {
     if (o.client == Client::kCodex) {
       if (const char* ch = std::getenv("CODEX_HOME"); ch != nullptr && *ch != '\0') return std::string(ch) + "/hooks.json";
+    }
+    if (o.client == Client::kCopilot) {
+      if (const char* ch = std::getenv("COPILOT_HOME"); ch != nullptr && *ch != '\0') {
+        return std::string(ch) + "/hooks/toolgate.json";
+      }
     }
     const char* home = std::getenv("HOME");
     if (home == nullptr || *home == '\0') return Error{ErrorCode::kMissingField, "HOME is not set", "$HOME"};

@@ -5,8 +5,12 @@
 // | client  | project scope                 | user scope                                   | timeout unit |
 // |---------|-------------------------------|----------------------------------------------|--------------|
 // | claude  | .claude/settings.json         | ~/.claude/settings.json                      | seconds      |
-// | copilot | .github/hooks/toolgate.json   | ~/.copilot/hooks/toolgate.json               | timeoutSec   |
+// | copilot | .github/hooks/toolgate.json   | $COPILOT_HOME/hooks/toolgate.json (~/.copilot)| timeoutSec   |
 // | codex   | .codex/hooks.json             | $CODEX_HOME/hooks.json (~/.codex/hooks.json) | seconds      |
+//
+// Codex also needs each hook's trust hash in the user config.toml; install
+// records it (and uninstall removes it). Claude entries say onFailure "block",
+// Cursor entries failClosed: true.
 // | gemini  | .gemini/settings.json         | ~/.gemini/settings.json                      | milliseconds |
 // | cursor  | .cursor/hooks.json            | ~/.cursor/hooks.json                         | seconds      |
 //
@@ -19,6 +23,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "toolgate/result.h"
@@ -37,7 +42,7 @@ struct InstallOptions {
   std::string toolgate_path;  // absolute path of the toolgate binary
   std::string policy_path;    // "" = the embedded default (absolute otherwise)
   std::optional<std::string> agent;
-  int timeout_seconds = 10;   // how long the client waits for the hook
+  int timeout_seconds = 30;   // how long the client waits for the hook
 };
 
 struct InstallReport {
@@ -50,6 +55,12 @@ struct InstallReport {
 
 // The hook command written into the client's configuration.
 std::string HookCommand(const InstallOptions& options);
+
+// The trust hash Codex records for a command hook handler
+// ("sha256:<hex>" of its identity: event label such as "pre_tool_use",
+// matcher, command, timeout, async false).
+std::string CodexTrustHash(std::string_view event_label, const std::optional<std::string>& matcher,
+                           const std::string& command, int timeout_seconds);
 
 // The configuration file for a client and scope.
 Result<std::string> ConfigPath(const InstallOptions& options);

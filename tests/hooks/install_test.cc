@@ -157,3 +157,43 @@ TEST_CASE("the command quotes paths with spaces and quotes") {
   CHECK(cmd.find("'/opt/my tools/toolgate' hook --client claude") == 0);
   CHECK(cmd.find("--agent 'it'\\''s-me'") != std::string::npos);
 }
+
+TEST_CASE("Codex trust hashes match what Codex 0.169 accepted") {
+  // Recorded from a run where Codex executed the hook with these entries.
+  CHECK(CodexTrustHash("pre_tool_use", std::string("*"), "/work/wt-clients-a/build/ca-tmp/x-tr/hook.sh", 3) ==
+        "sha256:ca9ab9f163883edb4913f611fcc00c238beceaabe01b95036d65ff100c69b120");
+  CHECK(CodexTrustHash("post_tool_use", std::string("*"), "/work/wt-clients-a/build/ca-tmp/x-tr/hook.sh", 3) ==
+        "sha256:40ab48c3a391e773f908cad3c391be253d25f34da3d527f93921c9c6c93ce160");
+}
+
+TEST_CASE("Codex: install records each toolgate entry's trust in config.toml, keeps the rest, uninstall removes it") {
+  TempDir d;
+  const std::string home = d.path + "/codexhome";
+  const std::string config = home + "/config.toml";
+  const std::string original = "model = \"mock-model\"\n\n[model_providers.mock]\nname = \"mock\"\n";
+  Spit(config, original);
+  InstallOptions o = Options(Client::kCodex, home);
+  o.scope = InstallScope::kUser;
+  o.dir.clear();
+  ::setenv("CODEX_HOME", home.c_str(), 1);
+  const auto r = InstallHooks(o);
+  ::unsetenv("CODEX_HOME");
+  REQUIRE(r.ok());
+  CHECK(r->config_path == home + "/hooks.json");
+  const std::string toml = Slurp(config);
+  CHECK(toml.find(original) == 0);
+  const std::string cmd = HookCommand(o);
+  const std::string pre = "[hooks.state.\"" + home + "/hooks.json:pre_tool_use:0:0\"]\ntrusted_hash = \"" +
+                          CodexTrustHash("pre_tool_use", std::string("*"), cmd, 10) + "\"";
+  CHECK(toml.find(pre) != std::string::npos);
+  CHECK(toml.find(":post_tool_use:0:0\"]") != std::string::npos);
+  ::setenv("CODEX_HOME", home.c_str(), 1);
+  const auto again = InstallHooks(o);
+  REQUIRE(again.ok());
+  CHECK_FALSE(again->changed);
+  CHECK(Slurp(config) == toml);
+  const auto un = UninstallHooks(o);
+  ::unsetenv("CODEX_HOME");
+  REQUIRE(un.ok());
+  CHECK(Slurp(config) == original);
+}

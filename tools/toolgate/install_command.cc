@@ -14,7 +14,7 @@ namespace {
 
 constexpr const char* kInstallUsage =
     "usage: toolgate install|uninstall claude|copilot|codex|gemini|cursor [--scope project|user] [--dir DIR]\n"
-    "                                  [--policy FILE] [--agent ID] [--timeout S]\n";
+    "                                  [--policy FILE] [--agent ID] [--timeout S (default 30)]\n";
 
 std::string Absolute(const std::string& path) {
   if (path.empty() || path.front() == '/') return path;
