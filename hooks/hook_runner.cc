@@ -1,6 +1,7 @@
 #include "hooks/hook_runner.h"
 
 #include <exception>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hooks/daemon_client.h"
@@ -46,6 +47,8 @@ std::optional<std::string> LogDecisions(const HookOptions& options, const std::v
                                         const std::vector<Decision>& decisions) {
   AuditLogOptions o;
   o.path = options.log_path;
+  // A directory holds the log as decisions.jsonl.
+  if (struct stat st {}; ::stat(o.path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) o.path += "/decisions.jsonl";
   o.signing_key_path = options.log_key_path;
   PeerInfo peer = PeerInfo::CurrentProcess("hook");
   peer.pid = static_cast<std::int64_t>(::getppid());  // the agent client that ran the hook

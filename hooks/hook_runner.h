@@ -26,7 +26,9 @@ struct HookOptions {
   bool use_daemon = true;
   std::string socket_path;            // "" = DefaultDaemonSocketPath()
   std::chrono::milliseconds daemon_timeout{2000};
-  std::string log_path;               // "" = no local audit log (in-process decisions only)
+  // "" = no local audit log. A directory means DIR/decisions.jsonl. Only
+  // in-process decisions are logged here: the daemon logs its own.
+  std::string log_path;
   std::string log_key_path;
   // Loads the policy for in-process judgement; null = it failed to load, and
   // *error says why. Called only when the daemon is not used.

@@ -30,6 +30,10 @@ void WriteAll(int fd, const std::string& text) {
 }  // namespace
 
 int RunHook(const std::vector<std::string>& argv) {
+  if (argv.size() == 1 && (argv[0] == "--help" || argv[0] == "-h")) {
+    std::cout << kHookUsage;
+    return 0;
+  }
   Args args(argv, {"--client", "--policy", "--agent", "--socket", "--log", "--log-key", "--timeout-ms"},
             {"--no-daemon"});
   hooks::HookOptions options;

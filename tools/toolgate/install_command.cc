@@ -33,6 +33,10 @@ std::string SelfPath() {
 
 int RunInstallOrUninstall(const std::vector<std::string>& argv, bool install) {
   const char* name = install ? "install" : "uninstall";
+  if (argv.size() == 1 && (argv[0] == "--help" || argv[0] == "-h")) {
+    std::cout << kInstallUsage;
+    return 0;
+  }
   Args args(argv, {"--scope", "--dir", "--policy", "--agent", "--timeout"}, {});
   const auto usage = [&](const std::string& why) {
     std::cerr << "toolgate " << name << ": " << why << "\n" << kInstallUsage;
