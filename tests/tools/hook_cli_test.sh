@@ -6,7 +6,7 @@
 # answers is a deny within --timeout-ms.
 # Usage: hook_cli_test.sh TOOLGATE SOURCE_ROOT
 set -u
-tg=$1
+tg=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")  # absolute: install runs it from other directories
 root=$2
 fx=$root/tests/hooks/fixtures
 tmp=$(mktemp -d)
