@@ -172,6 +172,55 @@ for _ in $(seq 50); do [ -S "$sock.2" ] && break; sleep 0.1; done
 out=$("$tg" hook --agent claude-dev --socket "$sock.2" --timeout-ms 2000 < "$fx/cursor/before_shell_allow.json" 2>/dev/null)
 expect_json "garbage daemon: deny" "$out" 'o["permission"]=="deny" and "daemon" in o["agent_message"]'
 kill "$listener_pid" 2>/dev/null; wait "$listener_pid" 2>/dev/null; listener_pid=
+# A daemon that answers: its verdict and message are the answer, one request per judged call.
+python3 - "$sock.3" "$tmp/daemon-requests.jsonl" <<'PY' &
+import json, socket, sys, time
+p, log = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind(p); s.listen(8); s.settimeout(1.0)
+deadline = time.time() + 60
+while time.time() < deadline:
+    try:
+        c, _ = s.accept()
+    except socket.timeout:
+        continue
+    buf = b""
+    c.settimeout(5.0)
+    try:
+        while True:
+            data = c.recv(65536)
+            if not data:
+                break
+            buf += data
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                req = json.loads(line)
+                open(log, "a").write(json.dumps(req) + "\n")
+                verdict = "deny" if "authorized_keys" in json.dumps(req["call"]) else "allow"
+                c.sendall((json.dumps({"v": 1, "id": req["id"], "ok": True, "decision": {
+                    "verdict": verdict, "agent_id": req["call"]["agent_id"], "profile": "developer",
+                    "message": "toolgate: the daemon says " + verdict, "reasons": [],
+                    "policy_digest": "sha256:00", "latency_ns": 1}}) + "\n").encode())
+    except socket.timeout:
+        pass
+    c.close()
+PY
+listener_pid=$!
+for _ in $(seq 50); do [ -S "$sock.3" ] && break; sleep 0.1; done
+out=$("$tg" hook --agent claude-dev --socket "$sock.3" < "$fx/codex/pre_apply_patch_deny.json" 2>/dev/null)
+expect_json "daemon answer" "$out" 'o["hookSpecificOutput"]["permissionDecision"]=="deny" and o["hookSpecificOutput"]["permissionDecisionReason"]=="toolgate: the daemon says deny"'
+python3 - "$tmp/daemon-requests.jsonl" <<'PY' && ok || bad "daemon requests: v 1, op decide, ids 1 and 2, canonical calls with agent and client tool name"
+import json, sys
+reqs = [json.loads(l) for l in open(sys.argv[1])]
+assert [r["id"] for r in reqs] == [1, 2], reqs
+for r in reqs:
+    assert r["v"] == 1 and r["op"] == "decide"
+    c = r["call"]
+    assert c["agent_id"] == "claude-dev" and c["client"] == "codex" and c["client_tool_name"] == "apply_patch"
+    assert c["tool_name"] in ("Write", "Edit") and c["cwd"] == "/home/dev/project"
+PY
+out=$("$tg" hook --agent claude-dev --socket "$sock.3" < "$fx/gemini/before_shell_allow.json" 2>/dev/null)
+expect_json "daemon allow, gemini form" "$out" 'o=={"decision":"allow"}'
+kill "$listener_pid" 2>/dev/null; wait "$listener_pid" 2>/dev/null; listener_pid=
 # A socket file nobody listens on (a daemon that died) means judging in-process.
 out=$("$tg" hook --agent claude-dev --socket "$sock" < "$fx/claude/pre_bash_allow.json" 2>/dev/null)
 expect_json "stale socket: in-process" "$out" 'o["hookSpecificOutput"]["permissionDecision"]=="allow"'

@@ -66,7 +66,7 @@ int RunHook(const std::vector<std::string>& argv) {
     deny.reason_for_model = "toolgate's hook is misconfigured (" + usage_error + "), so every call is blocked";
     const hooks::HookOutput out = adapter->Render(ctx, deny);
     WriteAll(STDOUT_FILENO, out.stdout_text);
-    return out.exit_code == 0 ? 2 : out.exit_code;
+    return out.exit_code;  // 2 where the client blocks on it; Copilot: 0 with the JSON deny
   }
 
   options.agent = args.value("--agent");
