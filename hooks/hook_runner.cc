@@ -113,6 +113,9 @@ HookRun Run(std::string_view input, const HookOptions& options) {
   }
   Result<ParsedHook> parsed = adapter->Parse(*doc);
   if (!parsed) return fail(client, parsed.error());
+  if (parsed->calls.empty()) {
+    return fail(client, Error{ErrorCode::kMissingField, "the input names no tool call to judge", "/"});
+  }
   run.client = client;
   for (ToolCall& call : parsed->calls) {
     if (options.agent) call.agent_id = *options.agent;

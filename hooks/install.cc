@@ -432,6 +432,10 @@ Result<InstallReport> Apply(const InstallOptions& o, bool install) {
   const std::vector<std::string> removed = RemoveToolgateEntries(&doc, plan);
   if (install) AddToolgateEntries(&doc, plan);
   if (o.client == Client::kCodex) {
+    // The trust key is the resolved path of hooks.json's directory: make sure it exists first.
+    if (install && !exists) {
+      if (auto e = MakeDirs(Dirname(*path))) return *e;
+    }
     if (auto e = UpdateCodexTrust(o, *path, before, doc, plan, &report)) return *e;
   }
 
