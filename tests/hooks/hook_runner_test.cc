@@ -144,3 +144,52 @@ TEST_CASE("without --agent the policy's default profile judges") {
   const HookRun run = RunHook(ReadFixture("claude/pre_write_allow.json"), o);
   CHECK(run.answer.verdict != Verdict::kAllow);
 }
+
+TEST_CASE("mutated inputs never crash and never answer anything but well-formed output") {
+  // Byte flips, truncations and type swaps of every pre-tool fixture, judged with the client forced:
+  // the exit code is 0 or 2, stdout is empty or one JSON object, and a refusal is never silent.
+  const std::pair<const char*, Client> fixtures[] = {
+      {"claude/pre_bash_deny.json", Client::kClaude},     {"copilot/pre_bash_deny.json", Client::kCopilot},
+      {"codex/pre_apply_patch_deny.json", Client::kCodex}, {"gemini/before_shell_deny.json", Client::kGemini},
+      {"cursor/before_mcp.json", Client::kCursor}};
+  std::uint64_t state = 0x9e3779b97f4a7c15ull;
+  const auto next = [&state] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  int runs = 0;
+  for (const auto& [name, client] : fixtures) {
+    const std::string original = ReadFixture(name);
+    for (int i = 0; i < 150; ++i) {
+      std::string input = original;
+      switch (next() % 4) {
+        case 0: input[next() % input.size()] = static_cast<char>(next() % 256); break;
+        case 1: input.resize(next() % input.size()); break;
+        case 2: {
+          const std::size_t at = input.find(':', next() % input.size());
+          if (at != std::string::npos) input.insert(at + 1, next() % 2 ? "[" : "{\"x\":1,");
+          break;
+        }
+        default: {
+          const std::size_t at = input.find('"', next() % input.size());
+          if (at != std::string::npos) input.replace(at, 1, next() % 2 ? "1" : "null");
+          break;
+        }
+      }
+      const HookRun run = RunHook(input, InProcess(client));
+      ++runs;
+      CAPTURE(name);
+      CAPTURE(input);
+      CHECK((run.output.exit_code == 0 || run.output.exit_code == 2));
+      if (!run.output.stdout_text.empty()) {
+        json o;
+        CHECK_NOTHROW(o = json::parse(run.output.stdout_text));
+        CHECK(o.is_object());
+      }
+      if (run.answer.verdict != Verdict::kAllow) CHECK_FALSE(run.output.stdout_text.empty());
+    }
+  }
+  CHECK(runs == 750);
+}
