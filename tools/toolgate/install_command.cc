@@ -75,7 +75,7 @@ int RunInstallOrUninstall(const std::vector<std::string>& argv, bool install) {
     std::cerr << "toolgate " << name << ": " << r.error().location << ": " << r.error().message << "\n";
     return kExitFailure;
   }
-  std::cout << (r->changed ? (install ? "updated " : "updated ") : "unchanged ") << r->config_path << "\n";
+  std::cout << (r->changed ? "updated " : "unchanged ") << r->config_path << "\n";
   if (!r->backup_path.empty()) std::cout << "  backup of the previous file: " << r->backup_path << "\n";
   if (r->changed || install) {
     for (const std::string& c : r->changes) std::cout << "  " << c << "\n";
