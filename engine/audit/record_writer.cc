@@ -348,6 +348,10 @@ bool AppendDecisionMembers(std::string* out, const ToolCall& call, const Decisio
   w.Str(call.call_id);
   w.Lit(",\"client\":");
   w.Str(ClientName(call.client));
+  if (!call.client_tool_name.empty()) {  // keys stay sorted, as CanonicalJson writes them
+    w.Lit(",\"client_tool_name\":");
+    w.Str(call.client_tool_name);
+  }
   w.Lit(",\"cwd\":");
   w.Str(call.cwd);
   w.Lit(",\"hook_event\":");

@@ -157,7 +157,7 @@ Result<ToolCall> ToolCallFromCanonical(const json& input) {
        {std::pair{"agent_id", &call.agent_id}, std::pair{"session_id", &call.session_id},
         std::pair{"hook_event", &call.hook_event}, std::pair{"cwd", &call.cwd}, std::pair{"phase", &call.phase},
         std::pair{"permission_mode", &call.permission_mode}, std::pair{"call_id", &call.call_id},
-        std::pair{"client", &client}}) {
+        std::pair{"client", &client}, std::pair{"client_tool_name", &call.client_tool_name}}) {
     if (auto e = OptionalString(input, key, field)) return *e;
   }
   if (!client.empty()) {
@@ -200,6 +200,7 @@ json ToJson(const ToolCall& call) {
   out["permission_mode"] = call.permission_mode;
   out["timestamp_ms"] = call.timestamp_ms;
   out["call_id"] = call.call_id;
+  if (!call.client_tool_name.empty()) out["client_tool_name"] = call.client_tool_name;
   return out;
 }
 

@@ -31,6 +31,10 @@ struct ToolCall {
   std::string permission_mode;  // Claude's permission_mode, informational
   std::int64_t timestamp_ms = 0;  // Unix epoch milliseconds, 0 when unknown
   std::string call_id;          // the client's id for this call (tool_use_id, ...)
+  // The tool's name as the client sent it, when a hook adapter mapped it onto
+  // toolgate's name (Gemini's run_shell_command judged as Bash); "" otherwise.
+  // Only tool_name is judged; this keeps the original visible in logs.
+  std::string client_tool_name;
 };
 
 // Limits applied to every untrusted input before and while it is parsed.
@@ -48,13 +52,16 @@ Result<nlohmann::json> ParseUntrustedJson(std::string_view text, const InputLimi
 Result<ToolCall> ToolCallFromClaudeHook(const nlohmann::json& input);
 
 // toolgate's canonical form: the keys of ToolCall (tool_name required,
-// tool_input object, client as a name, timestamp_ms as an integer).
+// tool_input object, client as a name, timestamp_ms as an integer,
+// client_tool_name optional).
 Result<ToolCall> ToolCallFromCanonical(const nlohmann::json& input);
 
 // Picks the form from the input's shape: a "hook_event_name" or "tool_use_id"
 // key means Claude's hook form; otherwise canonical.
 Result<ToolCall> ParseToolCall(std::string_view text, const InputLimits& limits = {});
 
+// client_tool_name is emitted only when set, so records of unmapped calls
+// keep their exact form.
 nlohmann::json ToJson(const ToolCall& call);
 
 }  // namespace toolgate

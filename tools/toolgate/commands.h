@@ -16,5 +16,8 @@ int RunReplay(const std::vector<std::string>& argv);    // replay --policy NEW L
 int RunTest(const std::vector<std::string>& argv);      // test [DIR]: rule packs' own cases
 int RunProxy(const std::vector<std::string>& argv);       // proxy: the egress proxy in the foreground
 int RunProxyBench(const std::vector<std::string>& argv);  // proxy-bench: tunnel throughput and added latency
+int RunHook(const std::vector<std::string>& argv);      // hook: a client's hook stdin in, its answer out
+int RunInstall(const std::vector<std::string>& argv);   // install CLIENT: write the client's hook config
+int RunUninstall(const std::vector<std::string>& argv); // uninstall CLIENT: remove toolgate's entries
 
 }  // namespace toolgate::cli

@@ -25,6 +25,9 @@ constexpr const char* kUsage =
     "  replay --policy NEW LOG...  what would change under a new policy\n"
     "  proxy --agent ID --listen ADDR|--unix PATH  the egress proxy, in the foreground\n"
     "  proxy-bench          measure CONNECT tunnel throughput and added connect latency\n"
+    "  hook [--client C]    answer an agent client's tool-call hook (claude, copilot, codex, gemini, cursor)\n"
+    "  install CLIENT       write CLIENT's hook configuration to run toolgate hook\n"
+    "  uninstall CLIENT     remove toolgate's hook entries from CLIENT's configuration\n"
     "  version              print the version\n"
     "\n"
     "exit codes of check: 0 allow, 10 ask, 20 deny, 64 usage error, 78 policy failed to load\n";
@@ -52,6 +55,9 @@ int main(int argc, char** argv) {
     if (command == "test") return toolgate::cli::RunTest(args);
     if (command == "proxy") return toolgate::cli::RunProxy(args);
     if (command == "proxy-bench") return toolgate::cli::RunProxyBench(args);
+    if (command == "hook") return toolgate::cli::RunHook(args);
+    if (command == "install") return toolgate::cli::RunInstall(args);
+    if (command == "uninstall") return toolgate::cli::RunUninstall(args);
     if (command == "version" || command == "--version") {
       std::cout << "toolgate 0.1.0\n";
       return 0;

@@ -150,6 +150,7 @@ Sample MakeSample(Gen& g, int hostility) {
   c.permission_mode = g.Chance(70) ? "" : s(2);
   c.timestamp_ms = g.Chance(20) ? std::numeric_limits<std::int64_t>::min() : g.Int(-5, 2000000000);
   c.call_id = s(2);
+  c.client_tool_name = g.Chance(50) ? "" : s(2);  // set by hook adapters that map a tool name
 
   Decision& d = x.decision;
   d.verdict = static_cast<Verdict>(g.Int(0, 2));

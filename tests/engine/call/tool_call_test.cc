@@ -112,3 +112,18 @@ TEST_CASE("client names round-trip") {
   }
   CHECK(toolgate::ClientFromName("CLAUDE") == Client::kUnknown);
 }
+
+TEST_CASE("client_tool_name survives the canonical round trip and is omitted when empty") {
+  auto call = ParseToolCall(R"({"tool_name": "Bash", "client": "gemini", "client_tool_name": "run_shell_command",
+                                "tool_input": {"command": "ls"}})");
+  REQUIRE(call.ok());
+  CHECK(call->client_tool_name == "run_shell_command");
+  const auto again = ParseToolCall(toolgate::ToJson(*call).dump());
+  REQUIRE(again.ok());
+  CHECK(again->client_tool_name == "run_shell_command");
+  call->client_tool_name.clear();
+  CHECK_FALSE(toolgate::ToJson(*call).contains("client_tool_name"));
+  const auto wrong = ParseToolCall(R"({"tool_name": "Bash", "client_tool_name": 3})");
+  REQUIRE_FALSE(wrong.ok());
+  CHECK(wrong.error().code == ErrorCode::kWrongType);
+}

@@ -1,0 +1,39 @@
+// The shim's side of the daemon protocol (docs: PROTOCOL.md, version 1): send
+// each call as {"v":1,"id":N,"op":"decide","call":ToJson(call)} on one line
+// and read one reply line per request, all within one deadline.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "toolgate/result.h"
+#include "toolgate/tool_call.h"
+
+namespace toolgate::hooks {
+
+// $TOOLGATE_SOCKET, else $XDG_RUNTIME_DIR/toolgate.sock, else
+// /run/toolgate/toolgate.sock for uid 0 and /tmp/toolgate-<uid>/toolgate.sock
+// otherwise. Same rule as the daemon's DefaultSocketPath().
+std::string DefaultDaemonSocketPath();
+
+struct DaemonAnswer {
+  enum class Status {
+    kAnswered,     // decisions holds one verdict-checked decision object per call
+    kUnavailable,  // no socket there, or nobody listening: judge in-process
+    kFailed,       // it was there and did not answer properly: deny (error says why)
+  };
+  Status status = Status::kFailed;
+  std::vector<nlohmann::json> decisions;
+  Error error;
+};
+
+inline constexpr std::size_t kMaxDaemonReplyBytes = (1u << 20) + 4096;
+
+// Never throws, never blocks past `timeout` (connect, write and read included).
+DaemonAnswer DecideViaDaemon(const std::string& socket_path, const std::vector<ToolCall>& calls,
+                             std::chrono::milliseconds timeout);
+
+}  // namespace toolgate::hooks
