@@ -14,5 +14,7 @@ int RunLog(const std::vector<std::string>& argv);       // log verify|query|stat
 int RunLogBench(const std::vector<std::string>& argv);  // log bench
 int RunReplay(const std::vector<std::string>& argv);    // replay --policy NEW LOGS
 int RunTest(const std::vector<std::string>& argv);      // test [DIR]: rule packs' own cases
+int RunRun(const std::vector<std::string>& argv);       // run [...] -- CMD: run a command in the OS sandbox
+int RunDoctor(const std::vector<std::string>& argv);    // doctor [--json]: what sandbox tiers this host supports
 
 }  // namespace toolgate::cli
