@@ -1,6 +1,6 @@
 // SandboxProfile: how commands approved for one profile are run by
 // `toolgate run` (engine/sandbox/). Compiled from the profile's "sandbox"
-// object (inheritance: each key of the most derived profile that sets it
+// object (inheritance: each key, and each limit, of the most derived profile that sets it
 // wins) and its fs grants, flattened like every other grant.
 #pragma once
 
