@@ -11,20 +11,26 @@
 
 namespace toolgate::sandbox {
 
-HostSupport ProbeHost() {
+HostSupport ProbeHost(const ProbeOptions& options) {
   HostSupport h;
   h.running_as_root = ::geteuid() == 0;
   h.landlock_abi = LandlockAbi();
   h.seccomp = SeccompAvailable();
-  h.user_namespaces = ProbeUserNamespaces(false, &h.user_namespaces_why);
-  if (h.running_as_root) {
+  if (options.user_namespaces) {
+    h.user_namespaces = ProbeUserNamespaces(false, &h.user_namespaces_why);
+  } else {
+    h.user_namespaces_why = "not probed";
+  }
+  if (!options.unprivileged) {
+    h.unprivileged_why = "not probed";
+  } else if (h.running_as_root) {
     h.unprivileged_user_namespaces = ProbeUserNamespaces(true, &h.unprivileged_why);
   } else {
     h.unprivileged_user_namespaces = h.user_namespaces;
     h.unprivileged_why = h.user_namespaces_why;
   }
   h.cgroup2 = CgroupV2Mount();
-  {
+  if (options.cgroups) {
     PidsCgroup cg = PidsCgroup::Create(16);
     h.pids_cgroup = cg.ok();
   }

@@ -25,7 +25,12 @@ struct HostSupport {
   std::string namespace_missing;
 };
 
-HostSupport ProbeHost();
+struct ProbeOptions {
+  bool user_namespaces = true;  // probe (forks a child); false: reported as not probed (unavailable)
+  bool unprivileged = true;     // also probe as uid 65534 (root only)
+  bool cgroups = true;          // try to make a pids cgroup
+};
+HostSupport ProbeHost(const ProbeOptions& options = {});
 
 // The tier to use: `requested` (from --tier) must not be weaker than what the
 // profile requires; auto means the strongest the host supports. A tier the

@@ -250,15 +250,15 @@ void KillEverything(pid_t child, const PidsCgroup& cgroup, bool namespaces) {
   cgroup.KillAll();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   for (int round = 0; round < 10000 && std::chrono::steady_clock::now() < deadline; ++round) {
-    bool reaped = false;
     int status = 0;
-    for (pid_t p; (p = ::waitpid(-1, &status, WNOHANG)) > 0;) reaped = true;
-    const std::vector<pid_t> kids = DirectChildren();
-    if (kids.empty() && !reaped) {
-      if (::waitpid(-1, &status, WNOHANG) < 0 && errno == ECHILD) return;
+    pid_t p;
+    while ((p = ::waitpid(-1, &status, WNOHANG)) > 0) {
     }
-    for (const pid_t k : kids) ::kill(k, SIGKILL);
-    if (!kids.empty()) ::usleep(1000);
+    // ECHILD: no child at all. As subreaper every living descendant is a
+    // child or below a living child, so nothing of the sandbox is left.
+    if (p < 0 && errno == ECHILD) return;
+    for (const pid_t k : DirectChildren()) ::kill(k, SIGKILL);
+    ::usleep(1000);
   }
 }
 

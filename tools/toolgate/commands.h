@@ -15,6 +15,7 @@ int RunLogBench(const std::vector<std::string>& argv);  // log bench
 int RunReplay(const std::vector<std::string>& argv);    // replay --policy NEW LOGS
 int RunTest(const std::vector<std::string>& argv);      // test [DIR]: rule packs' own cases
 int RunRun(const std::vector<std::string>& argv);       // run [...] -- CMD: run a command in the OS sandbox
-int RunDoctor(const std::vector<std::string>& argv);    // doctor [--json]: what sandbox tiers this host supports
+int RunDoctor(const std::vector<std::string>& argv);
+int RunRunBench(const std::vector<std::string>& argv);  // run-bench: the sandbox's launch cost against bare exec and bwrap    // doctor [--json]: what sandbox tiers this host supports
 
 }  // namespace toolgate::cli

@@ -25,6 +25,7 @@ constexpr const char* kUsage =
     "  replay --policy NEW LOG...  what would change under a new policy\n"
     "  run ... -- CMD       run a command inside the OS sandbox built from a profile\n"
     "  doctor [--json]      report the kernel features the sandbox tiers need\n"
+    "  run-bench            measure the sandbox's launch cost against bare exec and bwrap\n"
     "  version              print the version\n"
     "\n"
     "exit codes of check: 0 allow, 10 ask, 20 deny, 64 usage error, 78 policy failed to load\n";
@@ -52,6 +53,7 @@ int main(int argc, char** argv) {
     if (command == "test") return toolgate::cli::RunTest(args);
     if (command == "run") return toolgate::cli::RunRun(args);
     if (command == "doctor") return toolgate::cli::RunDoctor(args);
+    if (command == "run-bench") return toolgate::cli::RunRunBench(args);
     if (command == "version" || command == "--version") {
       std::cout << "toolgate 0.1.0\n";
       return 0;

@@ -107,7 +107,14 @@ int RunRun(const std::vector<std::string>& argv) {
     std::cerr << "toolgate run: profile '" << profile_name << "' has no sandbox settings\n";
     return kExitPolicy;
   }
-  const sandbox::HostSupport host = sandbox::ProbeHost();
+  // Probe only what the choice needs: the user namespace probe forks, and a
+  // process-tier run should not pay for it.
+  sandbox::ProbeOptions probe;
+  probe.unprivileged = false;
+  probe.cgroups = false;
+  probe.user_namespaces = !(requested == SandboxTier::kProcess ||
+                            (requested == SandboxTier::kAuto && sb->tier == SandboxTier::kProcess));
+  const sandbox::HostSupport host = sandbox::ProbeHost(probe);
   Result<SandboxTier> tier = sandbox::ChooseTier(sb->tier, requested, host);
   if (!tier.ok()) {
     std::cerr << "toolgate run: refusing to run: " << tier.error().message << " (see `toolgate doctor`)\n";
