@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -209,4 +210,24 @@ TEST_CASE("ProfileRunsShellSandboxed follows the agent's profile") {
   REQUIRE(r.ok());
   CHECK(ProfileRunsShellSandboxed(*r.policy, "dev"));
   CHECK_FALSE(ProfileRunsShellSandboxed(*r.policy, "someone-else"));
+}
+
+TEST_CASE("lint warns about sandbox settings that cannot work as written") {
+  char path[] = "/tmp/tg-lint-XXXXXX";
+  const int fd = ::mkstemp(path);
+  REQUIRE(fd >= 0);
+  ::close(fd);
+  std::ofstream(path) << R"({"toolgate_policy": 1, "default_profile": "p",
+    "profiles": {"p": {"fs": {"read": ["**/*.md", "/usr/**"]}, "sandbox": {"shell": "sandboxed", "network": "proxy"}}}})";
+  const std::vector<PolicyDiagnostic> d = LintPolicyFile(path);
+  ::unlink(path);
+  const auto has = [&](const std::string& lint, const std::string& json_path) {
+    for (const PolicyDiagnostic& x : d) {
+      if (x.lint == lint && x.json_path == json_path) return true;
+    }
+    return false;
+  };
+  CHECK(has("sandbox_proxy_without_hosts", "/profiles/p/sandbox"));
+  CHECK(has("sandbox_scope_not_granted", "/profiles/p/fs/read/0"));
+  CHECK_FALSE(has("sandbox_scope_not_granted", "/profiles/p/fs/read/1"));
 }
