@@ -42,6 +42,32 @@ bool EgressProxyAvailable() {
 #endif
 }
 
+ProxyStarter DefaultProxyStarter() {
+  return [](const ProxyRequest& request) -> Result<ProxyEndpoint> {
+#ifdef TOOLGATE_HAVE_EGRESS_PROXY
+    if (request.profile == nullptr) return Error{ErrorCode::kInternal, "network \"proxy\" needs the compiled profile", ""};
+    EgressProxyOptions po;
+    po.profile = request.profile;
+    po.agent_id = request.agent_id;
+    po.unix_socket_path = request.unix_socket_path;
+    po.tcp_listen = request.tcp_listen;
+    Result<std::unique_ptr<EgressProxy>> started = EgressProxy::Start(std::move(po));
+    if (!started.ok()) return Error{ErrorCode::kInternal, "egress proxy: " + started.error().message, ""};
+    std::shared_ptr<EgressProxy> proxy(std::move(*started));
+    ProxyEndpoint endpoint;
+    endpoint.tcp_address = proxy->tcp_address();
+    endpoint.stop = [proxy]() { proxy->Stop(); };
+    return endpoint;
+#else
+    (void)request;
+    return Error{ErrorCode::kInternal,
+                 "the profile's sandbox network is \"proxy\" but this toolgate was built without the egress proxy "
+                 "(engine/sandbox/egress_proxy.cc); refusing to run rather than run without network walls",
+                 ""};
+#endif
+  };
+}
+
 namespace {
 
 // Where the child stopped, reported through a close-on-exec pipe: an exec
@@ -329,46 +355,53 @@ Result<int> RunSandboxed(const LaunchOptions& o) {
   // --- Network.
   std::vector<std::uint16_t> connect_ports;
   std::string proxy_dir, proxy_socket;
-#ifdef TOOLGATE_HAVE_EGRESS_PROXY
-  std::unique_ptr<EgressProxy> proxy;
-#endif
+  ProxyEndpoint proxy;
+  struct ProxyStopper {
+    ProxyEndpoint* endpoint;
+    std::string* dir;
+    ~ProxyStopper() {
+      if (endpoint->stop) endpoint->stop();
+      if (!dir->empty()) {
+        ::unlink((*dir + "/proxy.sock").c_str());
+        ::rmdir(dir->c_str());
+      }
+    }
+  } proxy_stopper{&proxy, &proxy_dir};
   if (sb.network == SandboxNetwork::kProxy) {
-#ifdef TOOLGATE_HAVE_EGRESS_PROXY
-    if (o.profile == nullptr) return Error{ErrorCode::kInternal, "network \"proxy\" needs the compiled profile", ""};
-    EgressProxyOptions po;
-    po.profile = o.profile;
-    po.agent_id = o.agent_id;
+    ProxyRequest request;
+    request.profile = o.profile;
+    request.agent_id = o.agent_id;
     if (ns) {
+      // A private directory (0700, the launcher's uid) holds the socket; it is
+      // the only host path bound into the view read-write besides the grants.
       char tmpl[] = "/tmp/toolgate-proxy-XXXXXX";
       if (::mkdtemp(tmpl) == nullptr) return Error{ErrorCode::kInternal, std::string("mkdtemp: ") + std::strerror(errno), ""};
       proxy_dir = tmpl;
       proxy_socket = proxy_dir + "/proxy.sock";
-      po.unix_socket_path = proxy_socket;
+      request.unix_socket_path = proxy_socket;
     } else {
-      po.tcp_listen = "127.0.0.1:0";
+      request.tcp_listen = "127.0.0.1:0";
     }
-    Result<std::unique_ptr<EgressProxy>> started = EgressProxy::Start(std::move(po));
-    if (!started.ok()) return Error{ErrorCode::kInternal, "egress proxy: " + started.error().message, ""};
+    const ProxyStarter starter = o.proxy_starter ? o.proxy_starter : DefaultProxyStarter();
+    Result<ProxyEndpoint> started = starter(request);
+    if (!started.ok()) return started.error();
     proxy = std::move(*started);
     std::string url;
     if (ns) {
       url = "http://127.0.0.1:" + std::to_string(kBridgePort);
     } else {
-      const std::string addr = proxy->tcp_address();
+      const std::string& addr = proxy.tcp_address;
+      const std::size_t colon = addr.rfind(':');
+      const long port = colon == std::string::npos ? 0 : std::strtol(addr.c_str() + colon + 1, nullptr, 10);
+      if (port <= 0 || port > 65535) return Error{ErrorCode::kInternal, "egress proxy gave no TCP port", ""};
       url = "http://" + addr;
-      connect_ports.push_back(static_cast<std::uint16_t>(std::stoi(addr.substr(addr.rfind(':') + 1))));
+      connect_ports.push_back(static_cast<std::uint16_t>(port));
     }
     for (const char* var : {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"}) {
       env.push_back(std::string(var) + "=" + url);
     }
     env.push_back("NO_PROXY=");
     env.push_back("no_proxy=");
-#else
-    return Error{ErrorCode::kInternal,
-                 "the profile's sandbox network is \"proxy\" but this toolgate was built without the egress proxy "
-                 "(engine/sandbox/egress_proxy.cc); refusing to run rather than run without network walls",
-                 ""};
-#endif
   }
   if (ns && sb.network == SandboxNetwork::kProxy) connect_ports.push_back(kBridgePort);
 
@@ -552,10 +585,6 @@ Result<int> RunSandboxed(const LaunchOptions& o) {
   if (pidfd >= 0) ::close(pidfd);
   if (sigfd >= 0) ::close(sigfd);
   ::sigprocmask(SIG_SETMASK, &plan.original_mask, nullptr);
-#ifdef TOOLGATE_HAVE_EGRESS_PROXY
-  if (proxy) proxy->Stop();
-#endif
-  if (!proxy_dir.empty()) ::rmdir(proxy_dir.c_str());
   return result;
 }
 

@@ -6,6 +6,7 @@
 // or the time is up, kills every process the sandbox made.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,25 @@ class CompiledProfile;
 
 namespace toolgate::sandbox {
 
+// Starting the egress proxy for one run. The launcher asks for a Unix socket
+// (namespace tier: the bridge inside connects to it) or a loopback TCP
+// listener (process tier: Landlock allows connecting to its port only).
+struct ProxyRequest {
+  const CompiledProfile* profile = nullptr;
+  std::string agent_id;
+  std::string unix_socket_path;  // set for the namespace tier
+  std::string tcp_listen;        // "127.0.0.1:0" for the process tier
+};
+struct ProxyEndpoint {
+  std::string tcp_address;    // "127.0.0.1:41234" when tcp_listen was asked for
+  std::function<void()> stop;  // called when the sandbox is gone
+};
+using ProxyStarter = std::function<Result<ProxyEndpoint>(const ProxyRequest&)>;
+
+// toolgate::sandbox::EgressProxy (engine/sandbox/egress_proxy.h) when it is
+// built in; otherwise a starter that refuses, naming what is missing.
+ProxyStarter DefaultProxyStarter();
+
 struct LaunchOptions {
   SandboxTier tier = SandboxTier::kProcess;  // resolved (ChooseTier): process or namespace
   const SandboxProfile* sandbox = nullptr;
@@ -29,6 +49,7 @@ struct LaunchOptions {
   long long timeout_s = 0;                    // 0: the profile's
   char** environ = nullptr;                   // the launcher's environment (allow-list and credentials read from it)
   bool verbose = false;                       // print the plan (paths, notes) to stderr; never credential values
+  ProxyStarter proxy_starter;                 // empty: DefaultProxyStarter()
 };
 
 inline constexpr int kExitTimeout = 124;  // like timeout(1)

@@ -1,16 +1,24 @@
 #include <doctest/doctest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
+#include <iterator>
+#include <memory>
+#include <thread>
 #include <string>
 #include <vector>
 
 #include "sandbox/doctor.h"
 #include "sandbox/forward.h"
 #include "sandbox/landlock.h"
+#include "sandbox/launcher.h"
 #include "sandbox/seccomp.h"
 #include "toolgate/policy.h"
 
@@ -230,4 +238,113 @@ TEST_CASE("lint warns about sandbox settings that cannot work as written") {
   CHECK(has("sandbox_proxy_without_hosts", "/profiles/p/sandbox"));
   CHECK(has("sandbox_scope_not_granted", "/profiles/p/fs/read/0"));
   CHECK_FALSE(has("sandbox_scope_not_granted", "/profiles/p/fs/read/1"));
+}
+
+namespace {
+
+// A stand-in for the egress proxy: answers one line per connection with
+// "PONG <line>", on a Unix socket or a loopback TCP port.
+class StubProxy {
+ public:
+  explicit StubProxy(const ProxyRequest& request) {
+    if (!request.unix_socket_path.empty()) {
+      fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_un addr{};
+      addr.sun_family = AF_UNIX;
+      std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", request.unix_socket_path.c_str());
+      ok_ = ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    } else {
+      fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      ok_ = ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+      socklen_t len = sizeof addr;
+      ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+      address_ = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+    }
+    ok_ = ok_ && ::listen(fd_, 8) == 0;
+    thread_ = std::thread([this] {
+      for (;;) {
+        const int c = ::accept(fd_, nullptr, nullptr);
+        if (c < 0) return;
+        char buf[256];
+        const ssize_t n = ::read(c, buf, sizeof buf - 1);
+        if (n > 0) {
+          const std::string reply = "PONG " + std::string(buf, static_cast<std::size_t>(n));
+          (void)!::write(c, reply.data(), reply.size());
+        }
+        ::close(c);
+      }
+    });
+  }
+  ~StubProxy() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  bool ok() const { return ok_; }
+  const std::string& address() const { return address_; }
+
+ private:
+  int fd_ = -1;
+  bool ok_ = false;
+  std::string address_;
+  std::thread thread_;
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+}  // namespace
+
+TEST_CASE("network proxy: the sandbox reaches the proxy and nothing else") {
+  const HostSupport host = ProbeHost();
+  char dir[] = "/tmp/tg-proxy-test-XXXXXX";
+  REQUIRE(::mkdtemp(dir) != nullptr);
+  SandboxProfile sb;
+  sb.network = SandboxNetwork::kProxy;
+  sb.fs_read = {"/usr/**", "/etc/**"};
+  sb.fs_write = {"${cwd}/**"};
+  sb.timeout_s = 20;
+  std::unique_ptr<StubProxy> stub;
+  std::string asked_socket;
+  char path_env[] = "PATH=/usr/bin:/bin";
+  char* env[] = {path_env, nullptr};
+  // Connects to the proxy URL it was given, then (process tier) to another
+  // loopback port, which Landlock must refuse.
+  const std::string script =
+      "u=${HTTP_PROXY#http://}; h=${u%:*}; p=${u##*:};"
+      "{ exec 3<>/dev/tcp/$h/$p && echo hello >&3 && read -r line <&3 && echo \"$line\"; } > out.txt 2>&1;"
+      "{ exec 4<>/dev/tcp/127.0.0.1/9; } 2>/dev/null && echo direct-ok >> out.txt || echo direct-refused >> out.txt";
+  for (const SandboxTier tier : {SandboxTier::kProcess, SandboxTier::kNamespace}) {
+    if (tier == SandboxTier::kNamespace && !host.namespace_tier) continue;
+    CAPTURE(SandboxTierName(tier));
+    LaunchOptions o;
+    o.tier = tier;
+    o.sandbox = &sb;
+    o.cwd = dir;
+    o.argv = {"/bin/bash", "-c", script};
+    o.environ = env;
+    o.proxy_starter = [&](const ProxyRequest& request) -> Result<ProxyEndpoint> {
+      asked_socket = request.unix_socket_path;
+      stub = std::make_unique<StubProxy>(request);
+      if (!stub->ok()) return Error{ErrorCode::kInternal, "stub proxy did not start", ""};
+      ProxyEndpoint endpoint;
+      endpoint.tcp_address = stub->address();
+      endpoint.stop = [&stub] { stub.reset(); };
+      return endpoint;
+    };
+    Result<int> rc = RunSandboxed(o);
+    REQUIRE(rc.ok());
+    CHECK(*rc == 0);
+    const std::string out = ReadFile(std::string(dir) + "/out.txt");
+    CHECK(out == "PONG hello\ndirect-refused\n");
+    CHECK(stub == nullptr);  // stopped with the sandbox
+    if (tier == SandboxTier::kNamespace) CHECK(::access(asked_socket.c_str(), F_OK) != 0);  // cleaned up
+  }
+  std::remove((std::string(dir) + "/out.txt").c_str());
+  ::rmdir(dir);
 }
