@@ -410,6 +410,7 @@ Result<int> RunSandboxed(const LaunchOptions& o) {
   if (!ns) {
     so.deny_inet_sockets = sb.network == SandboxNetwork::kNone;
     so.deny_non_stream_inet = sb.network == SandboxNetwork::kProxy;
+    so.deny_unix_sockets = true;
   }
   Result<SeccompProgram> seccomp = BuildSeccompProgram(so);
   if (!seccomp.ok()) return seccomp.error();

@@ -92,6 +92,10 @@ Result<SeccompProgram> BuildSeccompProgram(const SeccompOptions& options) {
       }
     }
   }
+  if (options.deny_unix_sockets) {
+    rc = seccomp_rule_add(ctx.get(), deny, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+    if (rc != 0) return fail("socket(AF_UNIX)", rc);
+  }
   // Terminal injection: TIOCSTI pushes input into the terminal's reader
   // (the user's shell); TIOCLINUX can do the same on a virtual console.
   for (const unsigned long request : {static_cast<unsigned long>(TIOCSTI), static_cast<unsigned long>(TIOCLINUX)}) {

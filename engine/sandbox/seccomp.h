@@ -19,6 +19,10 @@ struct SeccompOptions {
   // (process tier): TCP stream sockets only (Landlock limits their ports).
   bool deny_inet_sockets = false;
   bool deny_non_stream_inet = false;
+  // Process tier: Landlock does not govern connect() to a Unix socket by
+  // path, so a host service's socket (a container daemon, the session bus)
+  // would be reachable by name. socket(AF_UNIX) is refused; socketpair stays.
+  bool deny_unix_sockets = false;
 };
 
 struct SeccompProgram {

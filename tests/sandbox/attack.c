@@ -58,6 +58,15 @@ static int abstract_connect(const char* name) {
                  connect(fd, (struct sockaddr*)&a, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n)));
 }
 
+static int path_connect(const char* path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  if (fd < 0) return refused("socket(AF_UNIX)", -1);
+  struct sockaddr_un a = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof a.sun_path) return 2;
+  strcpy(a.sun_path, path);
+  return refused("connect Unix socket by path", connect(fd, (struct sockaddr*)&a, sizeof a));
+}
+
 static int child_fn(void* arg) { (void)arg; return 0; }
 
 int main(int argc, char** argv) {
@@ -99,6 +108,7 @@ int main(int argc, char** argv) {
   if (!strcmp(a, "tcp")) return tcp_connect(arg);
   if (!strcmp(a, "udp")) return udp_send(arg);
   if (!strcmp(a, "abstract")) return abstract_connect(arg);
+  if (!strcmp(a, "unixpath")) return path_connect(arg);
   if (!strcmp(a, "tiocsti")) {
     char c = 'x';
     int fd = open("/dev/tty", O_RDWR);

@@ -58,7 +58,9 @@ def serve(sock, what, stream):
 t = socket.socket(); t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); t.bind(("127.0.0.1", tcp)); t.listen(8)
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", udp))
 a = socket.socket(socket.AF_UNIX); a.bind("\0" + name); a.listen(8)
-for s, w, st in ((t, "tcp", True), (u, "udp", False), (a, "abstract", True)):
+p = socket.socket(socket.AF_UNIX); p.bind(os.path.join(work, "out", "service.sock")); p.listen(8)
+os.chmod(os.path.join(work, "out", "service.sock"), 0o777)
+for s, w, st in ((t, "tcp", True), (u, "udp", False), (a, "abstract", True), (p, "unixpath", True)):
     threading.Thread(target=serve, args=(s, w, st), daemon=True).start()
 open(os.path.join(work, "listening"), "w").write("x")
 time.sleep(600)
@@ -171,7 +173,8 @@ suite() {
     record OK "UDP to a host listener"
   fi
   attack "abstract Unix socket to a host service" "$A abstract $ABSTRACT && echo CONTAINED"
-  for what in tcp udp abstract; do
+  attack "Unix socket of a host service by path" "$A unixpath $OUT/service.sock && echo CONTAINED"
+  for what in tcp udp abstract unixpath; do
     if [ -e "$WORK/contacted-$what" ]; then
       record FAIL "host $what listener was contacted" "marker present"
       rm -f "$WORK/contacted-$what"
