@@ -44,6 +44,34 @@ std::string WrapCommandForSandbox(std::string_view original_command, const Forwa
   return out;
 }
 
+std::optional<nlohmann::json> SandboxedToolInput(const nlohmann::json& tool_input, const ForwardOptions& o) {
+  if (!tool_input.is_object()) return std::nullopt;
+  const auto it = tool_input.find("command");
+  if (it == tool_input.end()) return std::nullopt;
+  nlohmann::json out = tool_input;
+  if (it->is_string()) {
+    std::string wrapped = WrapCommandForSandbox(it->get<std::string>(), o);
+    if (wrapped.empty()) return std::nullopt;
+    out["command"] = std::move(wrapped);
+    return out;
+  }
+  if (!it->is_array() || it->empty()) return std::nullopt;
+  // The argv form: check every element the way WrapCommandForSandbox checks text.
+  ForwardOptions probe = o;
+  if (WrapCommandForSandbox("", probe).empty()) return std::nullopt;
+  nlohmann::json argv = nlohmann::json::array({o.toolgate_path, "run"});
+  if (!o.policy_path.empty()) argv.push_back("--policy"), argv.push_back(o.policy_path);
+  if (!o.agent_id.empty()) argv.push_back("--agent"), argv.push_back(o.agent_id);
+  else argv.push_back("--profile"), argv.push_back(o.profile);
+  argv.push_back("--");
+  for (const nlohmann::json& word : *it) {
+    if (!word.is_string() || !Clean(word.get_ref<const std::string&>())) return std::nullopt;
+    argv.push_back(word);
+  }
+  out["command"] = std::move(argv);
+  return out;
+}
+
 bool ProfileRunsShellSandboxed(const Policy& policy, std::string_view agent_id) {
   std::string name;
   if (policy.ProfileFor(agent_id, &name) == nullptr) return false;

@@ -5,8 +5,11 @@
 // backticks, globs) is ever interpreted by the outer shell.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
+
+#include <nlohmann/json.hpp>
 
 namespace toolgate {
 class Policy;
@@ -30,6 +33,15 @@ std::string WrapCommandForSandbox(std::string_view original_command, const Forwa
 
 // Single-quotes one word for POSIX shells: 'it'\''s'.
 std::string ShellQuote(std::string_view word);
+
+// The tool input a hook answers with (Claude Code / Codex `updatedInput`,
+// Copilot `modifiedArgs`, Gemini `hookSpecificOutput.tool_input`): a copy of
+// tool_input whose "command" runs inside `toolgate run`, every other key kept.
+// A string command is wrapped with WrapCommandForSandbox; an argv array
+// (["bash", "-lc", "..."]) becomes [toolgate, "run", ..., "--", argv...], so
+// nothing is re-quoted. nullopt (deny the call) when there is no usable
+// "command" or wrapping refuses.
+std::optional<nlohmann::json> SandboxedToolInput(const nlohmann::json& tool_input, const ForwardOptions& options);
 
 // True when the agent's profile says shell commands run sandboxed.
 bool ProfileRunsShellSandboxed(const Policy& policy, std::string_view agent_id);

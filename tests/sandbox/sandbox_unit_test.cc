@@ -348,3 +348,26 @@ TEST_CASE("network proxy: the sandbox reaches the proxy and nothing else") {
   std::remove((std::string(dir) + "/out.txt").c_str());
   ::rmdir(dir);
 }
+
+TEST_CASE("SandboxedToolInput rewrites only the command") {
+  ForwardOptions o;
+  o.toolgate_path = "/usr/bin/toolgate";
+  o.policy_path = "/etc/toolgate.json";
+  o.agent_id = "codex";
+  const nlohmann::json input = {{"command", "ls -la; echo 'x'"}, {"description", "list"}, {"timeout", 5}};
+  const std::optional<nlohmann::json> out = SandboxedToolInput(input, o);
+  REQUIRE(out.has_value());
+  CHECK((*out)["description"] == "list");
+  CHECK((*out)["timeout"] == 5);
+  CHECK(BashWords((*out)["command"].get<std::string>()).back() == "ls -la; echo 'x'");
+  const nlohmann::json argv_input = {{"command", {"bash", "-lc", "echo $HOME"}}, {"workdir", "/w"}};
+  const std::optional<nlohmann::json> argv_out = SandboxedToolInput(argv_input, o);
+  REQUIRE(argv_out.has_value());
+  CHECK((*argv_out)["command"] == nlohmann::json({"/usr/bin/toolgate", "run", "--policy", "/etc/toolgate.json", "--agent",
+                                                  "codex", "--", "bash", "-lc", "echo $HOME"}));
+  CHECK((*argv_out)["workdir"] == "/w");
+  CHECK_FALSE(SandboxedToolInput({{"cmd", "ls"}}, o).has_value());
+  CHECK_FALSE(SandboxedToolInput({{"command", 5}}, o).has_value());
+  CHECK_FALSE(SandboxedToolInput({{"command", {"bash", 1}}}, o).has_value());
+  CHECK_FALSE(SandboxedToolInput({{"command", std::string("a\0b", 3)}}, o).has_value());
+}
