@@ -250,11 +250,24 @@ suite() {
   fi
 }
 
-tiers=(process namespace)
+# Tiers this host cannot give are skipped loudly (exit 77 = skipped when none works).
+doctor=$("$TG" doctor --json)
+tiers=()
+grep -q '"process":true' <<<"$doctor" && tiers+=(process) || echo "SKIP process tier: $doctor"
+grep -q '"namespace":true' <<<"$doctor" && tiers+=(namespace) || echo "SKIP namespace tier: $doctor"
+((${#tiers[@]})) || exit 77
 users=(root)
+# As root, also as uid 65534 when that user may make user namespaces (or only the process tier runs).
 [ "$(id -u)" -eq 0 ] && users=(root nobody) || users=(self)
+if [ "$(id -u)" -eq 0 ] && grep -q '"unprivileged_user_namespaces":false' <<<"$doctor" && [ "${tiers[*]}" != process ]; then
+  echo "SKIP runs as uid 65534 in the namespace tier: unprivileged user namespaces are not available"
+fi
+no_unpriv_ns() {
+  [ "$USER_" = nobody ] && grep -q '"unprivileged_user_namespaces":false' <<<"$doctor"
+}
 for TIER in "${tiers[@]}"; do
   for USER_ in "${users[@]}"; do
+    [ "$TIER" = namespace ] && no_unpriv_ns && continue
     CTX="$TIER/$USER_"
     suite
   done
@@ -263,6 +276,8 @@ done
 # The namespace tier also masks deny scopes inside granted directories
 # (Landlock cannot; the process tier relies on the grant checks for those).
 for USER_ in "${users[@]}"; do
+  grep -q '"namespace":true' <<<"$doctor" || break
+  no_unpriv_ns && continue
   TIER=namespace CTX="namespace/$USER_"
   attack "deny scope inside a granted directory is masked" "cat secret/key 2>/dev/null && echo LEAK || echo CONTAINED"
   attack "a host file outside every grant does not exist" "[ -e $OUT ] && echo LEAK || echo CONTAINED"
