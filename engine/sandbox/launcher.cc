@@ -140,11 +140,13 @@ struct ChildPlan {
 // the launcher may have threads (the egress proxy), so nothing that takes a
 // lock (malloc, stdio) is safe after fork.
 [[noreturn]] void ChildMain(const ChildPlan& p) {
+  // The child dies with the launcher: no sandbox outlives the process that
+  // times it. Set before waiting for the go byte, so a launcher that died
+  // in between shows up as EOF on the pipe rather than a missed signal.
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) ChildFail(p, kStepPdeathsig, errno);
   char go = 0;
   if (::read(p.go_fd, &go, 1) != 1 || go != 'g') ChildFail(p, kStepGo, EPIPE);
   ::close(p.go_fd);
-  // The child dies with the launcher: no sandbox outlives the process that times it.
-  if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) ChildFail(p, kStepPdeathsig, errno);
   if (p.namespaces) {
     if (const int rc = WriteIdMaps(p.ids); rc != 0) ChildFail(p, kStepIdMaps, rc);
   }
