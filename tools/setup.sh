@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 packages=(g++ meson ninja-build pkg-config python3 liblua5.4-dev libre2-dev nlohmann-json3-dev
           libspdlog-dev doctest-dev libssl-dev libcurl4-openssl-dev
+          libseccomp-dev bubblewrap  # the sandbox's syscall filter; bwrap: the sandbox benchmark's baseline
           chromium)  # chromium: the HTML report's headless screenshot test
 
 missing=()

@@ -131,6 +131,48 @@ void ParseGrant(PolicyAnalysis* a, ParsedGrant* g) {
                       g->profile, raw.source, g->raw->json_path, g->raw->text, info.verdict};
 }
 
+// Copies every key `from` sets over `into` (a child's keys override its parents').
+void MergeSandbox(const RawSandbox& from, RawSandbox* into) {
+  const auto take = [](const auto& src, auto* dst) {
+    if (src) *dst = src;
+  };
+  take(from.tier, &into->tier);
+  take(from.shell_sandboxed, &into->shell_sandboxed);
+  take(from.network, &into->network);
+  take(from.timeout_s, &into->timeout_s);
+  take(from.cpu_s, &into->cpu_s);
+  take(from.memory_mb, &into->memory_mb);
+  take(from.processes, &into->processes);
+  take(from.file_size_mb, &into->file_size_mb);
+  take(from.open_files, &into->open_files);
+  take(from.env, &into->env);
+  take(from.credentials, &into->credentials);
+}
+
+SandboxProfile CompileSandbox(const FlatProfile& flat) {
+  SandboxProfile sp;
+  const RawSandbox& raw = flat.sandbox;
+  if (raw.tier) sp.tier = *raw.tier;
+  if (raw.shell_sandboxed) sp.shell_sandboxed = *raw.shell_sandboxed;
+  if (raw.network) sp.network = *raw.network;
+  if (raw.timeout_s) sp.timeout_s = *raw.timeout_s;
+  if (raw.cpu_s) sp.limits.cpu_s = *raw.cpu_s;
+  if (raw.memory_mb) sp.limits.memory_mb = *raw.memory_mb;
+  if (raw.processes) sp.limits.processes = *raw.processes;
+  if (raw.file_size_mb) sp.limits.file_size_mb = *raw.file_size_mb;
+  if (raw.open_files) sp.limits.open_files = *raw.open_files;
+  if (raw.env) sp.env = *raw.env;
+  if (raw.credentials) sp.credentials = *raw.credentials;
+  for (const ParsedGrant* g : flat.grants) {
+    const auto* scope = std::get_if<PathScope>(&g->pattern);
+    if (scope == nullptr) continue;
+    if (g->list == GrantList::kFsRead) sp.fs_read.push_back(scope->canonical);
+    else if (g->list == GrantList::kFsWrite) sp.fs_write.push_back(scope->canonical);
+    else if (g->list == GrantList::kFsDeny) sp.fs_deny.push_back(scope->canonical);
+  }
+  return sp;
+}
+
 class Flattener {
  public:
   Flattener(PolicyAnalysis* a, const std::set<std::string>& cyclic,
@@ -169,6 +211,7 @@ class Flattener {
       // Parents merge in order: a later parent's setting overrides an earlier one's.
       if (p.default_setting) flat.default_setting = p.default_setting;
       if (p.unknown_effects) flat.unknown_effects = p.unknown_effects;
+      MergeSandbox(p.sandbox, &flat.sandbox);
     }
     if (const auto it = own_.find(name); it != own_.end()) {
       for (const ParsedGrant* g : it->second) {
@@ -177,6 +220,7 @@ class Flattener {
     }
     if (raw.default_verdict) flat.default_setting = std::make_pair(name, *raw.default_verdict);
     if (raw.unknown_effects) flat.unknown_effects = std::make_pair(name, *raw.unknown_effects);
+    if (raw.sandbox) MergeSandbox(*raw.sandbox, &flat.sandbox);
     flat.default_verdict = flat.default_setting ? flat.default_setting->second.verdict : Verdict::kDeny;
     state_[name] = ok ? 2 : 3;
     if (ok) a_->flat.emplace(name, std::move(flat));
@@ -321,6 +365,7 @@ std::shared_ptr<const Policy> PolicyCompiler::Build(const PolicyAnalysis& a, std
       continue;
     }
     policy->profiles_.emplace(name, std::move(profile));
+    policy->sandboxes_.emplace(name, CompileSandbox(flat));
   }
   if (!ok) return nullptr;
   return policy;

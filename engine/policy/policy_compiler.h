@@ -44,6 +44,7 @@ struct FlatProfile {
   std::optional<std::pair<std::string, RawVerdict>> default_setting;
   std::optional<std::pair<std::string, RawVerdict>> unknown_effects;
   std::vector<const ParsedGrant*> grants;
+  RawSandbox sandbox;  // merged along the chain: each key from the most derived profile setting it
 };
 
 struct PolicyAnalysis {

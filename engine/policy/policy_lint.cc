@@ -36,6 +36,7 @@
 #include "grants/regex_set.h"
 #include "policy/policy_compiler.h"
 #include "policy/policy_file.h"
+#include "sandbox/landlock.h"
 #include "toolgate/policy.h"
 
 namespace toolgate {
@@ -89,6 +90,7 @@ class Linter {
 
   void Run() {
     for (const auto& [name, flat] : a_.flat) Profile(flat);
+    for (const auto& [name, flat] : a_.flat) Sandbox(flat);
     UnusedProfiles();
   }
 
@@ -194,6 +196,35 @@ class Linter {
       return RE2::FullMatch(encoded, Compiled(d, dp->regex, true));
     }
     return false;
+  }
+
+  // What `toolgate run` would make of a profile's grants.
+  void Sandbox(const FlatProfile& flat) {
+    const RawProfile& own = a_.raw->profiles.at(flat.name);
+    const std::string where = own.sandbox ? own.sandbox->json_path : own.json_path;
+    if (flat.sandbox.network == SandboxNetwork::kProxy) {
+      bool any_host = false;
+      for (const ParsedGrant* g : flat.grants) {
+        any_host = any_host || g->list == GrantList::kNetworkAllow || g->list == GrantList::kNetworkAsk;
+      }
+      if (!any_host) {
+        Warn("sandbox_proxy_without_hosts", where,
+             "profile '" + flat.name + "' sends sandboxed traffic through the egress proxy but grants no host: "
+             "every connection will be refused (use \"network\": \"none\" to say so)");
+      }
+    }
+    if (flat.sandbox.shell_sandboxed) {
+      for (const ParsedGrant* g : flat.grants) {
+        if (g->list != GrantList::kFsRead && g->list != GrantList::kFsWrite) continue;
+        const auto* scope = std::get_if<PathScope>(&g->pattern);
+        if (scope == nullptr) continue;
+        if (sandbox::LandlockPathForScope(scope->canonical, "/cwd").empty()) {
+          Warn("sandbox_scope_not_granted", g->raw->json_path,
+               "'" + g->raw->text + "' has no literal directory prefix, so the sandbox of profile '" + flat.name +
+                   "' cannot grant it (Landlock grants whole directories; it is never widened to /)");
+        }
+      }
+    }
   }
 
   void UnusedProfiles() {

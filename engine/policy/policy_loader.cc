@@ -29,6 +29,20 @@ const CompiledProfile* Policy::ProfileNamed(std::string_view name) const {
   return it == profiles_.end() ? nullptr : it->second.get();
 }
 
+const SandboxProfile* Policy::SandboxFor(std::string_view profile) const {
+  const auto it = sandboxes_.find(profile);
+  return it == sandboxes_.end() ? nullptr : &it->second;
+}
+
+const char* SandboxTierName(SandboxTier tier) {
+  switch (tier) {
+    case SandboxTier::kProcess: return "process";
+    case SandboxTier::kNamespace: return "namespace";
+    case SandboxTier::kAuto: break;
+  }
+  return "auto";
+}
+
 std::vector<std::string> Policy::ProfileNames() const {
   std::vector<std::string> names;
   names.reserve(profiles_.size());

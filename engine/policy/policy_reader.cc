@@ -341,7 +341,7 @@ class Validator {
 
   void Profile(const json& v, RawProfile* p) {
     const std::string& ptr = p->json_path;
-    Keys(v, ptr, {"description", "extends", "default", "unknown_effects", "tools", "fs", "network", "exec", "rules"});
+    Keys(v, ptr, {"description", "extends", "default", "unknown_effects", "tools", "fs", "network", "exec", "rules", "sandbox"});
     if (const auto it = v.find("description"); it != v.end()) String(*it, ptr + "/description", true);
     if (const auto it = v.find("extends"); it != v.end()) {
       if (it->is_string()) {
@@ -364,6 +364,110 @@ class Validator {
     Category(v, p, "network", {GrantList::kNetworkAllow, GrantList::kNetworkAsk, GrantList::kNetworkDeny});
     Category(v, p, "exec", {GrantList::kExecAllow, GrantList::kExecAsk, GrantList::kExecDeny});
     if (const auto it = v.find("rules"); it != v.end()) Rules(*it, p);
+    if (const auto it = v.find("sandbox"); it != v.end()) Sandbox(*it, p);
+  }
+
+  static bool IsEnvName(std::string_view name) {
+    if (name.empty() || name.size() > 128 || (name[0] >= '0' && name[0] <= '9')) return false;
+    for (const char c : name) {
+      if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+    }
+    return true;
+  }
+
+  // "sandbox": {"tier", "shell", "network", "timeout_s", "limits": {...}, "env": [...], "credentials": {...}}
+  void Sandbox(const json& v, RawProfile* p) {
+    const std::string ptr = p->json_path + "/sandbox";
+    if (!Object(v, ptr)) return;
+    Keys(v, ptr, {"tier", "shell", "network", "timeout_s", "limits", "env", "credentials"});
+    RawSandbox sb;
+    sb.json_path = ptr;
+    const auto choice = [&](const char* key, std::initializer_list<const char*> names) -> std::optional<std::string> {
+      const auto it = v.find(key);
+      if (it == v.end()) return std::nullopt;
+      auto text = String(*it, ptr + "/" + key, false);
+      if (!text) return std::nullopt;
+      for (const char* n : names) {
+        if (*text == n) return text;
+      }
+      r_->Schema(ptr + "/" + key, "expected one of: " + JoinKeys(names) + ", found \"" + SanitizeUtf8(*text) + "\"");
+      return std::nullopt;
+    };
+    if (auto t = choice("tier", {"process", "namespace", "auto"})) {
+      sb.tier = *t == "process" ? SandboxTier::kProcess : *t == "namespace" ? SandboxTier::kNamespace : SandboxTier::kAuto;
+    }
+    if (auto t = choice("shell", {"direct", "sandboxed"})) sb.shell_sandboxed = *t == "sandboxed";
+    if (auto t = choice("network", {"none", "proxy"})) {
+      sb.network = *t == "proxy" ? SandboxNetwork::kProxy : SandboxNetwork::kNone;
+    }
+    sb.timeout_s = OptionalInteger(v, "timeout_s", ptr, 1, 86400);
+    if (const auto it = v.find("limits"); it != v.end()) {
+      const std::string lptr = ptr + "/limits";
+      if (Object(*it, lptr)) {
+        Keys(*it, lptr, {"cpu_s", "memory_mb", "processes", "file_size_mb", "open_files"});
+        sb.cpu_s = OptionalInteger(*it, "cpu_s", lptr, 1, 86400);
+        sb.memory_mb = OptionalInteger(*it, "memory_mb", lptr, 16, 1048576);
+        sb.processes = OptionalInteger(*it, "processes", lptr, 1, 65536);
+        sb.file_size_mb = OptionalInteger(*it, "file_size_mb", lptr, 1, 1048576);
+        sb.open_files = OptionalInteger(*it, "open_files", lptr, 16, 1048576);
+      }
+    }
+    if (const auto it = v.find("env"); it != v.end()) {
+      const std::string eptr = ptr + "/env";
+      if (!it->is_array()) {
+        r_->Schema(eptr, std::string("expected an array of environment variable names, found ") + it->type_name());
+      } else {
+        std::vector<std::string> names;
+        for (std::size_t i = 0; i < it->size(); ++i) {
+          auto name = String((*it)[i], eptr + "/" + std::to_string(i), false);
+          if (!name) continue;
+          if (!IsEnvName(*name)) {
+            r_->Schema(eptr + "/" + std::to_string(i), "expected an environment variable name (A-Z a-z 0-9 _)");
+            continue;
+          }
+          names.push_back(*name);
+        }
+        sb.env = std::move(names);
+      }
+    }
+    if (const auto it = v.find("credentials"); it != v.end()) {
+      const std::string cptr = ptr + "/credentials";
+      if (Object(*it, cptr)) {
+        std::map<std::string, SandboxCredential> creds;
+        for (const auto& [name, body] : it->items()) {
+          const std::string item = cptr + "/" + JsonPointerToken(name);
+          if (!IsEnvName(name)) {
+            r_->Schema(item, "credential names are environment variable names (A-Z a-z 0-9 _)");
+            continue;
+          }
+          if (!Object(body, item)) continue;
+          Keys(body, item, {"from_env", "from_file"});
+          SandboxCredential c;
+          const auto env = body.find("from_env");
+          const auto file = body.find("from_file");
+          if ((env == body.end()) == (file == body.end())) {
+            r_->Schema(item, "expected exactly one of 'from_env' or 'from_file'");
+            continue;
+          }
+          if (env != body.end()) {
+            auto e = String(*env, item + "/from_env", false);
+            if (!e) continue;
+            if (!IsEnvName(*e)) {
+              r_->Schema(item + "/from_env", "expected an environment variable name");
+              continue;
+            }
+            c.from_env = *e;
+          } else {
+            auto f = AbsolutePath(*file, item + "/from_file");
+            if (!f) continue;
+            c.from_file = *f;
+          }
+          creds.emplace(name, std::move(c));
+        }
+        sb.credentials = std::move(creds);
+      }
+    }
+    p->sandbox = std::move(sb);
   }
 
   static bool IsPackName(std::string_view name) {

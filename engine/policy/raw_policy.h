@@ -57,6 +57,17 @@ struct RawRuleUse {
   std::optional<RawHttpGrant> http;
 };
 
+// A profile's "sandbox" object; every key is optional and inherited per key.
+struct RawSandbox {
+  std::string json_path;  // "/profiles/dev/sandbox"
+  std::optional<SandboxTier> tier;
+  std::optional<bool> shell_sandboxed;
+  std::optional<SandboxNetwork> network;
+  std::optional<long long> timeout_s, cpu_s, memory_mb, processes, file_size_mb, open_files;
+  std::optional<std::vector<std::string>> env;
+  std::optional<std::map<std::string, SandboxCredential>> credentials;
+};
+
 struct RawProfile {
   std::string name;
   std::string json_path;  // "/profiles/dev"
@@ -65,6 +76,7 @@ struct RawProfile {
   std::optional<RawVerdict> unknown_effects;
   std::array<std::vector<RawPattern>, kGrantListCount> lists;  // indexed by GrantList
   std::vector<RawRuleUse> rules;  // in file order
+  std::optional<RawSandbox> sandbox;
 };
 
 struct RawAgent {

@@ -11,6 +11,7 @@
 
 #include "toolgate/decision.h"
 #include "toolgate/result.h"
+#include "toolgate/sandbox_profile.h"
 
 namespace toolgate {
 
@@ -69,6 +70,8 @@ class Policy {
   // The compiled Lua rules stage (rule_packs + profiles' "rules"); nullptr
   // when the policy enables no pack.
   const lua::RuleSet* rules() const { return rules_.get(); }
+  // How `toolgate run` sandboxes commands for a profile; nullptr for an unknown name.
+  const SandboxProfile* SandboxFor(std::string_view profile) const;
 
  private:
   friend class PolicyCompiler;  // engine/policy/policy_loader.cc
@@ -81,6 +84,7 @@ class Policy {
   std::string default_profile_;                                     // "" = unknown agents denied
   std::map<std::string, std::unique_ptr<CompiledProfile>, std::less<>> profiles_;
   std::shared_ptr<const lua::RuleSet> rules_;
+  std::map<std::string, SandboxProfile, std::less<>> sandboxes_;  // profile name -> sandbox
 };
 
 struct PolicyLoadResult {

@@ -19,5 +19,8 @@ int RunProxyBench(const std::vector<std::string>& argv);  // proxy-bench: tunnel
 int RunHook(const std::vector<std::string>& argv);      // hook: a client's hook stdin in, its answer out
 int RunInstall(const std::vector<std::string>& argv);   // install CLIENT: write the client's hook config
 int RunUninstall(const std::vector<std::string>& argv); // uninstall CLIENT: remove toolgate's entries
+int RunRun(const std::vector<std::string>& argv);       // run [...] -- CMD: run a command in the OS sandbox
+int RunDoctor(const std::vector<std::string>& argv);
+int RunRunBench(const std::vector<std::string>& argv);  // run-bench: the sandbox's launch cost against bare exec and bwrap    // doctor [--json]: what sandbox tiers this host supports
 
 }  // namespace toolgate::cli

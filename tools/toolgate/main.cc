@@ -28,6 +28,9 @@ constexpr const char* kUsage =
     "  hook [--client C]    answer an agent client's tool-call hook (claude, copilot, codex, gemini, cursor)\n"
     "  install CLIENT       write CLIENT's hook configuration to run toolgate hook\n"
     "  uninstall CLIENT     remove toolgate's hook entries from CLIENT's configuration\n"
+    "  run ... -- CMD       run a command inside the OS sandbox built from a profile\n"
+    "  doctor [--json]      report the kernel features the sandbox tiers need\n"
+    "  run-bench            measure the sandbox's launch cost against bare exec and bwrap\n"
     "  version              print the version\n"
     "\n"
     "exit codes of check: 0 allow, 10 ask, 20 deny, 64 usage error, 78 policy failed to load\n";
@@ -58,6 +61,9 @@ int main(int argc, char** argv) {
     if (command == "hook") return toolgate::cli::RunHook(args);
     if (command == "install") return toolgate::cli::RunInstall(args);
     if (command == "uninstall") return toolgate::cli::RunUninstall(args);
+    if (command == "run") return toolgate::cli::RunRun(args);
+    if (command == "doctor") return toolgate::cli::RunDoctor(args);
+    if (command == "run-bench") return toolgate::cli::RunRunBench(args);
     if (command == "version" || command == "--version") {
       std::cout << "toolgate 0.1.0\n";
       return 0;

@@ -1,0 +1,159 @@
+// toolgate run: runs one command inside the OS sandbox derived from a
+// profile's grants (engine/sandbox/). toolgate doctor: what this host supports.
+#include <unistd.h>
+
+#include <algorithm>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli_io.h"
+#include "commands.h"
+#include "grants/compiled_profile.h"
+#include "sandbox/doctor.h"
+#include "sandbox/launcher.h"
+
+extern char** environ;
+
+namespace toolgate::cli {
+
+namespace {
+
+constexpr int kExitSandbox = 71;  // the sandbox could not be built; the command did not run
+
+constexpr const char* kRunUsage =
+    "usage: toolgate run [--policy FILE] (--agent ID | --profile NAME) [--tier process|namespace|auto]\n"
+    "                    [--timeout S] [--cwd DIR] [--verbose] -- CMD [ARGS...]\n";
+
+}  // namespace
+
+int RunRun(const std::vector<std::string>& argv) {
+  const auto dashdash = std::find(argv.begin(), argv.end(), "--");
+  if (dashdash == argv.end() || dashdash + 1 == argv.end()) {
+    std::cerr << "toolgate run: the command goes after --\n" << kRunUsage;
+    return kExitUsage;
+  }
+  std::vector<std::string> options(argv.begin(), dashdash);
+  const std::vector<std::string> command(dashdash + 1, argv.end());
+  Args args(options, {"--policy", "--agent", "--profile", "--tier", "--timeout", "--cwd"}, {"--verbose"});
+  if (!args.ok() || !args.positional().empty()) {
+    std::cerr << "toolgate run: " << (args.ok() ? "unexpected argument '" + args.positional()[0] + "'" : args.error())
+              << "\n" << kRunUsage;
+    return kExitUsage;
+  }
+  const auto agent = args.value("--agent");
+  const auto profile_flag = args.value("--profile");
+  if (agent.has_value() == profile_flag.has_value()) {
+    std::cerr << "toolgate run: give exactly one of --agent or --profile\n" << kRunUsage;
+    return kExitUsage;
+  }
+  sandbox::LaunchOptions launch;
+  SandboxTier requested = SandboxTier::kAuto;
+  if (const auto t = args.value("--tier")) {
+    if (*t == "process") requested = SandboxTier::kProcess;
+    else if (*t == "namespace") requested = SandboxTier::kNamespace;
+    else if (*t != "auto") {
+      std::cerr << "toolgate run: --tier must be process, namespace or auto\n";
+      return kExitUsage;
+    }
+  }
+  if (const auto t = args.value("--timeout")) {
+    try {
+      std::size_t used = 0;
+      launch.timeout_s = std::stoll(*t, &used);
+      if (used != t->size() || launch.timeout_s < 1 || launch.timeout_s > 86400) throw std::out_of_range("");
+    } catch (const std::exception&) {
+      std::cerr << "toolgate run: --timeout must be whole seconds from 1 to 86400\n";
+      return kExitUsage;
+    }
+  }
+  std::string cwd;
+  if (const auto c = args.value("--cwd")) {
+    cwd = *c;
+  } else {
+    char buf[4096];
+    if (::getcwd(buf, sizeof buf) == nullptr) {
+      std::cerr << "toolgate run: cannot read the working directory\n";
+      return kExitSandbox;
+    }
+    cwd = buf;
+  }
+  if (cwd.empty() || cwd[0] != '/') {
+    std::cerr << "toolgate run: --cwd must be absolute\n";
+    return kExitUsage;
+  }
+
+  auto policy = LoadPolicyOrDefault(args.value("--policy").value_or(""));
+  if (!policy) return kExitPolicy;
+  std::string profile_name;
+  const CompiledProfile* profile = nullptr;
+  if (agent) {
+    profile = policy->ProfileFor(*agent, &profile_name);
+    if (profile == nullptr) {
+      std::cerr << "toolgate run: agent '" << *agent << "' has no profile in " << policy->source()
+                << " (and there is no default_profile)\n";
+      return kExitPolicy;
+    }
+  } else {
+    profile_name = *profile_flag;
+    profile = policy->ProfileNamed(profile_name);
+    if (profile == nullptr) {
+      std::cerr << "toolgate run: no profile '" << profile_name << "' in " << policy->source() << "\n";
+      return kExitPolicy;
+    }
+  }
+  const SandboxProfile* sb = policy->SandboxFor(profile_name);
+  if (sb == nullptr) {
+    std::cerr << "toolgate run: profile '" << profile_name << "' has no sandbox settings\n";
+    return kExitPolicy;
+  }
+  // Probe only what the choice needs: the user namespace probe forks, and a
+  // process-tier run should not pay for it.
+  sandbox::ProbeOptions probe;
+  probe.unprivileged = false;
+  probe.cgroups = false;
+  probe.user_namespaces = !(requested == SandboxTier::kProcess ||
+                            (requested == SandboxTier::kAuto && sb->tier == SandboxTier::kProcess));
+  const sandbox::HostSupport host = sandbox::ProbeHost(probe);
+  Result<SandboxTier> tier = sandbox::ChooseTier(sb->tier, requested, host);
+  if (!tier.ok()) {
+    std::cerr << "toolgate run: refusing to run: " << tier.error().message << " (see `toolgate doctor`)\n";
+    return kExitSandbox;
+  }
+  launch.tier = *tier;
+  launch.sandbox = sb;
+  launch.profile = profile;
+  launch.profile_name = profile_name;
+  launch.agent_id = agent.value_or("");
+  launch.cwd = cwd;
+  launch.argv = command;
+  launch.environ = environ;
+  launch.verbose = args.has("--verbose");
+  if (launch.verbose) {
+    std::cerr << "toolgate run: profile " << profile_name << ", tier " << SandboxTierName(*tier) << "\n";
+  }
+  Result<int> rc = sandbox::RunSandboxed(launch);
+  if (!rc.ok()) {
+    std::cerr << "toolgate run: " << rc.error().message << "\n";
+    return kExitSandbox;
+  }
+  return *rc;
+}
+
+int RunDoctor(const std::vector<std::string>& argv) {
+  Args args(argv, {}, {"--json"});
+  if (!args.ok() || !args.positional().empty()) {
+    std::cerr << "usage: toolgate doctor [--json]\n";
+    return kExitUsage;
+  }
+  const sandbox::HostSupport host = sandbox::ProbeHost();
+  if (args.has("--json")) {
+    std::cout << sandbox::HostSupportJson(host) << "\n";
+  } else {
+    std::cout << sandbox::HostSupportText(host);
+    std::cout << "egress proxy built in:     " << (sandbox::EgressProxyAvailable() ? "yes" : "no") << "\n";
+  }
+  return host.process_tier ? 0 : 1;
+}
+
+}  // namespace toolgate::cli
