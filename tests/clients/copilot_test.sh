@@ -41,7 +41,7 @@ fi
 if [ "${TG_CLIENT_NETNS:-}" = inside ]; then
   echo "running in a private network namespace (loopback only)"
 else
-  echo "running in the host's network namespace (no unprivileged user namespaces here)"
+  echo "running in the host's network namespace (TG_CLIENT_NETNS=off, or no unprivileged user namespaces)"
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/tg-copilot.XXXXXX") || fail "mktemp"

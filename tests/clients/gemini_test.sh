@@ -37,7 +37,7 @@ fi
 if [ "${TG_CLIENT_NETNS:-}" = inside ]; then
   echo "running in a private network namespace (loopback only)"
 else
-  echo "running in the host's network namespace (no unprivileged user namespaces here)"
+  echo "running in the host's network namespace (TG_CLIENT_NETNS=off, or no unprivileged user namespaces)"
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/tg-gemini.XXXXXX") || fail "mktemp"
@@ -116,8 +116,10 @@ EOF
     > "$d/install.out" 2>&1 || { cat "$d/install.out" >&2; fail "$scope: toolgate install gemini failed"; }
   local cfg=$dir/.gemini/settings.json
   grep -q "hook --client gemini" "$cfg" || fail "$scope: $cfg has no toolgate hook"
-  grep -q '"selectedType": "gemini-api-key"' "$cfg" 2>/dev/null ||
-    [ "$scope" = project ] || fail "$scope: install lost the existing settings in $cfg"
+  if [ "$scope" = user ]; then
+    python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); sys.exit(d["security"]["auth"]["selectedType"] != "gemini-api-key" or d["general"]["enableAutoUpdate"] is not False)' "$cfg" ||
+      fail "$scope: install lost the existing settings in $cfg"
+  fi
 
   # Project hooks load only in a trusted folder (GEMINI_CLI_TRUST_WORKSPACE; --skip-trust is
   # applied after the settings are read). User hooks load with --skip-trust.
