@@ -4,9 +4,10 @@
 # `toolgate install copilot` as the only hook setup. The mock makes the agent run an
 # allowed shell command, then one that writes ~/.ssh/authorized_keys, then answer.
 # Asserts: the allowed command ran, the denied one left no trace, and the deny reason
-# is in the tool result the CLI sent back to the model. Run twice: project scope
-# (.github/hooks/toolgate.json, folder trusted with --trust-folder) and user scope
-# (~/.copilot/hooks/toolgate.json, which needs no trust step).
+# is in the tool result the CLI sent back to the model. Three runs: project scope
+# (.github/hooks/toolgate.json, folder trusted with --trust-folder), user scope
+# (~/.copilot/hooks/toolgate.json, which needs no trust step; then uninstalled again), and
+# a policy that no longer loads (both calls must be blocked).
 #
 # usage: copilot_test.sh TOOLGATE [SOURCE_ROOT]
 set -u
@@ -28,6 +29,7 @@ fail() {
 
 [ -n "$TOOLGATE" ] && [ -x "$TOOLGATE" ] || fail "usage: $0 TOOLGATE (the toolgate binary)"
 TOOLGATE=$(cd "$(dirname "$TOOLGATE")" && pwd)/$(basename "$TOOLGATE")
+src=$(cd "${2:-$here/../..}" && pwd)
 [ -x "$native" ] || fail "$native is missing: the pinned Copilot CLI has no linux-x64 binary here"
 
 # Run in a network namespace of our own when the system allows it: only loopback
@@ -36,7 +38,7 @@ TOOLGATE=$(cd "$(dirname "$TOOLGATE")" && pwd)/$(basename "$TOOLGATE")
 if [ -z "${TG_CLIENT_NETNS:-}" ] && command -v unshare >/dev/null && command -v ip >/dev/null &&
   unshare -rn true 2>/dev/null; then
   export TG_CLIENT_NETNS=inside
-  exec unshare -rn bash -c 'ip link set lo up && exec bash "$0" "$@"' "$0" "$TOOLGATE" "${2:-}"
+  exec unshare -rn bash -c 'ip link set lo up && exec bash "$0" "$@"' "$0" "$TOOLGATE" "$src"
 fi
 if [ "${TG_CLIENT_NETNS:-}" = inside ]; then
   echo "running in a private network namespace (loopback only)"
@@ -100,28 +102,36 @@ print(d["message"])
 EOF
 }
 
-# run_case SCOPE: a fresh HOME and project; install; one prompt-mode run; assertions.
+# run_case NAME SCOPE [broken-policy]: a fresh HOME and project; install; one prompt-mode run;
+# assertions. With broken-policy, install names a copy of the example policy which is then
+# corrupted: the hook cannot judge anything, so both calls must be blocked (fail closed).
 run_case() {
-  local scope=$1
-  local d=$work/$scope
+  local name=$1 scope=$2 broken=${3:-}
+  local d=$work/$name
   local home=$d/home proj=$d/proj
   mkdir -p "$home" "$proj"
   git -C "$proj" init -q
-  local reason
-  reason=$(expected_reason "$proj") || fail "$scope: toolgate check did not deny the denied command"
+  local reason policy=()
+  if [ -n "$broken" ]; then
+    cp "$src/rules/examples/default.json" "$d/policy.json" || fail "$name: no example policy under $src"
+    policy=(--policy "$d/policy.json")
+    reason="the policy failed to load"
+  else
+    reason=$(expected_reason "$proj") || fail "$name: toolgate check did not deny the denied command"
+  fi
 
   # The only hook setup.
   local dir=$proj cfg=$proj/.github/hooks/toolgate.json
   [ "$scope" = user ] && dir=$home cfg=$home/.copilot/hooks/toolgate.json
-  (cd "$proj" && HOME=$home "$TOOLGATE" install copilot --scope "$scope" --dir "$dir" --agent claude-dev) \
-    > "$d/install.out" 2>&1 || { cat "$d/install.out" >&2; fail "$scope: toolgate install copilot failed"; }
-  grep -q "hook --client copilot" "$cfg" || fail "$scope: $cfg has no toolgate hook"
+  (cd "$proj" && HOME=$home "$TOOLGATE" install copilot --scope "$scope" --dir "$dir" --agent claude-dev "${policy[@]}") \
+    > "$d/install.out" 2>&1 || { cat "$d/install.out" >&2; fail "$name: toolgate install copilot failed"; }
+  grep -q "hook --client copilot" "$cfg" || fail "$name: $cfg has no toolgate hook"
+  [ -n "$broken" ] && printf '{"toolgate_policy": 1, "profiles": ' > "$d/policy.json"
 
   # Project hooks load only in a trusted folder; --trust-folder trusts it for this one run.
   local trust=()
   [ "$scope" = project ] && trust=(--trust-folder)
-  local before
-  before=0
+  local before=0
   [ -f "$work/requests.jsonl" ] && before=$(wc -l < "$work/requests.jsonl")
   (cd "$proj" && env -i PATH="/usr/local/bin:/usr/bin:/bin" HOME="$home" TERM=dumb NO_COLOR=1 \
     COPILOT_PKG_CACHE_HOME="$pkgcache" COPILOT_OFFLINE=true COPILOT_AUTO_UPDATE=false \
@@ -132,26 +142,41 @@ run_case() {
   local rc=$?
   if [ $rc -ne 0 ]; then
     tail -n 30 "$d/stdout" "$d/stderr" >&2
-    fail "$scope: copilot exited with $rc"
+    fail "$name: copilot exited with $rc"
   fi
 
   # This run's requests only.
   tail -n "+$((before + 1))" "$work/requests.jsonl" > "$d/requests.jsonl"
-  [ "$(cat "$proj/allowed.txt" 2>/dev/null)" = ok ] || fail "$scope: the allowed command did not run"
-  [ ! -e "$home/.ssh/authorized_keys" ] || fail "$scope: the denied command ran: $home/.ssh/authorized_keys exists"
+  [ ! -e "$home/.ssh/authorized_keys" ] || fail "$name: the denied command ran: $home/.ssh/authorized_keys exists"
   local r0 r1
-  r0=$(python3 "$here/mock_gemini.py" result "$d/requests.jsonl" 0) || fail "$scope: no tool result for the allowed call"
-  r1=$(python3 "$here/mock_gemini.py" result "$d/requests.jsonl" 1) || fail "$scope: no tool result for the denied call"
-  case $r0 in *Denied*) fail "$scope: the allowed call was denied: $r0" ;; esac
+  r0=$(python3 "$here/mock_gemini.py" result "$d/requests.jsonl" 0) || fail "$name: no tool result for the first call"
+  r1=$(python3 "$here/mock_gemini.py" result "$d/requests.jsonl" 1) || fail "$name: no tool result for the second call"
+  if [ -n "$broken" ]; then
+    [ ! -e "$proj/allowed.txt" ] || fail "$name: a call ran although the policy could not be loaded"
+    case $r0 in *"$reason"*) ;; *) fail "$name: the first call's result does not say why: $r0" ;; esac
+  else
+    [ "$(cat "$proj/allowed.txt" 2>/dev/null)" = ok ] || fail "$name: the allowed command did not run"
+    case $r0 in *Denied*) fail "$name: the allowed call was denied: $r0" ;; esac
+  fi
   case $r1 in
     *"$reason"*) ;;
-    *) fail "$scope: the deny reason did not reach the model; tool result: $r1; expected: $reason" ;;
+    *) fail "$name: the deny reason did not reach the model; tool result: $r1; expected: $reason" ;;
   esac
   python3 "$here/mock_gemini.py" result "$d/requests.jsonl" 2 >/dev/null 2>&1 &&
-    fail "$scope: a third tool result appeared"
-  echo "ok $scope scope: allowed ran, denied blocked; the model got: $r1"
+    fail "$name: a third tool result appeared"
+  echo "ok $name ($scope scope): the model got: $r1"
+
+  # Uninstall takes toolgate's hook file out again (it held nothing else).
+  if [ "$scope" = user ]; then
+    HOME=$home "$TOOLGATE" uninstall copilot --scope user --dir "$home" > "$d/uninstall.out" 2>&1 ||
+      { cat "$d/uninstall.out" >&2; fail "$name: toolgate uninstall copilot failed"; }
+    if [ -e "$cfg" ] && grep -q "hook --client copilot" "$cfg"; then
+      fail "$name: after uninstall $cfg still runs toolgate"
+    fi
+  fi
 }
 
-run_case project
-run_case user
+run_case project project
+run_case user user
+run_case failclosed project broken-policy
 echo "PASS"
