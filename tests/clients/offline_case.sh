@@ -28,6 +28,10 @@ fail() {
 need_toolgate() {
   [ -n "${1:-}" ] && [ -x "$1" ] || fail "usage: $0 TOOLGATE [SOURCE_ROOT] (the toolgate binary)"
   TOOLGATE=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+  local t
+  for t in git python3 node timeout; do
+    command -v "$t" >/dev/null || fail "$t is needed to run the $client CLI test"
+  done
 }
 
 # enter_private_netns SCRIPT ARGS...: re-runs the test in a network namespace of its own
