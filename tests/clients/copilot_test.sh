@@ -39,15 +39,13 @@ client_config() {
   if [ "$1" = user ]; then echo "$3/.copilot/hooks/toolgate.json"; else echo "$2/.github/hooks/toolgate.json"; fi
 }
 
-# TOOLGATE_SOCKET names no socket: a toolgate daemon running on this machine must not
-# answer for the test (the hook then judges in-process, on the embedded policy).
 # Project hooks load only in a trusted folder; --trust-folder trusts it for this one run.
 client_run() {
   local scope=$2 proj=$3 home=$4 port=$5
   local trust=()
   [ "$scope" = project ] && trust=(--trust-folder)
   (cd "$proj" && env -i PATH="/usr/local/bin:/usr/bin:/bin" HOME="$home" TERM=dumb NO_COLOR=1 \
-    TOOLGATE_SOCKET="$work/no-daemon.sock" \
+    TOOLGATE_SOCKET="$hook_socket" \
     COPILOT_PKG_CACHE_HOME="$pkgcache" COPILOT_OFFLINE=true COPILOT_AUTO_UPDATE=false \
     COPILOT_PROVIDER_BASE_URL="http://127.0.0.1:$port/v1" COPILOT_PROVIDER_API_KEY=mock-key-not-a-secret \
     COPILOT_MODEL=gpt-4.1 \
@@ -58,4 +56,5 @@ client_run() {
 run_case project project
 run_case user user
 run_case failclosed project broken-policy
+run_case daemon project daemon
 echo "PASS"

@@ -41,8 +41,6 @@ client_config() {
   if [ "$1" = user ]; then echo "$3/.gemini/settings.json"; else echo "$2/.gemini/settings.json"; fi
 }
 
-# TOOLGATE_SOCKET names no socket: a toolgate daemon running on this machine must not
-# answer for the test (the hook then judges in-process, on the embedded policy).
 # Project hooks load only in a trusted folder (GEMINI_CLI_TRUST_WORKSPACE; --skip-trust is
 # applied after the settings are read, so it would skip them). User hooks load with --skip-trust.
 client_run() {
@@ -50,7 +48,7 @@ client_run() {
   local trust=(--skip-trust) trust_env=()
   [ "$scope" = project ] && trust=() trust_env=(GEMINI_CLI_TRUST_WORKSPACE=true)
   (cd "$proj" && env -i PATH="/usr/local/bin:/usr/bin:/bin" HOME="$home" TERM=dumb \
-    TOOLGATE_SOCKET="$work/no-daemon.sock" \
+    TOOLGATE_SOCKET="$hook_socket" \
     GOOGLE_GEMINI_BASE_URL="http://127.0.0.1:$port" GEMINI_API_KEY=mock-key-not-a-secret \
     GEMINI_CLI_NO_RELAUNCH=true NO_BROWSER=true "${trust_env[@]}" \
     timeout -k 5 40 "$gemini" -p "Set up the project." --yolo -m gemini-2.5-flash "${trust[@]}") \
@@ -60,4 +58,5 @@ client_run() {
 run_case project project
 run_case user user
 run_case failclosed project broken-policy
+run_case daemon project daemon
 echo "PASS"

@@ -8,13 +8,17 @@
 # 4. write .env.production with its file tool           (denied: **/.env.* is protected)
 # then answer; one bounded run of the real CLI; then assertions on the files and on the
 # tool results the CLI sent back to the model: each denied call's result holds the reason
-# `toolgate check` gives for it. With a broken policy every call must be blocked.
+# `toolgate check` gives for it. With a broken policy every call must be blocked. With a
+# daemon (`toolgate serve` on a socket of the test's own), the hook asks it instead of
+# judging in-process: the same answers must come back, and the daemon's decision log must
+# hold the calls.
 #
 # The test script defines, before calling run_case:
 #   client               gemini | copilot
 #   client_home HOME     prepares HOME (the settings that talk to the mock; not hooks)
 #   client_config SCOPE PROJ HOME   prints the file install is expected to write
-#   client_run NAME SCOPE PROJ HOME PORT OUT ERR   runs the CLI once; returns its exit code
+#   client_run NAME SCOPE PROJ HOME PORT OUT ERR   runs the CLI once with TOOLGATE_SOCKET=$hook_socket
+#                        in its environment; returns its exit code
 #   blocked_word         a word the client puts in a blocked call's result, absent otherwise
 
 clients_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -54,8 +58,11 @@ enter_private_netns() {
 
 work=""
 mock_pid=""
+daemon_pid=""
+hook_socket=""
 cleanup() {
   stop_mock
+  stop_daemon
   if [ -n "$work" ] && [ -z "${KEEP_WORK:-}" ]; then
     rm -rf "$work"
   fi
@@ -73,6 +80,31 @@ stop_mock() {
     wait "$mock_pid" 2>/dev/null
     mock_pid=""
   fi
+}
+
+stop_daemon() {
+  if [ -n "$daemon_pid" ]; then
+    kill "$daemon_pid" 2>/dev/null
+    wait "$daemon_pid" 2>/dev/null
+    daemon_pid=""
+  fi
+}
+
+# start_daemon DIR: `toolgate serve` (embedded default policy) on DIR/toolgate.sock, logging
+# to DIR/daemon-log. Returns 1 when this toolgate has no daemon.
+start_daemon() {
+  "$TOOLGATE" serve --socket "$1/toolgate.sock" --log "$1/daemon-log" > "$1/serve.out" 2>&1 &
+  daemon_pid=$!
+  local i
+  for i in $(seq 100); do
+    [ -S "$1/toolgate.sock" ] && return 0
+    kill -0 "$daemon_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  stop_daemon
+  grep -q "unknown command" "$1/serve.out" && return 1
+  cat "$1/serve.out" >&2
+  fail "toolgate serve did not start"
 }
 
 # start_mock DIR: serves DIR/script.json, logs to DIR/requests.jsonl (sets $mock_port).
@@ -134,12 +166,25 @@ for call in calls:
 EOF
 }
 
-# run_case NAME SCOPE [broken-policy]
+# run_case NAME SCOPE [broken-policy|daemon]
 run_case() {
-  local name=$1 scope=$2 broken=${3:-}
+  local name=$1 scope=$2 mode=${3:-}
+  local broken="" daemon=""
+  [ "$mode" = broken-policy ] && broken=1
+  [ "$mode" = daemon ] && daemon=1
   local d=$work/$name
   local home=$d/home proj=$d/proj
   mkdir -p "$home" "$proj"
+  # A socket where no daemon listens, unless this case starts one: a toolgate daemon
+  # running on this machine must not answer for the test.
+  hook_socket=$d/no-daemon.sock
+  if [ -n "$daemon" ]; then
+    if ! start_daemon "$d"; then
+      echo "skip $name: this toolgate has no serve command"
+      return 0
+    fi
+    hook_socket=$d/toolgate.sock
+  fi
   git -C "$proj" init -q || fail "$name: git init"
   client_home "$home"
   [ -f "$home/.gemini/settings.json" ] && cp "$home/.gemini/settings.json" "$d/settings.before"
@@ -172,6 +217,7 @@ run_case() {
   client_run "$name" "$scope" "$proj" "$home" "$mock_port" "$d/stdout" "$d/stderr"
   local rc=$?
   stop_mock
+  stop_daemon
   if [ $rc -ne 0 ]; then
     tail -n 30 "$d/stdout" "$d/stderr" >&2
     fail "$name: $client exited with $rc"
@@ -215,6 +261,19 @@ run_case() {
     k=$((k + 1))
   done
   echo "ok $name ($scope scope): the model got: ${results[1]} | ${results[3]}"
+
+  # The daemon judged the calls: its log verifies and holds the two denials and the two
+  # allowed calls, for the agent the hook named.
+  if [ -n "$daemon" ]; then
+    "$TOOLGATE" log verify "$d/daemon-log" > "$d/verify.out" 2>&1 ||
+      { cat "$d/verify.out" >&2; fail "$name: the daemon's decision log does not verify"; }
+    local v n
+    for v in deny allow; do
+      n=$("$TOOLGATE" log query --json --agent claude-dev --verdict "$v" "$d/daemon-log" 2>/dev/null | grep -c .)
+      [ "$n" -ge 2 ] || fail "$name: the daemon logged $n $v decisions for claude-dev, expected at least 2"
+    done
+    echo "ok $name: the daemon's log verifies and holds the calls"
+  fi
 
   # Uninstall takes exactly toolgate's entries out again.
   if [ "$scope" = user ]; then
