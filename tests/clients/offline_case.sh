@@ -13,8 +13,9 @@
 # judging in-process: the same answers must come back, and the daemon's decision log must
 # hold the calls.
 #
-# The test script defines, before calling run_case:
+# The test script sets, before calling run_case:
 #   client               gemini | copilot
+#   TOOLGATE, src        the toolgate binary (need_toolgate) and the source root (for the example policy)
 #   client_home HOME     prepares HOME (the settings that talk to the mock; not hooks)
 #   client_config SCOPE PROJ HOME   prints the file install is expected to write
 #   client_run NAME SCOPE PROJ HOME PORT OUT ERR   runs the CLI once with TOOLGATE_SOCKET=$hook_socket
@@ -187,7 +188,9 @@ run_case() {
   fi
   git -C "$proj" init -q || fail "$name: git init"
   client_home "$home"
-  [ -f "$home/.gemini/settings.json" ] && cp "$home/.gemini/settings.json" "$d/settings.before"
+  local cfg
+  cfg=$(client_config "$scope" "$proj" "$home")
+  [ -f "$cfg" ] && cp "$cfg" "$d/config.before"
 
   local reasons=() policy=()
   if [ -n "$broken" ]; then
@@ -205,8 +208,6 @@ run_case() {
   (cd "$proj" && HOME=$home "$TOOLGATE" install "$client" --scope "$scope" --dir "$dir" --agent claude-dev \
     "${policy[@]}") > "$d/install.out" 2>&1 ||
     { cat "$d/install.out" >&2; fail "$name: toolgate install $client failed"; }
-  local cfg
-  cfg=$(client_config "$scope" "$proj" "$home")
   [ -f "$cfg" ] && grep -q "hook --client $client" "$cfg" || fail "$name: install wrote no toolgate hook into $cfg"
   if [ -n "$broken" ]; then
     printf '{"toolgate_policy": 1, "profiles": ' > "$d/policy.json"
@@ -282,9 +283,9 @@ run_case() {
     if [ -e "$cfg" ] && grep -q "hook --client $client" "$cfg"; then
       fail "$name: after uninstall $cfg still runs toolgate"
     fi
-    if [ -f "$d/settings.before" ]; then
+    if [ -f "$d/config.before" ]; then
       python3 -c 'import json, sys; a, b = (json.load(open(f)) for f in sys.argv[1:3]); a.get("hooks") == {} and a.pop("hooks"); sys.exit(a != b)' \
-        "$cfg" "$d/settings.before" || fail "$name: after uninstall $cfg differs from the settings before install"
+        "$cfg" "$d/config.before" || fail "$name: after uninstall $cfg differs from what it held before install"
     fi
   fi
 }
