@@ -14,9 +14,9 @@ The script is a JSON file {"turns": [TURN, ...]} where a TURN is either
 {"tool": NAME, "args": {...}} (the model calls a tool) or {"text": "..."}
 (the model answers). Which turn a request gets is derived from the request
 itself, not from a counter: it is the number of tool results already in the
-conversation. A client that retries a request, or makes a side request (a
-title, a classifier), therefore never shifts the script; a request that
-carries more tool results than there are tool turns gets the last text turn.
+conversation. A client that retries a request therefore gets the same answer
+again and never shifts the script; a request that carries as many tool
+results as there are tool turns, or more, gets the last (text) turn.
 
 Every request is appended to the log file as one JSON line
 {"seq", "method", "path", "turn", "body"} before it is answered, so a test can
@@ -43,28 +43,6 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MAX_BODY = 32 * 1024 * 1024
-
-
-def count_gemini_tool_results(body):
-    n = 0
-    for content in body.get("contents") or []:
-        for part in content.get("parts") or []:
-            if isinstance(part, dict) and "functionResponse" in part:
-                n += 1
-    return n
-
-
-def count_chat_tool_results(body):
-    return sum(1 for m in body.get("messages") or []
-               if isinstance(m, dict) and m.get("role") == "tool")
-
-
-def count_responses_tool_results(body):
-    items = body.get("input")
-    if not isinstance(items, list):
-        return 0
-    return sum(1 for it in items if isinstance(it, dict)
-               and it.get("type") == "function_call_output")
 
 
 class Mock:
@@ -240,14 +218,14 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json({"totalTokens": 10})
         elif path.endswith(":streamGenerateContent") or \
                 path.endswith(":generateContent"):
-            idx, turn = mock.turn_for(count_gemini_tool_results(body))
+            idx, turn = mock.turn_for(len(tool_results(body)))
             mock.log("POST", self.path, idx, body)
             if path.endswith(":streamGenerateContent"):
                 self.send_sse([(None, gemini_candidate(turn))])
             else:
                 self.send_json(gemini_candidate(turn))
         elif path.endswith("/chat/completions"):
-            idx, turn = mock.turn_for(count_chat_tool_results(body))
+            idx, turn = mock.turn_for(len(tool_results(body)))
             mock.log("POST", self.path, idx, body)
             if body.get("stream"):
                 events = [(None, c) for c in chat_chunks(turn, model)]
@@ -255,7 +233,7 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 self.send_json(chat_message(turn, model))
         elif path.endswith("/responses"):
-            idx, turn = mock.turn_for(count_responses_tool_results(body))
+            idx, turn = mock.turn_for(len(tool_results(body)))
             mock.log("POST", self.path, idx, body)
             self.send_sse(list(responses_events(turn, model)))
         else:
