@@ -209,6 +209,11 @@ run_case() {
     "${policy[@]}") > "$d/install.out" 2>&1 ||
     { cat "$d/install.out" >&2; fail "$name: toolgate install $client failed"; }
   [ -f "$cfg" ] && grep -q "hook --client $client" "$cfg" || fail "$name: install wrote no toolgate hook into $cfg"
+  # Installing again changes nothing.
+  cp "$cfg" "$d/config.installed"
+  (cd "$proj" && HOME=$home "$TOOLGATE" install "$client" --scope "$scope" --dir "$dir" --agent claude-dev \
+    "${policy[@]}") > "$d/install2.out" 2>&1 || fail "$name: a second toolgate install $client failed"
+  cmp -s "$cfg" "$d/config.installed" || fail "$name: a second install changed $cfg"
   if [ -n "$broken" ]; then
     printf '{"toolgate_policy": 1, "profiles": ' > "$d/policy.json"
   fi
