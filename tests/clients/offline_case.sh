@@ -6,8 +6,10 @@
 # 2. run `mkdir -p ~/.ssh && echo … >> ~/.ssh/authorized_keys`   (denied: ~/.ssh is protected)
 # 3. write notes.txt in the project with its file tool  (allowed)
 # 4. write .env.production with its file tool           (denied: **/.env.* is protected)
+# 5. write .github/workflows/ci.yml with its file tool  (ask: no one to ask in a headless run,
+#                                                        so it must be blocked, not hang or run)
 # then answer; one bounded run of the real CLI; then assertions on the files and on the
-# tool results the CLI sent back to the model: each denied call's result holds the reason
+# tool results the CLI sent back to the model: each blocked call's result holds the reason
 # `toolgate check` gives for it. With a broken policy every call must be blocked. With a
 # daemon (`toolgate serve` on a socket of the test's own), the hook asks it instead of
 # judging in-process: the same answers must come back, and the daemon's decision log must
@@ -122,7 +124,7 @@ start_mock() {
   mock_port=$(cat "$1/port")
 }
 
-# The four calls, in the client's own tool names and argument keys, as the mock's script.
+# The five calls, in the client's own tool names and argument keys, as the mock's script.
 write_script() {  # DIR PROJ
   python3 - "$client" "$2" > "$1/script.json" <<'EOF'
 import json, sys
@@ -139,13 +141,14 @@ turns = [
                                         " >> ~/.ssh/authorized_keys", "description": "add a key"}},
     write(proj + "/notes.txt", "noted\n"),
     write(proj + "/.env.production", "API_TOKEN=overwritten-by-the-agent\n"),
+    write(proj + "/.github/workflows/ci.yml", "on: push\njobs: {}\n"),
     {"text": "Finished."},
 ]
 json.dump({"turns": turns}, sys.stdout, indent=1)
 EOF
 }
 
-# expected_reasons PROJ: the message `toolgate check` gives the model for calls 2 and 4 (one
+# expected_reasons PROJ: the message `toolgate check` gives the model for calls 2, 4 and 5 (one
 # per line), as Claude-named calls: the hook maps the client's tool names onto them.
 expected_reasons() {
   python3 - "$TOOLGATE" "$1" <<'EOF'
@@ -156,13 +159,16 @@ calls = [
         "mkdir -p ~/.ssh && echo ssh-ed25519 AAAAmock attacker >> ~/.ssh/authorized_keys"}},
     {"tool_name": "Write", "cwd": proj, "tool_input": {"file_path": proj + "/.env.production",
         "content": "API_TOKEN=overwritten-by-the-agent\n"}},
+    {"tool_name": "Write", "cwd": proj, "tool_input": {"file_path": proj + "/.github/workflows/ci.yml",
+        "content": "on: push\njobs: {}\n"}},
 ]
-for call in calls:
+expected = ["deny", "deny", "ask"]
+for call, verdict in zip(calls, expected):
     p = subprocess.run([tg, "check", "--agent", "claude-dev", "--json"], input=json.dumps(call),
                        capture_output=True, text=True, timeout=20)
     d = json.loads(p.stdout)
-    if d.get("verdict") != "deny" or not d.get("message") or "\n" in d["message"]:
-        sys.exit("the engine does not deny a call the test expects denied: " + p.stdout)
+    if d.get("verdict") != verdict or not d.get("message") or "\n" in d["message"]:
+        sys.exit("the engine's verdict is not the test's expected " + verdict + ": " + p.stdout)
     print(d["message"])
 EOF
 }
@@ -196,10 +202,10 @@ run_case() {
   if [ -n "$broken" ]; then
     cp "$src/rules/examples/default.json" "$d/policy.json" || fail "$name: no example policy under $src"
     policy=(--policy "$d/policy.json")
-    reasons=("the policy failed to load" "the policy failed to load")
+    reasons=("the policy failed to load" "the policy failed to load" "the policy failed to load")
   else
     mapfile -t reasons < <(expected_reasons "$proj")
-    [ ${#reasons[@]} -eq 2 ] || fail "$name: toolgate check did not deny the calls the test expects denied"
+    [ ${#reasons[@]} -eq 3 ] || fail "$name: toolgate check does not judge the test's calls as expected"
   fi
 
   # The only hook setup.
@@ -230,16 +236,17 @@ run_case() {
   fi
 
   local results=() i r
-  for i in 0 1 2 3; do
+  for i in 0 1 2 3 4; do
     r=$(python3 "$clients_dir/mock_gemini.py" result "$d/requests.jsonl" "$i") ||
       fail "$name: the model never got a result for call $((i + 1))"
     results+=("$r")
   done
-  python3 "$clients_dir/mock_gemini.py" result "$d/requests.jsonl" 4 >/dev/null 2>&1 &&
-    fail "$name: a fifth tool result appeared"
+  python3 "$clients_dir/mock_gemini.py" result "$d/requests.jsonl" 5 >/dev/null 2>&1 &&
+    fail "$name: a sixth tool result appeared"
 
   [ ! -e "$home/.ssh/authorized_keys" ] || fail "$name: the denied shell command ran: ~/.ssh/authorized_keys exists"
   [ ! -e "$proj/.env.production" ] || fail "$name: the denied file write ran: .env.production exists"
+  [ ! -e "$proj/.github/workflows/ci.yml" ] || fail "$name: the unconfirmed file write ran: .github/workflows/ci.yml exists"
   if [ -n "$broken" ]; then
     [ ! -e "$proj/allowed.txt" ] && [ ! -e "$proj/notes.txt" ] ||
       fail "$name: a call ran although the policy could not be loaded"
@@ -259,14 +266,14 @@ run_case() {
     done
   fi
   local k=0
-  for i in 1 3; do
+  for i in 1 3 4; do
     case ${results[$i]} in
       *"${reasons[$k]}"*) ;;
-      *) fail "$name: the deny reason for call $((i + 1)) did not reach the model; tool result: ${results[$i]}; expected: ${reasons[$k]}" ;;
+      *) fail "$name: the reason for blocking call $((i + 1)) did not reach the model; tool result: ${results[$i]}; expected: ${reasons[$k]}" ;;
     esac
     k=$((k + 1))
   done
-  echo "ok $name ($scope scope): the model got: ${results[1]} | ${results[3]}"
+  echo "ok $name ($scope scope): the model got: ${results[1]} | ${results[3]} | ${results[4]}"
 
   # The daemon judged the calls: its log verifies and holds the two denials and the two
   # allowed calls, for the agent the hook named.
