@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "hooks/daemon_client.h"
+#include "sandbox/forward.h"
 #include "toolgate/audit.h"
 #include "toolgate/engine.h"
 
@@ -61,6 +62,33 @@ std::optional<std::string> LogDecisions(const HookOptions& options, const std::v
   return std::nullopt;
 }
 
+// An allowed shell call whose profile runs shell commands sandboxed is
+// answered with its command wrapped in `toolgate run`, so the kernel enforces
+// the same grants. A command that cannot be wrapped safely (NUL, invalid
+// UTF-8, no absolute toolgate path) is denied rather than run unwrapped.
+void ForwardIntoSandbox(const HookOptions& options, const Policy& policy, const std::vector<ToolCall>& calls,
+                        HookAnswer* answer) {
+  if (answer->verdict != Verdict::kAllow || calls.size() != 1 || calls[0].tool_name != "Bash") return;
+  const ToolCall& call = calls[0];
+  if (!sandbox::ProfileRunsShellSandboxed(policy, call.agent_id)) return;
+  sandbox::ForwardOptions fo;
+  fo.toolgate_path = options.toolgate_path;
+  fo.policy_path = options.policy_path;
+  if (!call.agent_id.empty()) {
+    fo.agent_id = call.agent_id;
+  } else if (policy.ProfileFor("", &fo.profile) == nullptr) {
+    fo.profile.clear();
+  }
+  std::optional<json> wrapped = sandbox::SandboxedToolInput(call.tool_input, fo);
+  if (!wrapped) {
+    *answer = DenyAnswer("toolgate blocked this call: the profile runs shell commands in the sandbox, and this "
+                         "command could not be forwarded into it safely");
+    return;
+  }
+  answer->updated_input = std::move(*wrapped);
+  answer->reason_for_human += "\n  forwarded into the sandbox: " + answer->updated_input->value("command", json()).dump();
+}
+
 HookAnswer JudgeInProcess(const HookOptions& options, const std::vector<ToolCall>& calls) {
   std::string why;
   std::shared_ptr<const Policy> policy = options.load_policy ? options.load_policy(&why) : nullptr;
@@ -87,6 +115,7 @@ HookAnswer JudgeInProcess(const HookOptions& options, const std::vector<ToolCall
   a.verdict = d.verdict;
   a.reason_for_model = d.MessageForModel();
   a.reason_for_human = d.MessageForHuman();
+  ForwardIntoSandbox(options, *policy, calls, &a);
   return a;
 }
 
@@ -144,6 +173,20 @@ HookRun Run(std::string_view input, const HookOptions& options) {
       run.answer.reason_for_human = HumanFromJson(w);
       run.source = DecisionSource::kDaemon;
       judged = true;
+      // The daemon judged; whether shell commands run sandboxed is read from
+      // the policy this hook is configured with (the same file the daemon
+      // serves, as `toolgate install` writes it). If it does not load, an
+      // allow is not let through unwrapped.
+      if (run.answer.verdict == Verdict::kAllow && parsed->calls.size() == 1 && parsed->calls[0].tool_name == "Bash") {
+        std::string why;
+        std::shared_ptr<const Policy> policy = options.load_policy ? options.load_policy(&why) : nullptr;
+        if (!policy) {
+          run.answer = DenyAnswer("toolgate could not judge this call, so it is blocked: the policy failed to load" +
+                                  (why.empty() ? std::string() : " (" + why + ")"));
+        } else {
+          ForwardIntoSandbox(options, *policy, parsed->calls, &run.answer);
+        }
+      }
     }
   }
   if (!judged) {

@@ -33,6 +33,11 @@ struct HookOptions {
   // Loads the policy for in-process judgement; null = it failed to load, and
   // *error says why. Called only when the daemon is not used.
   std::function<std::shared_ptr<const Policy>(std::string* error)> load_policy;
+  // Forwarding into the OS sandbox: when the agent's profile says shell
+  // commands run sandboxed, an allowed shell call is answered with its
+  // command rewritten to `toolgate run ... -- /bin/bash -c '<original>'`.
+  std::string toolgate_path;  // absolute path of this toolgate binary
+  std::string policy_path;    // absolute; "" = the embedded default
 };
 
 // Where the decision came from, for the operator (stderr) and tests.

@@ -30,27 +30,21 @@
 #include "sandbox/rlimits.h"
 #include "sandbox/seccomp.h"
 
-#ifdef TOOLGATE_HAVE_EGRESS_PROXY
 #include "sandbox/egress_proxy.h"
-#endif
 
 namespace toolgate::sandbox {
 
-bool EgressProxyAvailable() {
-#ifdef TOOLGATE_HAVE_EGRESS_PROXY
-  return true;
-#else
-  return false;
-#endif
-}
+bool EgressProxyAvailable() { return true; }
 
 ProxyStarter DefaultProxyStarter() {
-  return [](const ProxyRequest& request) -> Result<ProxyEndpoint> {
-#ifdef TOOLGATE_HAVE_EGRESS_PROXY
+  return [](const ProxyStartRequest& request) -> Result<ProxyEndpoint> {
     if (request.profile == nullptr) return Error{ErrorCode::kInternal, "network \"proxy\" needs the compiled profile", ""};
     EgressProxyOptions po;
     po.profile = request.profile;
     po.agent_id = request.agent_id;
+    po.session_id = request.session_id;
+    po.policy_digest = request.policy_digest;
+    po.log = request.log;
     po.unix_socket_path = request.unix_socket_path;
     po.tcp_listen = request.tcp_listen;
     Result<std::unique_ptr<EgressProxy>> started = EgressProxy::Start(std::move(po));
@@ -60,13 +54,6 @@ ProxyStarter DefaultProxyStarter() {
     endpoint.tcp_address = proxy->tcp_address();
     endpoint.stop = [proxy]() { proxy->Stop(); };
     return endpoint;
-#else
-    (void)request;
-    return Error{ErrorCode::kInternal,
-                 "the profile's sandbox network is \"proxy\" but this toolgate was built without the egress proxy "
-                 "(engine/sandbox/egress_proxy.cc); refusing to run rather than run without network walls",
-                 ""};
-#endif
   };
 }
 
@@ -372,9 +359,12 @@ Result<int> RunSandboxed(const LaunchOptions& o) {
     }
   } proxy_stopper{&proxy, &proxy_dir};
   if (sb.network == SandboxNetwork::kProxy) {
-    ProxyRequest request;
+    ProxyStartRequest request;
     request.profile = o.profile;
     request.agent_id = o.agent_id;
+    request.session_id = o.session_id;
+    request.policy_digest = o.policy_digest;
+    request.log = o.log;
     if (ns) {
       // A private directory (0700, the launcher's uid) holds the socket; it is
       // the only host path bound into the view read-write besides the grants.

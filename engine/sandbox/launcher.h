@@ -14,6 +14,7 @@
 #include "toolgate/sandbox_profile.h"
 
 namespace toolgate {
+class AuditLog;
 class CompiledProfile;
 }
 
@@ -22,9 +23,12 @@ namespace toolgate::sandbox {
 // Starting the egress proxy for one run. The launcher asks for a Unix socket
 // (namespace tier: the bridge inside connects to it) or a loopback TCP
 // listener (process tier: Landlock allows connecting to its port only).
-struct ProxyRequest {
+struct ProxyStartRequest {
   const CompiledProfile* profile = nullptr;
   std::string agent_id;
+  std::string session_id;
+  std::string policy_digest;
+  AuditLog* log = nullptr;       // each connection decision is appended here when set
   std::string unix_socket_path;  // set for the namespace tier
   std::string tcp_listen;        // "127.0.0.1:0" for the process tier
 };
@@ -32,7 +36,7 @@ struct ProxyEndpoint {
   std::string tcp_address;    // "127.0.0.1:41234" when tcp_listen was asked for
   std::function<void()> stop;  // called when the sandbox is gone
 };
-using ProxyStarter = std::function<Result<ProxyEndpoint>(const ProxyRequest&)>;
+using ProxyStarter = std::function<Result<ProxyEndpoint>(const ProxyStartRequest&)>;
 
 // toolgate::sandbox::EgressProxy (engine/sandbox/egress_proxy.h) when it is
 // built in; otherwise a starter that refuses, naming what is missing.
@@ -44,6 +48,9 @@ struct LaunchOptions {
   const CompiledProfile* profile = nullptr;  // network grants, for the egress proxy
   std::string profile_name;
   std::string agent_id;
+  std::string session_id;                     // recorded with the proxy's connection decisions
+  std::string policy_digest;
+  AuditLog* log = nullptr;                    // the proxy's connection decisions go here when set
   std::string cwd;                            // absolute; anchors ${cwd} scopes; the command starts here
   std::vector<std::string> argv;              // the command
   long long timeout_s = 0;                    // 0: the profile's

@@ -246,7 +246,7 @@ namespace {
 // "PONG <line>", on a Unix socket or a loopback TCP port.
 class StubProxy {
  public:
-  explicit StubProxy(const ProxyRequest& request) {
+  explicit StubProxy(const ProxyStartRequest& request) {
     if (!request.unix_socket_path.empty()) {
       fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
       sockaddr_un addr{};
@@ -328,7 +328,7 @@ TEST_CASE("network proxy: the sandbox reaches the proxy and nothing else") {
     o.cwd = dir;
     o.argv = {"/bin/bash", "-c", script};
     o.environ = env;
-    o.proxy_starter = [&](const ProxyRequest& request) -> Result<ProxyEndpoint> {
+    o.proxy_starter = [&](const ProxyStartRequest& request) -> Result<ProxyEndpoint> {
       asked_socket = request.unix_socket_path;
       stub = std::make_unique<StubProxy>(request);
       if (!stub->ok()) return Error{ErrorCode::kInternal, "stub proxy did not start", ""};

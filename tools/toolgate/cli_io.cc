@@ -90,4 +90,11 @@ std::shared_ptr<const Policy> LoadPolicyOrDefault(const std::string& path) {
   return r.policy;
 }
 
+std::string SelfExePath() {
+  char buf[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "";
+  return std::string(buf, static_cast<std::size_t>(n));
+}
+
 }  // namespace toolgate::cli

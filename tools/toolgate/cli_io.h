@@ -50,6 +50,10 @@ class Args {
 // without buffering all of it.
 std::string ReadStdinBounded(std::size_t max_bytes);
 
+// The absolute path of the running toolgate binary (/proc/self/exe), so hook
+// commands and sandbox forwarding name exactly this toolgate; "" if unknown.
+std::string SelfExePath();
+
 // Loads --policy FILE, or the embedded default when path is empty. Prints
 // every diagnostic to stderr; returns null when the load failed.
 std::shared_ptr<const Policy> LoadPolicyOrDefault(const std::string& path);

@@ -1,6 +1,7 @@
 // toolgate hook: the command an agent client runs before (and after) each tool
 // call. Reads the client's hook JSON on stdin, judges it (through the daemon
 // when one is running, else in-process) and answers in the client's dialect.
+#include <climits>
 #include <cstdlib>
 #include <iostream>
 #include <unistd.h>
@@ -78,6 +79,11 @@ int RunHook(const std::vector<std::string>& argv) {
   options.log_path = args.value("--log").value_or("");
   options.log_key_path = args.value("--log-key").value_or("");
   const std::string policy_path = args.value("--policy").value_or("");
+  options.toolgate_path = SelfExePath();
+  if (!policy_path.empty()) {
+    char resolved[PATH_MAX];
+    options.policy_path = ::realpath(policy_path.c_str(), resolved) != nullptr ? std::string(resolved) : policy_path;
+  }
   options.load_policy = [&policy_path](std::string* error) {
     auto policy = LoadPolicyOrDefault(policy_path);  // diagnostics go to stderr
     if (!policy) *error = policy_path.empty() ? "the embedded default" : policy_path;

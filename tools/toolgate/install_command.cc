@@ -23,14 +23,6 @@ std::string Absolute(const std::string& path) {
   return std::string(buf) + "/" + path;
 }
 
-// The running binary, so the hook command names exactly this toolgate.
-std::string SelfPath() {
-  char buf[PATH_MAX];
-  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return "toolgate";
-  return std::string(buf, static_cast<std::size_t>(n));
-}
-
 int RunInstallOrUninstall(const std::vector<std::string>& argv, bool install) {
   const char* name = install ? "install" : "uninstall";
   if (argv.size() == 1 && (argv[0] == "--help" || argv[0] == "-h")) {
@@ -57,7 +49,7 @@ int RunInstallOrUninstall(const std::vector<std::string>& argv, bool install) {
   }
   o.dir = Absolute(args.value("--dir").value_or(o.scope == hooks::InstallScope::kProject ? "." : ""));
   if (o.dir.size() > 2 && o.dir.compare(o.dir.size() - 2, 2, "/.") == 0) o.dir.resize(o.dir.size() - 2);
-  o.toolgate_path = SelfPath();
+  o.toolgate_path = SelfExePath();
   if (const auto p = args.value("--policy")) {
     o.policy_path = Absolute(*p);
     if (install && ::access(o.policy_path.c_str(), R_OK) != 0) return usage("cannot read policy " + o.policy_path);

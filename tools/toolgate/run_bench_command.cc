@@ -89,11 +89,8 @@ int RunRunBench(const std::vector<std::string>& argv) {
       return kExitUsage;
     }
   }
-  char self[4096];
-  const ssize_t len = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  if (len <= 0) return kExitFailure;
-  self[len] = '\0';
-  const std::string toolgate(self);
+  const std::string toolgate = SelfExePath();
+  if (toolgate.empty()) return kExitFailure;
   const std::string cwd = "/tmp";
 
   // The profile measured: what the embedded default's base profile grants.

@@ -1,9 +1,11 @@
 // toolgate run: runs one command inside the OS sandbox derived from a
 // profile's grants (engine/sandbox/). toolgate doctor: what this host supports.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,6 +14,7 @@
 #include "grants/compiled_profile.h"
 #include "sandbox/doctor.h"
 #include "sandbox/launcher.h"
+#include "toolgate/audit.h"
 
 extern char** environ;
 
@@ -23,7 +26,8 @@ constexpr int kExitSandbox = 71;  // the sandbox could not be built; the command
 
 constexpr const char* kRunUsage =
     "usage: toolgate run [--policy FILE] (--agent ID | --profile NAME) [--tier process|namespace|auto]\n"
-    "                    [--timeout S] [--cwd DIR] [--verbose] -- CMD [ARGS...]\n";
+    "                    [--timeout S] [--cwd DIR] [--session ID] [--log FILE|DIR [--log-key KEY]]\n"
+    "                    [--verbose] -- CMD [ARGS...]\n";
 
 }  // namespace
 
@@ -35,7 +39,7 @@ int RunRun(const std::vector<std::string>& argv) {
   }
   std::vector<std::string> options(argv.begin(), dashdash);
   const std::vector<std::string> command(dashdash + 1, argv.end());
-  Args args(options, {"--policy", "--agent", "--profile", "--tier", "--timeout", "--cwd"}, {"--verbose"});
+  Args args(options, {"--policy", "--agent", "--profile", "--tier", "--timeout", "--cwd", "--session", "--log", "--log-key"}, {"--verbose"});
   if (!args.ok() || !args.positional().empty()) {
     std::cerr << "toolgate run: " << (args.ok() ? "unexpected argument '" + args.positional()[0] + "'" : args.error())
               << "\n" << kRunUsage;
@@ -129,6 +133,28 @@ int RunRun(const std::vector<std::string>& argv) {
   launch.argv = command;
   launch.environ = environ;
   launch.verbose = args.has("--verbose");
+  launch.session_id = args.value("--session").value_or("");
+  launch.policy_digest = policy->digest();
+  // The egress proxy's connection decisions go to the decision log. A
+  // directory gets its own file, egress.jsonl: one process holds a log file
+  // at a time, and the hook or daemon may hold decisions.jsonl.
+  std::unique_ptr<AuditLog> log;
+  if (const auto path = args.value("--log")) {
+    AuditLogOptions lo;
+    struct stat st{};
+    lo.path = ::stat(path->c_str(), &st) == 0 && S_ISDIR(st.st_mode) ? *path + "/egress.jsonl" : *path;
+    lo.signing_key_path = args.value("--log-key").value_or("");
+    auto opened = AuditLog::Open(lo);
+    if (!opened) {
+      std::cerr << "toolgate run: decision log " << lo.path << ": " << opened.error().message << "\n";
+      return kExitFailure;
+    }
+    log = std::move(*opened);
+    launch.log = log.get();
+  } else if (args.value("--log-key")) {
+    std::cerr << "toolgate run: --log-key needs --log\n" << kRunUsage;
+    return kExitUsage;
+  }
   if (launch.verbose) {
     std::cerr << "toolgate run: profile " << profile_name << ", tier " << SandboxTierName(*tier) << "\n";
   }
