@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Real-client test: Claude Code (`claude -p`) driven offline by the mock model server.
+# The only setup is `toolgate install claude` in the project. The scripted model makes Claude
+# run an allowed command, then a denied one (a force push), then answer. Asserts: the allowed
+# command ran, the denied one did not (the remote's main did not move), and toolgate's deny
+# reason is in the tool result Claude sent back to the model.
+# usage: claude_test.sh [TOOLGATE] [SCRATCH_PARENT]
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+TOOLGATE=${1:-${TOOLGATE:-$clients_dir/../../build/tools/toolgate/toolgate}}
+scratch_parent=${2:-${TMPDIR:-/tmp}}
+skip_unless_installed
+
+# The native binary that the package's install step would copy over bin/claude.exe; run
+# directly so the test does not depend on install scripts having run.
+claude=$clients_dir/node_modules/@anthropic-ai/claude-code-linux-x64/claude
+[ -x "$claude" ] || claude=$clients_dir/node_modules/.bin/claude
+[ -x "$claude" ] || fail "no claude binary under $clients_dir/node_modules"
+[ -x "$TOOLGATE" ] || fail "toolgate binary not found: $TOOLGATE"
+
+make_work "$scratch_parent" claude
+make_git_project
+allowed_cmd='echo ok > allowed.txt'
+denied_cmd='git push --force origin main'
+
+start_mock "$(python3 -c 'import json,sys; print(json.dumps({"turns": [
+  {"tool": "Bash", "input": {"command": sys.argv[1], "description": "write a file"}},
+  {"tool": "Bash", "input": {"command": sys.argv[2], "description": "force push"}},
+  {"text": "done"}]}))' "$allowed_cmd" "$denied_cmd")"
+
+# Claude's environment: nothing from this machine (own HOME, no inherited variables), the mock
+# as its API, and no update checks, telemetry, error reports or other non-essential traffic.
+client_env=(env -i "PATH=$(client_path)" "HOME=$home" "USER=${USER:-root}" "TERM=dumb" "LANG=C.UTF-8"
+  "ANTHROPIC_BASE_URL=http://127.0.0.1:$mock_port" "ANTHROPIC_API_KEY=sk-ant-test-not-a-key"
+  CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 DISABLE_AUTOUPDATER=1 DISABLE_TELEMETRY=1
+  DISABLE_ERROR_REPORTING=1 DISABLE_BUG_COMMAND=1 CLAUDE_CODE_DISABLE_TERMINAL_TITLE=1
+  CLAUDE_CODE_IDE_SKIP_AUTO_INSTALL=1)
+
+# The only setup: toolgate writes the project's hook configuration.
+(cd "$proj" && "${client_env[@]}" "$TOOLGATE" install claude --scope project --agent claude-dev) \
+  > "$work/install.out" 2>&1 || { cat "$work/install.out"; fail "toolgate install claude failed"; }
+cat "$work/install.out"
+
+(cd "$proj" && timeout 90 "${client_env[@]}" "$claude" -p "Write allowed.txt, then force-push main." \
+  --output-format json < /dev/null > "$work/client.out" 2> "$work/client.err")
+status=$?
+[ $status -eq 0 ] || { show_run; fail "claude exited with $status"; }
+
+[ "$(cat "$proj/allowed.txt" 2>/dev/null)" = ok ] || { show_run; fail "the allowed command did not run"; }
+[ "$(git -C "$work/remote.git" rev-parse main)" = "$remote_head" ] ||
+  { show_run; fail "the denied force push ran: the remote's main moved"; }
+
+want=$(expected_deny "$proj" "$denied_cmd") || fail "toolgate check did not deny: $denied_cmd"
+want=${want#toolgate: }
+got=$(tool_result 1) || { show_run; fail "Claude never sent the denied call's result to the model"; }
+case "$got" in
+  *"$want"*) ;;
+  *) show_run; fail "the deny reason is not in Claude's next request: want '$want', got '$got'" ;;
+esac
+first=$(tool_result 0)
+case "$first" in
+  *"blocked"*|*"hook error"*) show_run; fail "the allowed call was blocked: $first" ;;
+esac
+echo "ok: claude ran the allowed command, was refused the force push, and told the model: $got"

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Real-client test: OpenAI Codex CLI (`codex exec`) driven offline by the mock model server
+# through a custom model provider speaking the Responses API.
+# The only hook setup is `toolgate install codex` (user scope: $CODEX_HOME), which must also
+# record Codex's hook trust, since Codex silently skips untrusted hooks. The scripted model
+# makes Codex run an allowed command, then a denied one (a force push), then answer. Asserts:
+# the allowed command ran, the denied one did not (the remote's main did not move), and
+# toolgate's deny reason is in the tool output Codex sent back to the model.
+# Codex runs with its own sandbox off (danger-full-access), so toolgate is the only gate.
+# usage: codex_test.sh [TOOLGATE] [SCRATCH_PARENT]   (SCRATCH_PARENT must not be under /tmp)
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+TOOLGATE=${1:-${TOOLGATE:-$clients_dir/../../build/tools/toolgate/toolgate}}
+scratch_parent=${2:-$clients_dir/../../build}
+skip_unless_installed
+
+codex=$clients_dir/node_modules/.bin/codex
+[ -x "$codex" ] || fail "no codex under $clients_dir/node_modules"
+[ -x "$TOOLGATE" ] || fail "toolgate binary not found: $TOOLGATE"
+PATH=$(client_path) command -v node > /dev/null || fail "node is not installed (codex's launcher is a node script)"
+
+make_work "$scratch_parent" codex
+make_git_project
+codex_home=$work/codex-home
+mkdir -p "$codex_home"
+allowed_cmd='echo ok > allowed.txt'
+denied_cmd='git push --force origin main'
+
+start_mock "$(python3 -c 'import json,sys; print(json.dumps({"turns": [
+  {"tool": "exec_command", "input": {"cmd": sys.argv[1]}},
+  {"tool": "exec_command", "input": {"cmd": sys.argv[2]}},
+  {"text": "done"}]}))' "$allowed_cmd" "$denied_cmd")"
+
+# The mock as a custom model provider; toolgate install must merge its hooks into this file.
+cat > "$codex_home/config.toml" <<EOF
+# written by codex_test.sh: the mock model server as the only provider
+model = "mock-model"
+model_provider = "mock"
+check_for_update_on_startup = false
+
+[model_providers.mock]
+name = "mock"
+base_url = "http://127.0.0.1:$mock_port/v1"
+env_key = "MOCK_MODEL_API_KEY"
+wire_api = "responses"
+request_max_retries = 0
+stream_max_retries = 0
+
+[analytics]
+enabled = false
+
+[otel]
+exporter = "none"
+EOF
+
+client_env=(env -i "PATH=$(client_path)" "HOME=$home" "USER=${USER:-root}" "TERM=dumb" "LANG=C.UTF-8"
+  "CODEX_HOME=$codex_home" "MOCK_MODEL_API_KEY=test-not-a-key")
+
+# The only hook setup.
+(cd "$proj" && "${client_env[@]}" "$TOOLGATE" install codex --scope user --agent claude-dev) \
+  > "$work/install.out" 2>&1 || { cat "$work/install.out"; fail "toolgate install codex failed"; }
+cat "$work/install.out"
+
+(cd "$proj" && timeout 90 "${client_env[@]}" "$codex" exec --skip-git-repo-check \
+  --sandbox danger-full-access --cd "$proj" "Write allowed.txt, then force-push main." \
+  < /dev/null > "$work/client.out" 2> "$work/client.err")
+status=$?
+[ $status -eq 0 ] || { show_run; fail "codex exited with $status"; }
+grep -q 'hook: PreToolUse' "$work/client.err" ||
+  { show_run; fail "Codex ran no PreToolUse hook (untrusted or not installed)"; }
+
+[ "$(cat "$proj/allowed.txt" 2>/dev/null)" = ok ] || { show_run; fail "the allowed command did not run"; }
+[ "$(git -C "$work/remote.git" rev-parse main)" = "$remote_head" ] ||
+  { show_run; fail "the denied force push ran: the remote's main moved"; }
+
+want=$(expected_deny "$proj" "$denied_cmd") || fail "toolgate check did not deny: $denied_cmd"
+want=${want#toolgate: }
+got=$(tool_result 1) || { show_run; fail "Codex never sent the denied call's result to the model"; }
+case "$got" in
+  *"$want"*) ;;
+  *) show_run; fail "the deny reason is not in Codex's next request: want '$want', got '$got'" ;;
+esac
+first=$(tool_result 0)
+case "$first" in
+  *"blocked"*) show_run; fail "the allowed call was blocked: $first" ;;
+esac
+echo "ok: codex ran the allowed command, was refused the force push, and told the model: $got"
