@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 packages=(g++ meson ninja-build pkg-config python3 liblua5.4-dev libre2-dev nlohmann-json3-dev
           libspdlog-dev doctest-dev libssl-dev libcurl4-openssl-dev
-          chromium)  # chromium: the HTML report's headless screenshot test
+          chromium   # chromium: the HTML report's headless screenshot test
+          git)       # git: the real-client tests' throwaway repositories
 
 missing=()
 for p in "${packages[@]}"; do
