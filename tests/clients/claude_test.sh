@@ -17,6 +17,7 @@ skip_unless_installed
 claude=$clients_dir/node_modules/@anthropic-ai/claude-code-linux-x64/claude
 [ -x "$claude" ] || claude=$clients_dir/node_modules/.bin/claude
 [ -x "$claude" ] || fail "no claude binary under $clients_dir/node_modules"
+TOOLGATE=$(abs_path "$TOOLGATE")
 [ -x "$TOOLGATE" ] || fail "toolgate binary not found: $TOOLGATE"
 
 make_work "$scratch_parent" claude

@@ -17,6 +17,7 @@ skip_unless_installed
 
 codex=$clients_dir/node_modules/.bin/codex
 [ -x "$codex" ] || fail "no codex under $clients_dir/node_modules"
+TOOLGATE=$(abs_path "$TOOLGATE")
 [ -x "$TOOLGATE" ] || fail "toolgate binary not found: $TOOLGATE"
 PATH=$(client_path) command -v node > /dev/null || fail "node is not installed (codex's launcher is a node script)"
 

@@ -20,6 +20,14 @@ skip_unless_installed() {
   fi
 }
 
+# abs_path FILE: FILE as an absolute path (meson passes the toolgate binary relative to the
+# build dir, and the tests run commands from other directories).
+abs_path() {
+  local dir
+  dir=$(cd "$(dirname "$1")" 2>/dev/null && pwd) || { echo "$1"; return; }
+  echo "$dir/$(basename "$1")"
+}
+
 cleanup() {
   if [ -n "$mock_pid" ]; then
     kill "$mock_pid" 2>/dev/null
