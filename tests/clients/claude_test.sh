@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Real-client test: Claude Code (`claude -p`) driven offline by the mock model server.
-# The only setup is `toolgate install claude` in the project. The scripted model makes Claude
-# run an allowed command, then a denied one (a force push), then answer. Asserts: the allowed
-# command ran, the denied one did not (the remote's main did not move), and toolgate's deny
-# reason is in the tool result Claude sent back to the model.
+# The only setup is `toolgate install claude` in the project.
+# 1. The scripted model makes Claude run an allowed command, then a denied one (a force push),
+#    then answer. Asserts: the allowed command ran, the denied one did not (the remote's main
+#    did not move), and toolgate's deny reason is in the tool result Claude sent to the model.
+# 2. Fail closed: installed with a policy file that no longer loads when Claude runs, even the
+#    allowed command is refused, and the model is told so.
 # usage: claude_test.sh [TOOLGATE] [SCRATCH_PARENT]
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -22,31 +24,43 @@ TOOLGATE=$(abs_path "$TOOLGATE")
 
 make_work "$scratch_parent" claude
 make_git_project
+shell_tool=Bash shell_key=command
 allowed_cmd='echo ok > allowed.txt'
 denied_cmd='git push --force origin main'
 
-start_mock "$(python3 -c 'import json,sys; print(json.dumps({"turns": [
-  {"tool": "Bash", "input": {"command": sys.argv[1], "description": "write a file"}},
-  {"tool": "Bash", "input": {"command": sys.argv[2], "description": "force push"}},
-  {"text": "done"}]}))' "$allowed_cmd" "$denied_cmd")"
-
-# Claude's environment: nothing from this machine (own HOME, no inherited variables), the mock
+# client_env: sets $cenv, Claude's environment: nothing from this machine (own HOME, no inherited variables), the mock
 # as its API, and no update checks, telemetry, error reports or other non-essential traffic.
-client_env=(env -i "PATH=$(client_path)" "HOME=$home" "USER=${USER:-root}" "TERM=dumb" "LANG=C.UTF-8"
-  "ANTHROPIC_BASE_URL=http://127.0.0.1:$mock_port" "ANTHROPIC_API_KEY=sk-ant-test-not-a-key"
-  CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 DISABLE_AUTOUPDATER=1 DISABLE_TELEMETRY=1
-  DISABLE_ERROR_REPORTING=1 DISABLE_BUG_COMMAND=1 CLAUDE_CODE_DISABLE_TERMINAL_TITLE=1
-  CLAUDE_CODE_IDE_SKIP_AUTO_INSTALL=1)
+client_env() {
+  cenv=(env -i "PATH=$(client_path)" "HOME=$home" "USER=${USER:-root}" "TERM=dumb" "LANG=C.UTF-8"
+    "ANTHROPIC_BASE_URL=http://127.0.0.1:$mock_port" "ANTHROPIC_API_KEY=sk-ant-test-not-a-key"
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 DISABLE_AUTOUPDATER=1 DISABLE_TELEMETRY=1
+    DISABLE_ERROR_REPORTING=1 DISABLE_BUG_COMMAND=1 CLAUDE_CODE_DISABLE_TERMINAL_TITLE=1
+    CLAUDE_CODE_IDE_SKIP_AUTO_INSTALL=1)
+}
 
-# The only setup: toolgate writes the project's hook configuration.
-(cd "$proj" && "${client_env[@]}" "$TOOLGATE" install claude --scope project --agent claude-dev) \
-  > "$work/install.out" 2>&1 || { cat "$work/install.out"; fail "toolgate install claude failed"; }
-cat "$work/install.out"
+# install DIR ARGS...: the only setup, `toolgate install claude` run in the project DIR.
+install() {
+  local dir=$1
+  shift
+  client_env
+  (cd "$dir" && "${cenv[@]}" "$TOOLGATE" install claude --scope project "$@") > "$work/install.out" 2>&1 ||
+    { cat "$work/install.out"; fail "toolgate install claude $* failed"; }
+  cat "$work/install.out"
+}
 
-(cd "$proj" && timeout 90 "${client_env[@]}" "$claude" -p "Write allowed.txt, then force-push main." \
-  --output-format json < /dev/null > "$work/client.out" 2> "$work/client.err")
-status=$?
-[ $status -eq 0 ] || { show_run; fail "claude exited with $status"; }
+# run_claude DIR: one headless session in DIR, bounded in time.
+run_claude() {
+  client_env
+  (cd "$1" && timeout 90 "${cenv[@]}" "$claude" -p "Do the task." --output-format json \
+    < /dev/null > "$work/client.out" 2> "$work/client.err")
+  local status=$?
+  [ $status -eq 0 ] || { show_run; fail "claude exited with $status"; }
+}
+
+# --- 1. allowed runs, denied does not, the model gets the reason
+start_mock allow-deny "$(shell_script "$allowed_cmd" "$denied_cmd")"
+install "$proj" --agent claude-dev
+run_claude "$proj"
 
 [ "$(cat "$proj/allowed.txt" 2>/dev/null)" = ok ] || { show_run; fail "the allowed command did not run"; }
 [ "$(git -C "$work/remote.git" rev-parse main)" = "$remote_head" ] ||
@@ -64,3 +78,20 @@ case "$first" in
   *"blocked"*|*"hook error"*) show_run; fail "the allowed call was blocked: $first" ;;
 esac
 echo "ok: claude ran the allowed command, was refused the force push, and told the model: $got"
+
+# --- 2. fail closed: the policy file breaks after install
+proj2=$work/proj2
+mkdir -p "$proj2"
+broken_policy "$work/policy.json"
+start_mock fail-closed "$(shell_script "$allowed_cmd")"
+install "$proj2" --agent claude-dev --policy "$work/policy.json"
+break_policy "$work/policy.json"
+run_claude "$proj2"
+
+[ ! -e "$proj2/allowed.txt" ] || { show_run; fail "a call ran although the policy does not load"; }
+got=$(tool_result 0) || { show_run; fail "Claude never sent the refused call's result to the model"; }
+case "$got" in
+  *policy*) ;;
+  *) show_run; fail "the model was not told that the policy failed: '$got'" ;;
+esac
+echo "ok: with an unloadable policy claude was refused even the allowed command: $got"

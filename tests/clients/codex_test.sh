@@ -2,11 +2,14 @@
 # Real-client test: OpenAI Codex CLI (`codex exec`) driven offline by the mock model server
 # through a custom model provider speaking the Responses API.
 # The only hook setup is `toolgate install codex` (user scope: $CODEX_HOME), which must also
-# record Codex's hook trust, since Codex silently skips untrusted hooks. The scripted model
-# makes Codex run an allowed command, then a denied one (a force push), then answer. Asserts:
-# the allowed command ran, the denied one did not (the remote's main did not move), and
-# toolgate's deny reason is in the tool output Codex sent back to the model.
-# Codex runs with its own sandbox off (danger-full-access), so toolgate is the only gate.
+# record Codex's hook trust, since Codex silently skips untrusted hooks. Codex runs with its own
+# sandbox off (danger-full-access), so toolgate is the only gate.
+# 1. The scripted model makes Codex run an allowed command, then a denied one (a force push),
+#    then answer. Asserts: the allowed command ran, the denied one did not (the remote's main
+#    did not move), and toolgate's deny reason is in the tool output Codex sent to the model.
+# 2. Fail closed: installed with a policy file that no longer loads when Codex runs, even the
+#    allowed command is refused (Codex itself runs the call when a hook fails), and the model
+#    is told so.
 # usage: codex_test.sh [TOOLGATE] [SCRATCH_PARENT]   (SCRATCH_PARENT must not be under /tmp)
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -23,18 +26,16 @@ PATH=$(client_path) command -v node > /dev/null || fail "node is not installed (
 
 make_work "$scratch_parent" codex
 make_git_project
-codex_home=$work/codex-home
-mkdir -p "$codex_home"
+shell_tool=exec_command shell_key=cmd
 allowed_cmd='echo ok > allowed.txt'
 denied_cmd='git push --force origin main'
 
-start_mock "$(python3 -c 'import json,sys; print(json.dumps({"turns": [
-  {"tool": "exec_command", "input": {"cmd": sys.argv[1]}},
-  {"tool": "exec_command", "input": {"cmd": sys.argv[2]}},
-  {"text": "done"}]}))' "$allowed_cmd" "$denied_cmd")"
-
-# The mock as a custom model provider; toolgate install must merge its hooks into this file.
-cat > "$codex_home/config.toml" <<EOF
+# new_codex_home NAME: a fresh $codex_home whose config.toml names the running mock as the only
+# model provider; toolgate install must merge its hooks' trust into this file.
+new_codex_home() {
+  codex_home=$work/$1
+  mkdir -p "$codex_home"
+  cat > "$codex_home/config.toml" <<EOF
 # written by codex_test.sh: the mock model server as the only provider
 model = "mock-model"
 model_provider = "mock"
@@ -54,22 +55,35 @@ enabled = false
 [otel]
 exporter = "none"
 EOF
+  cenv=(env -i "PATH=$(client_path)" "HOME=$home" "USER=${USER:-root}" "TERM=dumb" "LANG=C.UTF-8"
+    "CODEX_HOME=$codex_home" "MOCK_MODEL_API_KEY=test-not-a-key")
+}
 
-client_env=(env -i "PATH=$(client_path)" "HOME=$home" "USER=${USER:-root}" "TERM=dumb" "LANG=C.UTF-8"
-  "CODEX_HOME=$codex_home" "MOCK_MODEL_API_KEY=test-not-a-key")
+# install DIR ARGS...: the only hook setup, `toolgate install codex --scope user`.
+install() {
+  local dir=$1
+  shift
+  (cd "$dir" && "${cenv[@]}" "$TOOLGATE" install codex --scope user "$@") > "$work/install.out" 2>&1 ||
+    { cat "$work/install.out"; fail "toolgate install codex $* failed"; }
+  cat "$work/install.out"
+}
 
-# The only hook setup.
-(cd "$proj" && "${client_env[@]}" "$TOOLGATE" install codex --scope user --agent claude-dev) \
-  > "$work/install.out" 2>&1 || { cat "$work/install.out"; fail "toolgate install codex failed"; }
-cat "$work/install.out"
+# run_codex DIR: one `codex exec` session in DIR, bounded in time.
+run_codex() {
+  (cd "$1" && timeout 90 "${cenv[@]}" "$codex" exec --skip-git-repo-check \
+    --sandbox danger-full-access --cd "$1" "Do the task." \
+    < /dev/null > "$work/client.out" 2> "$work/client.err")
+  local status=$?
+  [ $status -eq 0 ] || { show_run; fail "codex exited with $status"; }
+  grep -q 'hook: PreToolUse' "$work/client.err" ||
+    { show_run; fail "Codex ran no PreToolUse hook (untrusted or not installed)"; }
+}
 
-(cd "$proj" && timeout 90 "${client_env[@]}" "$codex" exec --skip-git-repo-check \
-  --sandbox danger-full-access --cd "$proj" "Write allowed.txt, then force-push main." \
-  < /dev/null > "$work/client.out" 2> "$work/client.err")
-status=$?
-[ $status -eq 0 ] || { show_run; fail "codex exited with $status"; }
-grep -q 'hook: PreToolUse' "$work/client.err" ||
-  { show_run; fail "Codex ran no PreToolUse hook (untrusted or not installed)"; }
+# --- 1. allowed runs, denied does not, the model gets the reason
+start_mock allow-deny "$(shell_script "$allowed_cmd" "$denied_cmd")"
+new_codex_home codex-home
+install "$proj" --agent claude-dev
+run_codex "$proj"
 
 [ "$(cat "$proj/allowed.txt" 2>/dev/null)" = ok ] || { show_run; fail "the allowed command did not run"; }
 [ "$(git -C "$work/remote.git" rev-parse main)" = "$remote_head" ] ||
@@ -87,3 +101,21 @@ case "$first" in
   *"blocked"*) show_run; fail "the allowed call was blocked: $first" ;;
 esac
 echo "ok: codex ran the allowed command, was refused the force push, and told the model: $got"
+
+# --- 2. fail closed: the policy file breaks after install
+proj2=$work/proj2
+mkdir -p "$proj2"
+broken_policy "$work/policy.json"
+start_mock fail-closed "$(shell_script "$allowed_cmd")"
+new_codex_home codex-home2
+install "$proj2" --agent claude-dev --policy "$work/policy.json"
+break_policy "$work/policy.json"
+run_codex "$proj2"
+
+[ ! -e "$proj2/allowed.txt" ] || { show_run; fail "a call ran although the policy does not load"; }
+got=$(tool_result 0) || { show_run; fail "Codex never sent the refused call's result to the model"; }
+case "$got" in
+  *policy*) ;;
+  *) show_run; fail "the model was not told that the policy failed: '$got'" ;;
+esac
+echo "ok: with an unloadable policy codex was refused even the allowed command: $got"

@@ -29,10 +29,7 @@ abs_path() {
 }
 
 cleanup() {
-  if [ -n "$mock_pid" ]; then
-    kill "$mock_pid" 2>/dev/null
-    wait "$mock_pid" 2>/dev/null
-  fi
+  stop_mock
   if [ -n "$work" ] && [ -z "${KEEP_WORK:-}" ]; then
     rm -rf "$work"
   fi
@@ -67,20 +64,39 @@ make_git_project() {
   remote_head=$(git -C "$work/remote.git" rev-parse main)
 }
 
-# start_mock SCRIPT_JSON: starts mock_model.py on a free loopback port (sets $mock_port $mock_log).
+# start_mock NAME SCRIPT_JSON: (re)starts mock_model.py on a free loopback port with a fresh
+# request log (sets $mock_port $mock_log).
 start_mock() {
-  mock_log=$work/requests.jsonl
-  printf '%s\n' "$1" > "$work/script.json"
-  python3 "$clients_dir/mock_model.py" serve --script "$work/script.json" --log "$mock_log" \
-    --port-file "$work/port" --max-seconds 150 &
+  stop_mock
+  mock_log=$work/$1.requests.jsonl
+  printf '%s\n' "$2" > "$work/$1.script.json"
+  python3 "$clients_dir/mock_model.py" serve --script "$work/$1.script.json" --log "$mock_log" \
+    --port-file "$work/$1.port" --max-seconds 150 &
   mock_pid=$!
   local i
   for i in $(seq 100); do
-    [ -s "$work/port" ] && break
+    [ -s "$work/$1.port" ] && break
     sleep 0.1
   done
-  [ -s "$work/port" ] || fail "the mock model server did not start"
-  mock_port=$(cat "$work/port")
+  [ -s "$work/$1.port" ] || fail "the mock model server did not start"
+  mock_port=$(cat "$work/$1.port")
+}
+
+stop_mock() {
+  if [ -n "$mock_pid" ]; then
+    kill "$mock_pid" 2>/dev/null
+    wait "$mock_pid" 2>/dev/null
+    mock_pid=""
+  fi
+}
+
+# shell_script CMD...: a mock script calling the shell tool TOOL (set $shell_tool, and
+# $shell_key: the input key of the command) with each CMD in turn, then answering "done".
+shell_script() {
+  python3 -c 'import json,sys
+tool, key = sys.argv[1], sys.argv[2]
+print(json.dumps({"turns": [{"tool": tool, "input": {key: c}} for c in sys.argv[3:]] + [{"text": "done"}]}))' \
+    "$shell_tool" "$shell_key" "$@"
 }
 
 # tool_result N: the N-th tool result (0-based) the client sent back to the model.
@@ -90,10 +106,19 @@ tool_result() {
 
 # show_run: what a failing run printed, for the test log.
 show_run() {
-  echo "--- client stdout"; cat "$work/client.out" 2>/dev/null | tail -c 4000
-  echo "--- client stderr"; cat "$work/client.err" 2>/dev/null | tail -c 4000
+  echo "--- client stdout"; tail -c 4000 "$work/client.out" 2>/dev/null
+  echo "--- client stderr"; tail -c 4000 "$work/client.err" 2>/dev/null
   echo "--- tool results sent to the model"
   python3 "$clients_dir/mock_model.py" results "$mock_log" 2>/dev/null
+}
+
+# broken_policy FILE: a copy of the example default policy at FILE, valid now; call
+# break_policy FILE later to make it unloadable (after install has checked it).
+broken_policy() {
+  cp "$clients_dir/../../rules/examples/default.json" "$1" || fail "no example policy to copy"
+}
+break_policy() {
+  printf '{"toolgate_policy": 1, "profiles": ' > "$1"
 }
 
 # expected_deny CWD COMMAND: the reason toolgate gives for a shell command, from `toolgate check`.
