@@ -95,3 +95,24 @@ case "$got" in
   *) show_run; fail "the model was not told that the policy failed: '$got'" ;;
 esac
 echo "ok: with an unloadable policy claude was refused even the allowed command: $got"
+
+# --- 3. fail closed when the hook itself cannot run: the toolgate binary that install wrote
+# into the hook command is gone. Claude runs a read-only command like this one without asking,
+# so only the hook entry's own failure setting stands between it and the call.
+proj3=$work/proj3
+mkdir -p "$proj3" "$work/bin"
+echo "readme-content" > "$proj3/README"
+cp "$TOOLGATE" "$work/bin/toolgate"
+saved=$TOOLGATE
+TOOLGATE=$work/bin/toolgate
+start_mock hook-missing "$(shell_script 'cat README')"
+install "$proj3" --agent claude-dev
+TOOLGATE=$saved
+rm "$work/bin/toolgate"
+run_claude "$proj3"
+
+got=$(tool_result 0) || { show_run; fail "Claude never sent the call's result to the model"; }
+case "$got" in
+  *readme-content*) show_run; fail "the call ran although its hook could not run: '$got'" ;;
+esac
+echo "ok: with the hook's binary gone claude was refused the call: $got"
