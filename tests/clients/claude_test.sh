@@ -9,6 +9,7 @@
 # usage: claude_test.sh [TOOLGATE] [SCRATCH_PARENT]
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
+isolate_network "$0" "$@"
 
 TOOLGATE=${1:-${TOOLGATE:-$clients_dir/../../build/tools/toolgate/toolgate}}
 scratch_parent=${2:-${TMPDIR:-/tmp}}

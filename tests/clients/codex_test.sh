@@ -13,6 +13,7 @@
 # usage: codex_test.sh [TOOLGATE] [SCRATCH_PARENT]   (SCRATCH_PARENT must not be under /tmp)
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
+isolate_network "$0" "$@"
 
 TOOLGATE=${1:-${TOOLGATE:-$clients_dir/../../build/tools/toolgate/toolgate}}
 scratch_parent=${2:-$clients_dir/../../build}

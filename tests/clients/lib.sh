@@ -28,6 +28,19 @@ abs_path() {
   echo "$dir/$(basename "$1")"
 }
 
+# isolate_network SCRIPT ARGS...: re-runs the test in a network namespace of its own holding
+# only loopback (as root, where unshare and ip are available), so the clients provably reach
+# nothing but the mock. Elsewhere the test runs as is, offline by configuration only.
+isolate_network() {
+  if [ -n "${TOOLGATE_CLIENT_NETNS:-}" ]; then
+    echo "network: a namespace of this test's own, loopback only"
+    return 0
+  fi
+  command -v unshare > /dev/null && command -v ip > /dev/null && unshare -n true 2> /dev/null ||
+    { echo "network: shared (no network namespace available); the clients are offline by configuration"; return 0; }
+  TOOLGATE_CLIENT_NETNS=1 exec unshare -n -- bash -c 'ip link set lo up && exec bash "$@"' bash "$@"
+}
+
 cleanup() {
   stop_mock
   if [ -n "$work" ] && [ -z "${KEEP_WORK:-}" ]; then
