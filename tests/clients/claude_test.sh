@@ -83,7 +83,7 @@ echo "ok: claude ran the allowed command, was refused the force push, and told t
 # --- 2. fail closed: the policy file breaks after install
 proj2=$work/proj2
 mkdir -p "$proj2"
-broken_policy "$work/policy.json"
+copy_policy "$work/policy.json"
 start_mock fail-closed "$(shell_script "$allowed_cmd")"
 install "$proj2" --agent claude-dev --policy "$work/policy.json"
 break_policy "$work/policy.json"

@@ -106,7 +106,7 @@ echo "ok: codex ran the allowed command, was refused the force push, and told th
 # --- 2. fail closed: the policy file breaks after install
 proj2=$work/proj2
 mkdir -p "$proj2"
-broken_policy "$work/policy.json"
+copy_policy "$work/policy.json"
 start_mock fail-closed "$(shell_script "$allowed_cmd")"
 new_codex_home codex-home2
 install "$proj2" --agent claude-dev --policy "$work/policy.json"

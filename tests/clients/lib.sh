@@ -125,9 +125,9 @@ show_run() {
   python3 "$clients_dir/mock_model.py" results "$mock_log" 2>/dev/null
 }
 
-# broken_policy FILE: a copy of the example default policy at FILE, valid now; call
+# copy_policy FILE: a copy of the example default policy at FILE, valid now; call
 # break_policy FILE later to make it unloadable (after install has checked it).
-broken_policy() {
+copy_policy() {
   cp "$clients_dir/../../rules/examples/default.json" "$1" || fail "no example policy to copy"
 }
 break_policy() {
