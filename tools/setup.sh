@@ -7,12 +7,18 @@ cd "$(dirname "$0")/.."
 packages=(g++ meson ninja-build pkg-config python3 liblua5.4-dev libre2-dev nlohmann-json3-dev
           libspdlog-dev doctest-dev libssl-dev libcurl4-openssl-dev
           libseccomp-dev bubblewrap  # the sandbox's syscall filter; bwrap: the sandbox benchmark's baseline
-          chromium)  # chromium: the HTML report's headless screenshot test
+          chromium   # chromium: the HTML report's headless screenshot test
+          git)       # git: the real-client tests' throwaway repositories
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# node and npm: tools/test.sh installs the pinned agent CLIs for the real-client tests with npm
+# (Debian's node 18 runs npm; the CLIs that need a newer node get one from the npm registry).
+# Checked by command, not by package: a node installed another way must not be replaced.
+command -v node > /dev/null 2>&1 || missing+=(nodejs)
+command -v npm > /dev/null 2>&1 || missing+=(npm)
 if ((${#missing[@]})); then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
