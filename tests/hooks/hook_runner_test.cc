@@ -21,6 +21,7 @@ HookOptions InProcess(Client client = Client::kUnknown) {
   o.agent = "claude-dev";
   o.use_daemon = false;
   o.load_policy = [](std::string*) { return hooks_test::DefaultPolicy(); };
+  o.toolgate_path = "/usr/local/bin/toolgate";  // the default's developer profile forwards shell calls
   return o;
 }
 
@@ -118,6 +119,30 @@ TEST_CASE("a policy that fails to load is a deny saying so") {
   const json out = json::parse(run.output.stdout_text);
   CHECK(out["decision"] == "deny");
   CHECK(out["reason"].get<std::string>().find("policy failed to load") != std::string::npos);
+}
+
+TEST_CASE("an allowed shell call of a sandboxed profile is forwarded into toolgate run") {
+  // The default policy's developer profile (agent claude-dev) says shell
+  // commands run sandboxed: the answer rewrites the command.
+  const HookRun run = RunFixture("claude/pre_bash_allow.json");
+  REQUIRE(run.answer.verdict == Verdict::kAllow);
+  REQUIRE(run.answer.updated_input.has_value());
+  const std::string cmd = run.answer.updated_input->at("command").get<std::string>();
+  CHECK(cmd.rfind("'/usr/local/bin/toolgate' run --agent 'claude-dev' -- '/bin/bash' -c '", 0) == 0);
+  const json out = json::parse(run.output.stdout_text);
+  CHECK(out["hookSpecificOutput"]["updatedInput"]["command"] == cmd);
+
+  // Without an absolute toolgate path the command cannot be wrapped: denied, not run unwrapped.
+  HookOptions o = InProcess(Client::kClaude);
+  o.toolgate_path.clear();
+  const HookRun unwrapped = RunHook(ReadFixture("claude/pre_bash_allow.json"), o);
+  CHECK(unwrapped.answer.verdict == Verdict::kDeny);
+  CHECK(unwrapped.answer.reason_for_model.find("forwarded into it safely") != std::string::npos);
+
+  // A denied call is never rewritten.
+  const HookRun denied = RunFixture("claude/pre_bash_deny.json");
+  CHECK(denied.answer.verdict == Verdict::kDeny);
+  CHECK_FALSE(denied.answer.updated_input.has_value());
 }
 
 TEST_CASE("a daemon socket path with nothing there means judging in-process") {

@@ -53,8 +53,10 @@ hook copilot/post_bash.json;      expect_exit "copilot post" 0 $code
 hook copilot/claude_shaped_pre_deny.json --client copilot
 expect_json "copilot claude-shaped" "$out" 'o["permissionDecision"]=="deny" and o["hookSpecificOutput"]["permissionDecision"]=="deny"'
 
+# The developer profile runs shell commands sandboxed: Codex gets allow with
+# the rewritten command (never a bare allow).
 hook codex/pre_bash_allow.json;   expect_exit "codex allow" 0 $code
-[ -z "$out" ] && ok || bad "codex allow prints nothing: $out"
+expect_json "codex allow forwards into toolgate run" "$out" 'o["hookSpecificOutput"]["permissionDecision"]=="allow" and " run --agent " in o["hookSpecificOutput"]["updatedInput"]["command"]'
 hook codex/pre_bash_deny.json
 expect_json "codex deny" "$out" 'o["hookSpecificOutput"]["permissionDecision"]=="deny" and o["hookSpecificOutput"]["permissionDecisionReason"]'
 hook codex/pre_bash_ask.json
@@ -65,7 +67,11 @@ hook codex/pre_apply_patch_deny.json
 expect_json "codex patch writing authorized_keys" "$out" 'o["hookSpecificOutput"]["permissionDecision"]=="deny" and "authorized_keys" in o["hookSpecificOutput"]["permissionDecisionReason"]'
 for f in $(cd "$fx" && ls codex/*.json); do
   hook "$f"
-  case "$out" in *'"allow"'*|*'"ask"'*) bad "codex $f: answer holds allow/ask: $out" ;; *) ok ;; esac
+  case "$out" in
+    *'"updatedInput"'*) ok ;;  # a forwarded shell call: allow with the rewritten command
+    *'"allow"'*|*'"ask"'*) bad "codex $f: answer holds allow/ask: $out" ;;
+    *) ok ;;
+  esac
 done
 
 hook gemini/before_shell_allow.json
@@ -219,7 +225,7 @@ for r in reqs:
     assert c["tool_name"] in ("Write", "Edit") and c["cwd"] == "/home/dev/project"
 PY
 out=$("$tg" hook --agent claude-dev --socket "$sock.3" < "$fx/gemini/before_shell_allow.json" 2>/dev/null)
-expect_json "daemon allow, gemini form" "$out" 'o=={"decision":"allow"}'
+expect_json "daemon allow, gemini form (forwarded)" "$out" 'o["decision"]=="allow" and " run --agent " in o["hookSpecificOutput"]["tool_input"]["command"]'
 kill "$listener_pid" 2>/dev/null; wait "$listener_pid" 2>/dev/null; listener_pid=
 # A socket file nobody listens on (a daemon that died) means judging in-process.
 out=$("$tg" hook --agent claude-dev --socket "$sock" < "$fx/claude/pre_bash_allow.json" 2>/dev/null)
