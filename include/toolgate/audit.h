@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -83,6 +84,15 @@ struct AuditLogOptions {
   std::string host;  // recorded in every record; "" = gethostname()
 };
 
+// One decision for AuditLog::AppendBatch. call == nullptr means the input never
+// parsed: raw_input is recorded as AppendUnparsed would record it.
+struct AuditEntry {
+  const ToolCall* call = nullptr;
+  std::string_view raw_input;
+  const Decision* decision = nullptr;  // required
+  const PeerInfo* peer = nullptr;      // required
+};
+
 struct AppendReceipt {
   std::uint64_t seq = 0;
   std::string hash;
@@ -111,6 +121,15 @@ class AuditLog {
   // For input that could not be parsed into a ToolCall: records a redacted,
   // truncated copy of the raw text and the sha256 of all of it.
   Result<AppendReceipt> AppendUnparsed(std::string_view raw_input, const Decision& decision, const PeerInfo& peer);
+
+  // Appends several decision records at once, for a caller that judged a
+  // batch (the daemon: every request one read brought in). Each record is
+  // serialized in the caller's thread; under the lock they are chained in
+  // order and queued together, so one write(2) puts them all in the file and,
+  // when any of them has a verdict in sync_verdicts, one fdatasync covers the
+  // batch before it returns. All or nothing: an error means none of them is in
+  // the log. The receipt names the last record of the batch.
+  Result<AppendReceipt> AppendBatch(std::span<const AuditEntry> entries);
 
   // Signs the current head now (and syncs). Error when no signing key is set.
   Result<AppendReceipt> Checkpoint();

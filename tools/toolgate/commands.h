@@ -14,5 +14,7 @@ int RunLog(const std::vector<std::string>& argv);       // log verify|query|stat
 int RunLogBench(const std::vector<std::string>& argv);  // log bench
 int RunReplay(const std::vector<std::string>& argv);    // replay --policy NEW LOGS
 int RunTest(const std::vector<std::string>& argv);      // test [DIR]: rule packs' own cases
+int RunServe(const std::vector<std::string>& argv);     // serve: the decision daemon on a Unix socket
+int RunServeBench(const std::vector<std::string>& argv);  // serve-bench: daemon throughput
 
 }  // namespace toolgate::cli

@@ -23,6 +23,8 @@ constexpr const char* kUsage =
     "  test [DIR]           run every rule pack's own test cases (DIR defaults to ./rules)\n"
     "  log <command>        review the decision log: verify, query, stats, report, export, keygen, bench\n"
     "  replay --policy NEW LOG...  what would change under a new policy\n"
+    "  serve                the decision daemon on a Unix socket (SIGHUP reloads the policy)\n"
+    "  serve-bench          measure the daemon's throughput with concurrent clients\n"
     "  version              print the version\n"
     "\n"
     "exit codes of check: 0 allow, 10 ask, 20 deny, 64 usage error, 78 policy failed to load\n";
@@ -48,6 +50,8 @@ int main(int argc, char** argv) {
     if (command == "log") return toolgate::cli::RunLog(args);
     if (command == "replay") return toolgate::cli::RunReplay(args);
     if (command == "test") return toolgate::cli::RunTest(args);
+    if (command == "serve") return toolgate::cli::RunServe(args);
+    if (command == "serve-bench") return toolgate::cli::RunServeBench(args);
     if (command == "version" || command == "--version") {
       std::cout << "toolgate 0.1.0\n";
       return 0;
