@@ -7,6 +7,7 @@
 // reply latency p50/p99 (send to reply, so it includes the pipeline's queueing)
 // and the daemon's RSS and CPU use. A benchmark, not a test: nothing asserts on time.
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -40,7 +41,8 @@ namespace fs = std::filesystem;
 
 constexpr const char* kBenchUsage =
     "usage: toolgate serve-bench [--policy FILE] [--calls FILE.jsonl] [--calls-policy NAME] [--clients 1,2,4,8,16]\n"
-    "                            [--seconds S] [--pipeline N] [--workers N] [--log DIR | --no-log] [--verify]\n";
+    "                            [--seconds S] [--pipeline N] [--workers N] [--log DIR | --no-log] [--verify]\n"
+    "                            [--log-sync deny,ask|all|none]\n";
 
 int Usage(const std::string& why) {
   std::cerr << "toolgate serve-bench: " << why << "\n" << kBenchUsage;
@@ -108,6 +110,7 @@ void RunClient(const std::string& socket_path, const std::vector<std::string>& r
   while (sending || in_flight > 0) {
     const Clock::time_point now = Clock::now();
     if (sending && now >= deadline) sending = false;
+    if (!sending && in_flight == 0) break;
     if (!sending && now >= drain_limit) {
       result->failure = "replies stopped coming";
       break;
@@ -133,6 +136,12 @@ void RunClient(const std::string& socket_path, const std::vector<std::string>& r
       }
     }
     if (have == buf.size()) buf.resize(buf.size() * 2);
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 5000) == 0) {
+      result->failure = "no reply for 5 s with " + std::to_string(in_flight) + " requests in flight (" +
+                        std::to_string(have) + " bytes of a partial reply)";
+      break;
+    }
     const ssize_t n = ::recv(fd, buf.data() + have, buf.size() - have, 0);
     if (n <= 0) {
       if (n < 0 && errno == EINTR) continue;
@@ -205,7 +214,8 @@ double Percentile(std::vector<std::uint32_t>& v, double p) {
 }  // namespace
 
 int RunServeBench(const std::vector<std::string>& argv) {
-  Args args(argv, {"--policy", "--calls", "--calls-policy", "--clients", "--seconds", "--pipeline", "--workers", "--log"},
+  Args args(argv, {"--policy", "--calls", "--calls-policy", "--clients", "--seconds", "--pipeline", "--workers", "--log",
+                   "--log-sync"},
             {"--no-log", "--verify"});
   if (!args.ok()) return Usage(args.error());
   if (!args.positional().empty()) return Usage("unexpected argument '" + args.positional()[0] + "'");
@@ -259,6 +269,7 @@ int RunServeBench(const std::vector<std::string>& argv) {
   std::vector<std::string> child_args = {"toolgate", "serve", "--socket", socket_path, "--workers", workers};
   if (!policy_path.empty()) child_args.insert(child_args.end(), {"--policy", policy_path});
   if (logging) child_args.insert(child_args.end(), {"--log", log_dir});
+  if (const auto sync = args.value("--log-sync")) child_args.insert(child_args.end(), {"--log-sync", *sync});
   const std::string child_log = (tmp / "serve.stderr").string();
   const pid_t child = ::fork();
   if (child < 0) return Usage("fork failed");

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 
 #include <spdlog/spdlog.h>
 
@@ -24,7 +25,8 @@ namespace {
 
 constexpr const char* kServeUsage =
     "usage: toolgate serve [--policy FILE] [--socket PATH] [--log DIR [--log-key KEY]] [--group NAME]\n"
-    "                      [--workers N] [--max-message-bytes N] [--max-connections N]\n";
+    "                      [--workers N] [--max-message-bytes N] [--max-connections N]\n"
+    "                      [--log-sync deny,ask|all|none]\n";
 
 int Usage(const std::string& why) {
   std::cerr << "toolgate serve: " << why << "\n" << kServeUsage;
@@ -65,7 +67,7 @@ void Reload(const std::string& path, server::EngineHolder* engines) {
 int RunServe(const std::vector<std::string>& argv) {
   Args args(argv,
             {"--policy", "--socket", "--log", "--log-key", "--group", "--workers", "--max-message-bytes",
-             "--max-connections"},
+             "--max-connections", "--log-sync"},
             {});
   if (!args.ok()) return Usage(args.error());
   if (!args.positional().empty()) return Usage("unexpected argument '" + args.positional()[0] + "'");
@@ -82,6 +84,23 @@ int RunServe(const std::vector<std::string>& argv) {
     return Usage("--max-connections takes a count from 1 to 100000");
   }
   if (args.value("--log-key") && !args.value("--log")) return Usage("--log-key needs --log DIR");
+  // Which verdicts wait for fdatasync before their reply (every record is
+  // written to the file before its reply either way).
+  std::vector<Verdict> sync_verdicts = {Verdict::kDeny, Verdict::kAsk};
+  if (const auto v = args.value("--log-sync")) {
+    sync_verdicts.clear();
+    if (*v == "all") {
+      sync_verdicts = {Verdict::kAllow, Verdict::kAsk, Verdict::kDeny};
+    } else if (*v != "none") {
+      std::istringstream list(*v);
+      std::string item;
+      while (std::getline(list, item, ',')) {
+        const auto verdict = VerdictFromName(item);
+        if (!verdict) return Usage("--log-sync takes all, none or a list of verdicts (deny,ask)");
+        sync_verdicts.push_back(*verdict);
+      }
+    }
+  }
 
   const std::string policy_path = args.value("--policy").value_or("");
   auto policy = LoadPolicyOrDefault(policy_path);
@@ -108,6 +127,7 @@ int RunServe(const std::vector<std::string>& argv) {
     AuditLogOptions o;
     o.path = (std::filesystem::path(*dir) / "decisions.jsonl").string();
     o.signing_key_path = args.value("--log-key").value_or("");
+    o.sync_verdicts = sync_verdicts;
     auto opened = AuditLog::Open(o);
     if (!opened) {
       spdlog::error("toolgate serve: audit log {}: {}{}", o.path, opened.error().message,
