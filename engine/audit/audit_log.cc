@@ -480,7 +480,7 @@ struct AuditLog::State {
   // together, so one write covers them all and a failed write rolls all of
   // them back: the batch is all or nothing.
   Result<AppendReceipt> AppendSerializedBatch(std::span<const std::string> members, bool durable,
-                                              bool counted_durable) {
+                                              bool counted_durable, bool wait_for_sync) {
     std::unique_lock<std::mutex> lk(mu);
     struct Uncount {
       State* s;
@@ -513,12 +513,18 @@ struct AuditLog::State {
       counted_durable = false;
       if (durable_building.fetch_sub(1) == 1) flusher_cv.notify_one();
     }
-    if (durable) {
+    if (durable && wait_for_sync) {
       if (auto e = WaitDurableLocked(lk, seq, my_epoch)) return *e;
     } else {
+      if (durable && sync_wanted < seq) {
+        sync_wanted = seq;  // the flusher syncs it; the caller waits with WaitSynced
+        flusher_cv.notify_one();
+      }
       if (auto e = WaitWrittenLocked(lk, seq, my_epoch, /*relock=*/false)) return *e;
+      receipt.sync_pending = durable;
     }
     receipt.durable = synced_seq >= seq;
+    if (receipt.durable) receipt.sync_pending = false;
     return receipt;
   }
 
@@ -832,7 +838,7 @@ Result<AppendReceipt> AuditLog::AppendUnparsed(std::string_view raw_input, const
   return s_->AppendMembers(audit::kTypeDecision, members, durable);
 }
 
-Result<AppendReceipt> AuditLog::AppendBatch(std::span<const AuditEntry> entries) {
+Result<AppendReceipt> AuditLog::AppendBatch(std::span<const AuditEntry> entries, bool wait_for_sync) {
   if (entries.empty()) return AuditError("no records to append");
   bool durable = false;
   for (const AuditEntry& e : entries) {
@@ -863,7 +869,21 @@ Result<AppendReceipt> AuditLog::AppendBatch(std::span<const AuditEntry> entries)
     if (durable && s_->durable_building.fetch_sub(1) == 1) s_->flusher_cv.notify_one();
     return AuditError(std::string("cannot build the audit record: ") + ex.what());
   }
-  return s_->AppendSerializedBatch(std::span<const std::string>(members.data(), entries.size()), durable, durable);
+  return s_->AppendSerializedBatch(std::span<const std::string>(members.data(), entries.size()), durable, durable,
+                                   wait_for_sync);
+}
+
+std::uint64_t AuditLog::synced_seq() const { return s_->synced_seq.load(); }
+
+Result<std::uint64_t> AuditLog::WaitSynced(std::uint64_t after, std::chrono::milliseconds timeout) {
+  State& s = *s_;
+  std::unique_lock<std::mutex> lk(s.mu);
+  if (s.synced_seq <= after && !s.broken && !s.closed) {
+    s.cv.wait_for(lk, timeout, [&] { return s.synced_seq > after || s.broken || s.closed; });
+  }
+  if (s.broken) return *s.broken;
+  if (s.closed && s.synced_seq < s.written.seq) return AuditError("the audit log was closed", s.file_path);
+  return s.synced_seq.load();
 }
 
 Result<AppendReceipt> AuditLog::Checkpoint() {

@@ -36,11 +36,12 @@ void DenyUnlogged(Decision* d, const Error& failure) {
 
 }  // namespace
 
-Dispatcher::Dispatcher(const EngineHolder* engines, AuditLog* log, std::size_t max_message_bytes)
-    : engines_(engines), log_(log), max_message_bytes_(max_message_bytes) {}
+Dispatcher::Dispatcher(const EngineHolder* engines, AuditLog* log, std::size_t max_message_bytes, bool defer_sync)
+    : engines_(engines), log_(log), max_message_bytes_(max_message_bytes), defer_sync_(defer_sync) {}
 
-void Dispatcher::HandleLines(std::span<const std::string_view> lines, const PeerInfo& peer, std::string* out) const {
-  if (lines.empty()) return;
+std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, const PeerInfo& peer,
+                                      std::string* out) const {
+  if (lines.empty()) return 0;
   const std::shared_ptr<const Engine> engine = engines_->Current();
   const PolicySettings& settings = engine->policy().settings();
   // The envelope holds the call one level down; the call itself gets the
@@ -92,6 +93,7 @@ void Dispatcher::HandleLines(std::span<const std::string_view> lines, const Peer
     }
   }
 
+  std::uint64_t sync_seq = 0;
   if (log_ != nullptr && decisions > 0) {
     thread_local std::vector<AuditEntry> entries;
     entries.clear();
@@ -99,7 +101,8 @@ void Dispatcher::HandleLines(std::span<const std::string_view> lines, const Peer
       if (s.kind != Slot::Kind::kDecision) continue;
       entries.push_back(AuditEntry{s.call ? &*s.call : nullptr, s.raw_call, &s.decision, &peer});
     }
-    Result<AppendReceipt> r = log_->AppendBatch(entries);
+    Result<AppendReceipt> r = log_->AppendBatch(entries, !defer_sync_);
+    if (r && r->sync_pending) sync_seq = r->seq;
     if (!r) {
       spdlog::error("toolgate serve: audit log: {}{}; denying {} decision(s)", r.error().message,
                     r.error().location.empty() ? "" : " (" + r.error().location + ")", decisions);
@@ -116,6 +119,7 @@ void Dispatcher::HandleLines(std::span<const std::string_view> lines, const Peer
       case Slot::Kind::kDecision: AppendDecisionReply(out, s.id, s.decision); break;
     }
   }
+  return sync_seq;
 }
 
 void Dispatcher::AppendOversizedReply(std::string* out) const {

@@ -18,11 +18,18 @@ namespace toolgate::server {
 class Dispatcher {
  public:
   // log may be null: decisions are then answered without being recorded.
-  Dispatcher(const EngineHolder* engines, AuditLog* log, std::size_t max_message_bytes);
+  // With defer_sync, HandleLines returns once the batch is written and leaves
+  // waiting for its fdatasync to the caller (see HandleLines).
+  Dispatcher(const EngineHolder* engines, AuditLog* log, std::size_t max_message_bytes, bool defer_sync = false);
 
   // Appends one reply line to *out per request line, in order. peer is who
-  // sent them (SO_PEERCRED), recorded with each decision.
-  void HandleLines(std::span<const std::string_view> lines, const PeerInfo& peer, std::string* out) const;
+  // sent them (SO_PEERCRED), recorded with each decision. Returns 0, or with
+  // defer_sync the log seq that must be synced (AuditLog::WaitSynced) before
+  // these replies may be sent: a verdict the log syncs is never answered
+  // before its record is on disk.
+  std::uint64_t HandleLines(std::span<const std::string_view> lines, const PeerInfo& peer, std::string* out) const;
+
+  AuditLog* log() const { return log_; }
 
   // The reply to a line over max_message_bytes (the connection closes after it).
   void AppendOversizedReply(std::string* out) const;
@@ -33,6 +40,7 @@ class Dispatcher {
   const EngineHolder* engines_;
   AuditLog* log_;
   std::size_t max_message_bytes_;
+  bool defer_sync_;
 };
 
 }  // namespace toolgate::server

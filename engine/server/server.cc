@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <deque>
 #include <new>
 
 #include <spdlog/spdlog.h>
@@ -28,6 +29,9 @@ constexpr std::size_t kReadBudget = 256u << 10;
 constexpr std::size_t kReadChunk = 64u << 10;
 // After Shutdown, how long replies already made may take to drain.
 constexpr std::chrono::milliseconds kDrainLimit{2000};
+// Replies queued on one connection (unread by the client, or awaiting a sync)
+// past which it is not read until they drain.
+constexpr std::size_t kMaxQueuedBytes = 4u << 20;
 
 std::string ErrnoText(int e) { return std::strerror(e); }
 
@@ -81,33 +85,59 @@ PeerInfo PeerOf(int fd) {
 
 }  // namespace
 
-struct Server::Connection {
-  int fd = -1;
-  PeerInfo peer;
-  InBuffer in;
-  std::string out;
-  std::size_t out_off = 0;
-  bool close_after_output = false;  // oversized line, or the client finished sending
+constexpr std::uint64_t kStopId = 1;
+constexpr std::uint64_t kListenerId = 2;
 
-  // Sends what is pending. false on a dead connection.
-  bool Flush() {
-    while (out_off < out.size()) {
-      const ssize_t n = ::send(fd, out.data() + out_off, out.size() - out_off, MSG_NOSIGNAL);
-      if (n > 0) {
-        out_off += static_cast<std::size_t>(n);
-      } else if (n < 0 && errno == EINTR) {
-        continue;
-      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        return true;
-      } else {
-        return false;
+struct Server::Connection {
+  std::uint64_t id = 0;
+  int fd = -1;
+  bool closed = false;  // under mu
+  PeerInfo peer;
+  InBuffer in;  // touched only by the worker that owns the connection (EPOLLONESHOT)
+
+  // Replies, shared with the sync thread under mu.
+  struct Chunk {
+    std::string data;
+    std::uint64_t sync_seq = 0;  // may leave once the log's synced seq reaches this
+  };
+  std::mutex mu;
+  std::deque<Chunk> queue;
+  std::size_t front_sent = 0;
+  std::size_t queued_bytes = 0;
+  bool in_serve = false;            // a worker owns it now
+  bool socket_full = false;         // the last send would have blocked
+  bool dead = false;                // a send failed, or the log could not sync its records
+  bool close_after_output = false;  // oversized line, or the client finished sending
+  std::atomic<bool> waiting_sync{false};
+
+  // Sends every queued reply the synced seq allows. Caller holds mu.
+  void FlushLocked(std::uint64_t synced) {
+    socket_full = false;
+    while (!queue.empty() && queue.front().sync_seq <= synced) {
+      Chunk& c = queue.front();
+      while (front_sent < c.data.size()) {
+        const ssize_t n = ::send(fd, c.data.data() + front_sent, c.data.size() - front_sent, MSG_NOSIGNAL);
+        if (n > 0) {
+          front_sent += static_cast<std::size_t>(n);
+        } else if (n < 0 && errno == EINTR) {
+          continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+          socket_full = true;
+          waiting_sync = false;
+          return;
+        } else {
+          dead = true;
+          return;
+        }
       }
+      queued_bytes -= c.data.size();
+      queue.pop_front();
+      front_sent = 0;
     }
-    out.clear();
-    out_off = 0;
-    return true;
+    waiting_sync = !queue.empty();
   }
-  bool pending() const { return out_off < out.size(); }
+
+  bool pending() const { return !queue.empty(); }
 };
 
 Server::Server(Listener listener, const Dispatcher* dispatcher, ServerOptions options)
@@ -122,18 +152,19 @@ std::optional<Error> Server::Start() {
   if (stop_fd_ < 0) return Error{ErrorCode::kInternal, "eventfd: " + ErrnoText(errno), {}};
   epoll_event ev{};
   ev.events = EPOLLIN;  // level-triggered and never re-armed: wakes every worker
-  ev.data.ptr = &stop_fd_;
+  ev.data.u64 = kStopId;
   if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, stop_fd_, &ev) != 0) {
     return Error{ErrorCode::kInternal, "epoll_ctl: " + ErrnoText(errno), {}};
   }
   ev.events = EPOLLIN | EPOLLONESHOT;
-  ev.data.ptr = &listener_;
+  ev.data.u64 = kListenerId;
   if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listener_.fd, &ev) != 0) {
     return Error{ErrorCode::kInternal, "epoll_ctl: " + ErrnoText(errno), {}};
   }
   const int n = std::max(1, options_.workers);
   try {
     for (int i = 0; i < n; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+    if (dispatcher_->log() != nullptr) sync_thread_ = std::thread([this] { SyncLoop(); });
   } catch (const std::system_error& e) {
     return Error{ErrorCode::kInternal, std::string("cannot start worker threads: ") + e.what(), {}};
   }
@@ -150,18 +181,24 @@ void Server::WorkerLoop() {
       return;
     }
     if (n == 0) continue;
-    if (ev.data.ptr == &stop_fd_) return;
-    if (ev.data.ptr == &listener_) {
+    if (ev.data.u64 == kStopId) return;
+    if (ev.data.u64 == kListenerId) {
       Accept();
       continue;
     }
-    auto* c = static_cast<Connection*>(ev.data.ptr);
+    std::shared_ptr<Connection> c;
+    {
+      std::lock_guard<std::mutex> lk(conns_mu_);
+      auto it = conns_.find(ev.data.u64);
+      if (it == conns_.end()) continue;  // closed since the event was queued
+      c = it->second;
+    }
     try {
-      Serve(c);
+      Serve(c.get());
     } catch (const std::exception& e) {
       // One connection's trouble (out of memory on a huge batch) is not the daemon's.
       spdlog::error("toolgate serve: dropping a connection (pid {}): {}", c->peer.pid.value_or(-1), e.what());
-      Close(c);
+      Close(c.get());
     }
   }
 }
@@ -179,7 +216,7 @@ void Server::Accept() {
       }
       break;
     }
-    auto c = std::make_unique<Connection>();
+    auto c = std::make_shared<Connection>();
     c->fd = fd;
     c->peer = PeerOf(fd);
     {
@@ -192,89 +229,158 @@ void Server::Accept() {
         ::close(fd);
         continue;
       }
-      conns_.insert(c.get());
+      c->id = next_id_++;
+      conns_.emplace(c->id, c);
     }
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLONESHOT;
-    ev.data.ptr = c.get();
+    ev.data.u64 = c->id;
     if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
       spdlog::error("toolgate serve: epoll_ctl: {}", ErrnoText(errno));
-      Close(c.release());
-      continue;
+      Close(c.get());
     }
-    c.release();  // owned by conns_ now
   }
   if (stopping_.load()) return;
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLONESHOT;
-  ev.data.ptr = &listener_;
+  ev.data.u64 = kListenerId;
   if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listener_.fd, &ev) != 0) {
     spdlog::critical("toolgate serve: cannot re-arm the listening socket: {}", ErrnoText(errno));
   }
 }
 
 void Server::Serve(Connection* c) {
-  if (c->pending()) {
-    if (!c->Flush()) return Close(c);
-    if (c->pending()) return Arm(c, true);
+  AuditLog* log = dispatcher_->log();
+  const auto synced = [log] { return log != nullptr ? log->synced_seq() : ~std::uint64_t{0}; };
+  bool may_read = false;
+  {
+    std::lock_guard<std::mutex> lk(c->mu);
+    if (c->in_serve || c->closed) return;  // a second event: the worker that owns it re-arms it
+    c->in_serve = true;
+    if (!c->dead) c->FlushLocked(synced());
+    may_read = !c->dead && !c->close_after_output && !c->socket_full && c->queued_bytes < kMaxQueuedBytes;
   }
-  if (c->close_after_output) return Close(c);
 
-  bool eof = false;
-  std::size_t got = 0;
-  while (got < kReadBudget) {
-    char* dst = c->in.space(kReadChunk);
-    const std::size_t room = c->in.free_space();
-    const ssize_t n = ::read(c->fd, dst, room);
-    if (n > 0) {
-      c->in.grew(static_cast<std::size_t>(n));
-      got += static_cast<std::size_t>(n);
-      if (static_cast<std::size_t>(n) < room) break;  // drained: spare the read that would say EAGAIN
-      continue;
-    }
-    if (n == 0) {
-      eof = true;
+  if (may_read) {
+    bool eof = false;
+    bool failed = false;
+    std::size_t got = 0;
+    while (got < kReadBudget) {
+      char* dst = c->in.space(kReadChunk);
+      const std::size_t room = c->in.free_space();
+      const ssize_t n = ::read(c->fd, dst, room);
+      if (n > 0) {
+        c->in.grew(static_cast<std::size_t>(n));
+        got += static_cast<std::size_t>(n);
+        if (static_cast<std::size_t>(n) < room) break;  // drained: spare the read that would say EAGAIN
+        continue;
+      }
+      if (n == 0) {
+        eof = true;
+        break;
+      }
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) failed = true;  // ECONNRESET and friends
       break;
     }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-    return Close(c);  // ECONNRESET and friends
+    if (failed) {
+      {
+        std::lock_guard<std::mutex> lk(c->mu);
+        c->dead = true;
+      }
+    } else {
+      LineSplit split;
+      SplitLines(c->in.view(), dispatcher_->max_message_bytes(), eof, &split);
+      std::string out;
+      const std::uint64_t sync_seq = dispatcher_->HandleLines(split.lines, c->peer, &out);
+      c->in.consume(split.consumed);
+      if (split.oversized) dispatcher_->AppendOversizedReply(&out);
+      std::lock_guard<std::mutex> lk(c->mu);
+      if (split.oversized || eof) c->close_after_output = true;  // every line read has its reply
+      if (!out.empty()) {
+        c->queued_bytes += out.size();
+        c->queue.push_back({std::move(out), sync_seq});
+      }
+      if (!c->dead) c->FlushLocked(synced());
+    }
   }
 
-  LineSplit split;
-  SplitLines(c->in.view(), dispatcher_->max_message_bytes(), eof, &split);
-  dispatcher_->HandleLines(split.lines, c->peer, &c->out);
-  c->in.consume(split.consumed);
-  if (split.oversized) {
-    dispatcher_->AppendOversizedReply(&c->out);
-    c->close_after_output = true;
-  } else if (eof) {
-    c->close_after_output = true;  // every line it sent has its reply; nothing more will come
+  // Re-arm (or close) under the lock, so the sync thread sees a consistent owner.
+  std::unique_lock<std::mutex> lk(c->mu);
+  c->in_serve = false;
+  if (c->dead || (c->close_after_output && !c->pending())) {
+    lk.unlock();
+    return Close(c);
   }
-  if (!c->Flush()) return Close(c);
-  if (c->pending()) return Arm(c, true);
-  if (c->close_after_output) return Close(c);
-  Arm(c, false);
-}
-
-void Server::Arm(Connection* c, bool for_output) {
+  std::uint32_t events = 0;
+  if (!c->close_after_output && c->queued_bytes < kMaxQueuedBytes && !c->socket_full) events |= EPOLLIN;
+  if (c->socket_full) events |= EPOLLOUT;
+  if (events == 0) return;  // only a sync is awaited: the sync thread re-arms it
   epoll_event ev{};
-  ev.events = (for_output ? EPOLLOUT : EPOLLIN) | EPOLLONESHOT;
-  ev.data.ptr = c;
+  ev.events = events | EPOLLONESHOT;
+  ev.data.u64 = c->id;
   if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
     spdlog::error("toolgate serve: epoll_ctl: {}", ErrnoText(errno));
+    lk.unlock();
     Close(c);
   }
 }
 
+// Releases replies whose records a finished fdatasync now covers. A connection
+// no worker owns is re-armed for output, so a worker sends the rest (or closes it).
+void Server::SyncLoop() {
+  AuditLog* log = dispatcher_->log();
+  std::uint64_t seen = log->synced_seq();
+  while (!stopping_.load()) {
+    Result<std::uint64_t> r = log->WaitSynced(seen, std::chrono::milliseconds(50));
+    const bool broken = !r;
+    if (r) {
+      if (*r == seen) continue;
+      seen = *r;
+    }
+    std::lock_guard<std::mutex> lk(conns_mu_);
+    for (auto& [id, c] : conns_) {
+      if (!c->waiting_sync.load()) continue;
+      std::lock_guard<std::mutex> clk(c->mu);
+      if (c->closed) continue;
+      if (broken) {
+        // Their records may not be on disk: those answers are never sent.
+        c->dead = true;
+      } else if (!c->dead) {
+        c->FlushLocked(seen);
+      }
+      if (c->in_serve) continue;  // its worker re-arms it
+      // Writable at once: a worker sends the rest, reads on, or closes. If an
+      // event for it is already on its way, the two workers meet at in_serve.
+      epoll_event ev{};
+      ev.events = EPOLLOUT | EPOLLONESHOT;
+      ev.data.u64 = c->id;
+      ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c->fd, &ev);
+    }
+    if (broken) {
+      spdlog::critical("toolgate serve: the audit log cannot sync ({}); closing connections with unsynced answers",
+                       r.error().message);
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+}
+
 void Server::Close(Connection* c) {
+  std::shared_ptr<Connection> keep;  // freed after both locks are released
   {
     std::lock_guard<std::mutex> lk(conns_mu_);
-    conns_.erase(c);
+    auto it = conns_.find(c->id);
+    if (it != conns_.end()) {
+      keep = std::move(it->second);
+      conns_.erase(it);
+    }
   }
+  std::lock_guard<std::mutex> lk(c->mu);
+  if (c->closed) return;
+  c->closed = true;
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c->fd, nullptr);
   ::close(c->fd);
-  delete c;
+  c->fd = -1;
 }
 
 std::size_t Server::connections() const {
@@ -299,22 +405,32 @@ void Server::Shutdown() {
   if (listener_.fd >= 0) ::close(listener_.fd);
   listener_.fd = -1;
 
-  // Replies already made still go out, within a bound.
-  std::vector<Connection*> left;
+  if (sync_thread_.joinable()) sync_thread_.join();
+
+  // Replies already made still go out, within a bound, once their records are synced.
+  std::uint64_t synced = ~std::uint64_t{0};
+  if (AuditLog* log = dispatcher_->log()) {
+    if (auto e = log->Sync()) spdlog::error("toolgate serve: audit log: {}", e->message);
+    synced = log->synced_seq();
+  }
+  std::vector<std::shared_ptr<Connection>> left;
   {
     std::lock_guard<std::mutex> lk(conns_mu_);
-    left.assign(conns_.begin(), conns_.end());
+    for (auto& [id, c] : conns_) left.push_back(c);
   }
   const Clock::time_point deadline = Clock::now() + kDrainLimit;
-  for (Connection* c : left) {
-    while (c->pending() && Clock::now() < deadline) {
-      if (!c->Flush()) break;
-      if (!c->pending()) break;
-      pollfd p{c->fd, POLLOUT, 0};
-      const auto left_ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-      ::poll(&p, 1, static_cast<int>(std::max<long long>(1, left_ms)));
+  for (const std::shared_ptr<Connection>& c : left) {
+    {
+      std::lock_guard<std::mutex> lk(c->mu);
+      while (!c->dead && c->pending() && Clock::now() < deadline) {
+        c->FlushLocked(synced);
+        if (!c->socket_full) break;  // sent all it may, or only unsynced answers remain
+        pollfd p{c->fd, POLLOUT, 0};
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+        ::poll(&p, 1, static_cast<int>(std::max<long long>(1, ms)));
+      }
     }
-    Close(c);
+    Close(c.get());
   }
   if (stop_fd_ >= 0) ::close(stop_fd_);
   if (epoll_fd_ >= 0) ::close(epoll_fd_);

@@ -5,10 +5,16 @@
 // event until it re-arms it: per-connection state needs no lock, and replies
 // keep request order. A worker reads what the connection has (up to a budget),
 // judges every complete line as one batch (Dispatcher: one AuditLog::AppendBatch,
-// so the batch shares one write and one fdatasync), and writes every reply of
-// the batch with one send. While a worker waits for the log's fdatasync the
-// others keep serving, which is why the pool is larger than the core count.
-// A connection whose replies are not being read stops being read (backpressure).
+// so the batch shares one write and one fdatasync), and sends every reply of
+// the batch with one send.
+//
+// With a dispatcher in defer_sync mode, a batch whose records must be synced
+// (deny and ask by default) is queued on its connection until the log's
+// fdatasync covers it; the worker moves on at once, and the connection keeps
+// being read and judged meanwhile, so a pipelining client is not held to one
+// batch per disk sync. A sync thread releases queued replies as syncs finish.
+// Replies always leave in request order. A connection whose replies are not
+// being read, or pile up past a bound, stops being read (backpressure).
 #pragma once
 
 #include <atomic>
@@ -17,7 +23,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
 #include "server/dispatcher.h"
@@ -52,9 +58,9 @@ class Server {
 
  private:
   void WorkerLoop();
+  void SyncLoop();
   void Accept();
   void Serve(Connection* c);
-  void Arm(Connection* c, bool for_output);
   void Close(Connection* c);
 
   Listener listener_;
@@ -65,8 +71,13 @@ class Server {
   std::atomic<bool> stopping_{false};
   bool shut_down_ = false;
   std::vector<std::thread> workers_;
+  std::thread sync_thread_;
+  // Connections by id; epoll events carry the id, so an event that arrives
+  // after its connection closed finds nothing (ids are never reused) and the
+  // object lives while any thread still holds it.
   mutable std::mutex conns_mu_;
-  std::unordered_set<Connection*> conns_;
+  std::unordered_map<std::uint64_t, std::shared_ptr<Connection>> conns_;
+  std::uint64_t next_id_ = 16;  // below: the stop eventfd and the listener
 };
 
 }  // namespace toolgate::server

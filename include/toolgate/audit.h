@@ -96,7 +96,8 @@ struct AuditEntry {
 struct AppendReceipt {
   std::uint64_t seq = 0;
   std::string hash;
-  bool durable = false;  // fdatasync covered the record before Append returned
+  bool durable = false;       // fdatasync covered the record before Append returned
+  bool sync_pending = false;  // AppendBatch without waiting: a sync of seq was requested, wait with WaitSynced
 };
 
 class AuditLog {
@@ -129,7 +130,19 @@ class AuditLog {
   // when any of them has a verdict in sync_verdicts, one fdatasync covers the
   // batch before it returns. All or nothing: an error means none of them is in
   // the log. The receipt names the last record of the batch.
-  Result<AppendReceipt> AppendBatch(std::span<const AuditEntry> entries);
+  //
+  // With wait_for_sync false it returns once the batch is written: when any
+  // record wants fdatasync, the sync is requested (receipt.sync_pending) and
+  // the caller holds those answers until WaitSynced says seq is on disk. The
+  // daemon uses this to keep judging a connection's next requests meanwhile.
+  Result<AppendReceipt> AppendBatch(std::span<const AuditEntry> entries, bool wait_for_sync = true);
+
+  // The highest seq an fdatasync has covered.
+  std::uint64_t synced_seq() const;
+  // Waits until synced_seq() passes `after`, the log breaks or closes, or the
+  // timeout passes; returns synced_seq(). An error when the log is broken
+  // (a failed fdatasync) or closed with records not synced.
+  Result<std::uint64_t> WaitSynced(std::uint64_t after, std::chrono::milliseconds timeout);
 
   // Signs the current head now (and syncs). Error when no signing key is set.
   Result<AppendReceipt> Checkpoint();

@@ -148,7 +148,7 @@ int RunServe(const std::vector<std::string>& argv) {
   }
   const std::string where = listener->activated ? "the socket systemd passed (fd 3)" : listener->path;
 
-  server::Dispatcher dispatcher(&engines, log.get(), max_message);
+  server::Dispatcher dispatcher(&engines, log.get(), max_message, /*defer_sync=*/true);
   server::ServerOptions so;
   so.workers = static_cast<int>(workers);
   so.max_connections = max_connections;

@@ -53,7 +53,7 @@ struct Daemon {
     auto opened = AuditLog::Open(o);
     REQUIRE(opened);
     log = std::move(*opened);
-    dispatcher = std::make_unique<Dispatcher>(&engines, log.get(), max_message);
+    dispatcher = std::make_unique<Dispatcher>(&engines, log.get(), max_message, /*defer_sync=*/true);
     auto l = OpenListener({socket, "", 64});
     REQUIRE(l);
     server = std::make_unique<Server>(std::move(*l), dispatcher.get(), ServerOptions{3, 64});
@@ -88,6 +88,20 @@ TEST_CASE("concurrent pipelining clients each get every reply, in order; the log
       CHECK(replies[i]["id"] == c * 1000 + i);
       CHECK(replies[i]["decision"]["verdict"] == (i % 2 ? "allow" : "deny"));
     }
+  }
+  // Every deny was answered, so every deny record is on disk already: the
+  // daemon holds a synced verdict's answer until fdatasync covers its record.
+  const std::uint64_t synced = d.log->synced_seq();
+  {
+    std::ifstream in(d.dir / "decisions.jsonl");
+    std::string line;
+    std::uint64_t last_deny = 0;
+    while (std::getline(in, line)) {
+      const json r = json::parse(line);
+      if (r["verdict"] == "deny") last_deny = std::max(last_deny, r["seq"].get<std::uint64_t>());
+    }
+    CHECK(last_deny > 0);
+    CHECK(synced >= last_deny);
   }
   d.server->Shutdown();
   CHECK_FALSE(std::filesystem::exists(d.socket));
