@@ -1,6 +1,7 @@
 #include "server/dispatcher.h"
 
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include <spdlog/spdlog.h>
@@ -70,12 +71,25 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
       }
       s.kind = Slot::Kind::kDecision;
       ++decisions;
-      Result<ToolCall> call = ToolCallFromRequest(req.call);
       // A call bigger than the policy's own input limit is judged as the
       // in-process engine judges it: a located input_too_large deny.
       const bool too_big = lines[i].size() > settings.max_input_bytes &&
                            req.call.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size() >
                                settings.max_input_bytes;
+      // The input moves into the ToolCall instead of being copied: the parser
+      // sees an empty object in its place, which it judges the same way.
+      nlohmann::json input;
+      const auto in = req.call.find("tool_input");
+      const bool moved = !too_big && in != req.call.end() && in->is_object();
+      if (moved) input = std::exchange(*in, nlohmann::json::object());
+      Result<ToolCall> call = ToolCallFromRequest(req.call);
+      if (moved) {
+        if (call) {
+          call->tool_input = std::move(input);
+        } else {
+          req.call["tool_input"] = std::move(input);
+        }
+      }
       if (call && !too_big) {
         s.decision = engine->Decide(*call);
         s.call = std::move(*call);

@@ -1,5 +1,6 @@
 #include "server/request.h"
 
+#include "server/reply_writer.h"
 #include "toolgate/daemon_protocol.h"
 
 namespace toolgate::server {
@@ -112,7 +113,11 @@ void AppendDecisionReply(std::string* out, std::string_view id, const Decision& 
   *out += "{\"v\":1,\"id\":";
   *out += id;
   *out += ",\"ok\":true,\"decision\":";
-  *out += ToJson(decision, false).dump(-1, ' ', false, json::error_handler_t::replace);
+  const std::size_t mark = out->size();
+  if (!AppendDecisionJson(out, decision)) {
+    out->resize(mark);  // a string that is not valid UTF-8: the reference path replaces it
+    *out += ToJson(decision, false).dump(-1, ' ', false, json::error_handler_t::replace);
+  }
   *out += "}\n";
 }
 

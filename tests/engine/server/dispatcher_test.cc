@@ -178,3 +178,26 @@ TEST_CASE("the envelope may nest one level deeper than the call; the call gets t
   CHECK(replies[1]["ok"] == false);
   CHECK(replies[1]["error"]["code"] == "nesting_too_deep");
 }
+
+TEST_CASE("a call over the policy's max_input_bytes is the same input_too_large deny as in process") {
+  auto r = LoadPolicyText(
+      R"({"toolgate_policy":1,"settings":{"max_input_bytes":1024},"default_profile":"p",
+          "profiles":{"p":{"tools":{"allow":["*"]},"fs":{"read":["/**"]}}}})",
+      "small.json");
+  REQUIRE(r.ok());
+  EngineHolder engines(r.policy);
+  Dispatcher dispatcher(&engines, nullptr, 1u << 20);
+  const std::string call = R"({"tool_name":"Read","tool_input":{"file_path":"/x","pad":")" + std::string(2000, 'a') + "\"}}";
+  const std::string small = R"({"tool_name":"Read","tool_input":{"file_path":"/x"}})";
+  const std::string big_line = R"({"v":1,"id":1,"op":"decide","call":)" + call + "}";
+  const std::string small_line = R"({"v":1,"id":2,"op":"decide","call":)" + small + "}";
+  const std::string_view views[] = {big_line, small_line};
+  std::string out;
+  dispatcher.HandleLines(views, SomePeer(), &out);
+  const std::vector<json> replies = Lines(out);
+  REQUIRE(replies.size() == 2);
+  const Engine engine(r.policy);
+  CHECK(replies[0]["decision"]["error"]["code"] == "input_too_large");
+  CHECK(Comparable(replies[0]["decision"]) == Comparable(ToJson(engine.DecideText(call), false)));
+  CHECK(replies[1]["decision"]["verdict"] == "allow");
+}
