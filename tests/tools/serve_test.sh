@@ -136,8 +136,10 @@ buf = b""
 while True:
     try:
         d = s.recv(65536)
-    except (socket.timeout, ConnectionResetError):
+    except socket.timeout:
         break
+    except ConnectionResetError:  # closed with our unread bytes in its buffer
+        d = b""
     if not d:
         print("CLOSED")
         break
