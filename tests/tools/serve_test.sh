@@ -238,5 +238,25 @@ expect_eq "group socket group" "$grp" "$(stat -c %G "$tmp/g/toolgate.sock")"
 kill -INT "$daemon"; wait "$daemon"; code=$?; daemon=""
 expect_eq "SIGINT exit code" 0 "$code"
 
+# ---- socket activation (systemd's protocol, through systemd-socket-activate) ----------
+if command -v systemd-socket-activate >/dev/null 2>&1; then
+  act="$tmp/act/toolgate.sock"
+  mkdir -p "$tmp/act"
+  systemd-socket-activate -l "$act" "$tg" serve --socket "$tmp/unused.sock" --log "$tmp/actlog" 2>>"$tmp/serve.err" &
+  daemon=$!
+  for _ in $(seq 1 100); do [ -S "$act" ] && break; sleep 0.1; done
+  out=$(python3 "$tmp/client.py" "$act" '{"v":1,"id":1,"op":"ping"}' \
+    '{"v":1,"id":2,"op":"decide","call":{"agent_id":"claude-dev","tool_name":"Bash","cwd":"/home/dev/project","tool_input":{"command":"git status"}}}')
+  if printf '%s' "$out" | grep -q '"pong":true' && printf '%s' "$out" | grep -q '"verdict":"allow"'; then ok; else
+    bad "socket activation: $out"; fi
+  if [ -e "$tmp/unused.sock" ]; then bad "an activated daemon bound its own socket too"; else ok; fi
+  kill -TERM "$daemon"; wait "$daemon"; code=$?; daemon=""
+  expect_eq "activated daemon exit code" 0 "$code"
+  if [ -S "$act" ]; then ok; else bad "the activated daemon removed the socket systemd owns"; fi
+  "$tg" log verify "$tmp/actlog" >/dev/null; expect_eq "activated daemon's log verifies" 0 $?
+else
+  echo "skip: socket activation (no systemd-socket-activate)"
+fi
+
 echo "serve: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
