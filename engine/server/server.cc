@@ -307,11 +307,11 @@ void Server::Serve(Connection* c) {
 
   // Re-arm (or close) under the lock, so the sync thread sees a consistent owner.
   std::unique_lock<std::mutex> lk(c->mu);
-  c->in_serve = false;
   if (c->dead || (c->close_after_output && !c->pending())) {
-    lk.unlock();
+    lk.unlock();  // still marked in_serve: a late event for it does nothing
     return Close(c);
   }
+  c->in_serve = false;
   std::uint32_t events = 0;
   if (!c->close_after_output && c->queued_bytes < kMaxQueuedBytes && !c->socket_full) events |= EPOLLIN;
   if (c->socket_full) events |= EPOLLOUT;
@@ -321,6 +321,7 @@ void Server::Serve(Connection* c) {
   ev.data.u64 = c->id;
   if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
     spdlog::error("toolgate serve: epoll_ctl: {}", ErrnoText(errno));
+    c->in_serve = true;
     lk.unlock();
     Close(c);
   }
