@@ -66,15 +66,6 @@ bool LooksLikeDecision(const json& d) {
 
 }  // namespace
 
-std::string DefaultDaemonSocketPath() {
-  if (const char* s = std::getenv("TOOLGATE_SOCKET"); s != nullptr && *s != '\0') return s;
-  if (const char* x = std::getenv("XDG_RUNTIME_DIR"); x != nullptr && *x != '\0') {
-    return std::string(x) + "/toolgate.sock";
-  }
-  if (::getuid() == 0) return "/run/toolgate/toolgate.sock";
-  return "/tmp/toolgate-" + std::to_string(::getuid()) + "/toolgate.sock";
-}
-
 DaemonAnswer DecideViaDaemon(const std::string& socket_path, const std::vector<ToolCall>& calls,
                              std::chrono::milliseconds timeout) {
   const Clock::time_point deadline = Clock::now() + timeout;

@@ -14,11 +14,6 @@
 
 namespace toolgate::hooks {
 
-// $TOOLGATE_SOCKET, else $XDG_RUNTIME_DIR/toolgate.sock, else
-// /run/toolgate/toolgate.sock for uid 0 and /tmp/toolgate-<uid>/toolgate.sock
-// otherwise. Same rule as the daemon's DefaultSocketPath().
-std::string DefaultDaemonSocketPath();
-
 struct DaemonAnswer {
   enum class Status {
     kAnswered,     // decisions holds one verdict-checked decision object per call

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "hooks/daemon_client.h"
+#include "toolgate/daemon_protocol.h"
 #include "sandbox/forward.h"
 #include "toolgate/audit.h"
 #include "toolgate/engine.h"
@@ -152,7 +153,7 @@ HookRun Run(std::string_view input, const HookOptions& options) {
 
   bool judged = false;
   if (options.use_daemon) {
-    const std::string path = options.socket_path.empty() ? DefaultDaemonSocketPath() : options.socket_path;
+    const std::string path = options.socket_path.empty() ? DefaultSocketPath() : options.socket_path;
     DaemonAnswer d = DecideViaDaemon(path, parsed->calls, options.daemon_timeout);
     if (d.status == DaemonAnswer::Status::kFailed) {
       run.answer = DenyAnswer("toolgate could not judge this call, so it is blocked: " + d.error.message + " (" +

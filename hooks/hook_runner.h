@@ -24,7 +24,7 @@ struct HookOptions {
   Client client = Client::kUnknown;   // kUnknown = detect from the input's shape
   std::optional<std::string> agent;   // the agent identity the caller vouches for
   bool use_daemon = true;
-  std::string socket_path;            // "" = DefaultDaemonSocketPath()
+  std::string socket_path;            // "" = DefaultSocketPath()
   std::chrono::milliseconds daemon_timeout{2000};
   // "" = no local audit log. A directory means DIR/decisions.jsonl. Only
   // in-process decisions are logged here: the daemon logs its own.

@@ -475,6 +475,59 @@ struct AuditLog::State {
     return receipt;
   }
 
+  // Chains and queues several records in order under one lock, then waits
+  // for the last one (written, or synced when durable). They are queued
+  // together, so one write covers them all and a failed write rolls all of
+  // them back: the batch is all or nothing.
+  Result<AppendReceipt> AppendSerializedBatch(std::span<const std::string> members, bool durable,
+                                              bool counted_durable, bool wait_for_sync) {
+    std::unique_lock<std::mutex> lk(mu);
+    struct Uncount {
+      State* s;
+      bool* counted;
+      ~Uncount() {
+        if (*counted && s->durable_building.fetch_sub(1) == 1) s->flusher_cv.notify_one();
+      }
+    } uncount{this, &counted_durable};
+    cv.wait(lk, [&] { return !rotating_now; });
+    if (closing || closed) return AuditError("the audit log is closed", file_path);
+    if (broken) return *broken;
+    std::size_t incoming = 0;
+    for (const std::string& m : members) incoming += m.size() + 2;
+    if (RotationDueLocked(incoming)) {
+      if (auto e = RotateLocked(lk)) return *e;
+      if (closing || closed) return AuditError("the audit log is closed", file_path);
+    }
+    const std::uint64_t my_epoch = epoch;
+    std::uint64_t seq = 0;
+    for (const std::string& m : members) {
+      seq = AssignLocked(audit::kTypeDecision, m);
+      if (opt.checkpoint_every > 0 && assigned.seq - assigned.last_checkpoint_seq >= opt.checkpoint_every) {
+        AddCheckpointLocked();
+      }
+    }
+    AppendReceipt receipt;
+    receipt.seq = seq;
+    receipt.hash = assigned.head;
+    if (counted_durable) {
+      counted_durable = false;
+      if (durable_building.fetch_sub(1) == 1) flusher_cv.notify_one();
+    }
+    if (durable && wait_for_sync) {
+      if (auto e = WaitDurableLocked(lk, seq, my_epoch)) return *e;
+    } else {
+      if (durable && sync_wanted < seq) {
+        sync_wanted = seq;  // the flusher syncs it; the caller waits with WaitSynced
+        flusher_cv.notify_one();
+      }
+      if (auto e = WaitWrittenLocked(lk, seq, my_epoch, /*relock=*/false)) return *e;
+      receipt.sync_pending = durable;
+    }
+    receipt.durable = synced_seq >= seq;
+    if (receipt.durable) receipt.sync_pending = false;
+    return receipt;
+  }
+
   // ---- the flusher thread ----
 
   void FlusherLoop() {
@@ -783,6 +836,54 @@ Result<AppendReceipt> AuditLog::AppendUnparsed(std::string_view raw_input, const
   const bool durable = std::find(s_->opt.sync_verdicts.begin(), s_->opt.sync_verdicts.end(), decision.verdict) !=
                        s_->opt.sync_verdicts.end();
   return s_->AppendMembers(audit::kTypeDecision, members, durable);
+}
+
+Result<AppendReceipt> AuditLog::AppendBatch(std::span<const AuditEntry> entries, bool wait_for_sync) {
+  if (entries.empty()) return AuditError("no records to append");
+  bool durable = false;
+  for (const AuditEntry& e : entries) {
+    if (e.decision == nullptr || e.peer == nullptr) return AuditError("an audit entry without a decision or peer");
+    durable = durable || std::find(s_->opt.sync_verdicts.begin(), s_->opt.sync_verdicts.end(), e.decision->verdict) !=
+                             s_->opt.sync_verdicts.end();
+  }
+  if (durable) s_->durable_building.fetch_add(1);
+  // Serialized here, outside the log's lock, as Append does; the buffers are
+  // kept per thread so a daemon worker reuses them batch after batch.
+  thread_local std::vector<std::string> members;
+  if (members.size() < entries.size()) members.resize(entries.size());
+  try {
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      const AuditEntry& e = entries[i];
+      std::string& m = members[i];
+      if (m.capacity() > (64u << 10)) m = std::string();
+      m.clear();
+      if (e.call == nullptr) {
+        m = std::string(MembersOf(audit::CanonicalJson(
+            audit::UnparsedMembers(e.raw_input, *e.decision, *e.peer, *s_->redactor, s_->host))));
+      } else if (!audit::AppendDecisionMembers(&m, *e.call, *e.decision, *e.peer, *s_->redactor, s_->host)) {
+        m = std::string(MembersOf(
+            audit::CanonicalJson(audit::DecisionMembers(*e.call, *e.decision, *e.peer, *s_->redactor, s_->host))));
+      }
+    }
+  } catch (const std::exception& ex) {
+    if (durable && s_->durable_building.fetch_sub(1) == 1) s_->flusher_cv.notify_one();
+    return AuditError(std::string("cannot build the audit record: ") + ex.what());
+  }
+  return s_->AppendSerializedBatch(std::span<const std::string>(members.data(), entries.size()), durable, durable,
+                                   wait_for_sync);
+}
+
+std::uint64_t AuditLog::synced_seq() const { return s_->synced_seq.load(); }
+
+Result<std::uint64_t> AuditLog::WaitSynced(std::uint64_t after, std::chrono::milliseconds timeout) {
+  State& s = *s_;
+  std::unique_lock<std::mutex> lk(s.mu);
+  if (s.synced_seq <= after && !s.broken && !s.closed) {
+    s.cv.wait_for(lk, timeout, [&] { return s.synced_seq > after || s.broken || s.closed; });
+  }
+  if (s.broken) return *s.broken;
+  if (s.closed && s.synced_seq < s.written.seq) return AuditError("the audit log was closed", s.file_path);
+  return s.synced_seq.load();
 }
 
 Result<AppendReceipt> AuditLog::Checkpoint() {

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -83,10 +84,20 @@ struct AuditLogOptions {
   std::string host;  // recorded in every record; "" = gethostname()
 };
 
+// One decision for AuditLog::AppendBatch. call == nullptr means the input never
+// parsed: raw_input is recorded as AppendUnparsed would record it.
+struct AuditEntry {
+  const ToolCall* call = nullptr;
+  std::string_view raw_input;
+  const Decision* decision = nullptr;  // required
+  const PeerInfo* peer = nullptr;      // required
+};
+
 struct AppendReceipt {
   std::uint64_t seq = 0;
   std::string hash;
-  bool durable = false;  // fdatasync covered the record before Append returned
+  bool durable = false;       // fdatasync covered the record before Append returned
+  bool sync_pending = false;  // AppendBatch without waiting: a sync of seq was requested, wait with WaitSynced
 };
 
 class AuditLog {
@@ -111,6 +122,27 @@ class AuditLog {
   // For input that could not be parsed into a ToolCall: records a redacted,
   // truncated copy of the raw text and the sha256 of all of it.
   Result<AppendReceipt> AppendUnparsed(std::string_view raw_input, const Decision& decision, const PeerInfo& peer);
+
+  // Appends several decision records at once, for a caller that judged a
+  // batch (the daemon: every request one read brought in). Each record is
+  // serialized in the caller's thread; under the lock they are chained in
+  // order and queued together, so one write(2) puts them all in the file and,
+  // when any of them has a verdict in sync_verdicts, one fdatasync covers the
+  // batch before it returns. All or nothing: an error means none of them is in
+  // the log. The receipt names the last record of the batch.
+  //
+  // With wait_for_sync false it returns once the batch is written: when any
+  // record wants fdatasync, the sync is requested (receipt.sync_pending) and
+  // the caller holds those answers until WaitSynced says seq is on disk. The
+  // daemon uses this to keep judging a connection's next requests meanwhile.
+  Result<AppendReceipt> AppendBatch(std::span<const AuditEntry> entries, bool wait_for_sync = true);
+
+  // The highest seq an fdatasync has covered.
+  std::uint64_t synced_seq() const;
+  // Waits until synced_seq() passes `after`, the log breaks or closes, or the
+  // timeout passes; returns synced_seq(). An error when the log is broken
+  // (a failed fdatasync) or closed with records not synced.
+  Result<std::uint64_t> WaitSynced(std::uint64_t after, std::chrono::milliseconds timeout);
 
   // Signs the current head now (and syncs). Error when no signing key is set.
   Result<AppendReceipt> Checkpoint();

@@ -22,5 +22,7 @@ int RunUninstall(const std::vector<std::string>& argv); // uninstall CLIENT: rem
 int RunRun(const std::vector<std::string>& argv);       // run [...] -- CMD: run a command in the OS sandbox
 int RunDoctor(const std::vector<std::string>& argv);
 int RunRunBench(const std::vector<std::string>& argv);  // run-bench: the sandbox's launch cost against bare exec and bwrap    // doctor [--json]: what sandbox tiers this host supports
+int RunServe(const std::vector<std::string>& argv);     // serve: the decision daemon on a Unix socket
+int RunServeBench(const std::vector<std::string>& argv);  // serve-bench: daemon throughput
 
 }  // namespace toolgate::cli

@@ -31,6 +31,8 @@ constexpr const char* kUsage =
     "  run ... -- CMD       run a command inside the OS sandbox built from a profile\n"
     "  doctor [--json]      report the kernel features the sandbox tiers need\n"
     "  run-bench            measure the sandbox's launch cost against bare exec and bwrap\n"
+    "  serve                the decision daemon on a Unix socket (SIGHUP reloads the policy)\n"
+    "  serve-bench          measure the daemon's throughput with concurrent clients\n"
     "  version              print the version\n"
     "\n"
     "exit codes of check: 0 allow, 10 ask, 20 deny, 64 usage error, 78 policy failed to load\n";
@@ -64,6 +66,8 @@ int main(int argc, char** argv) {
     if (command == "run") return toolgate::cli::RunRun(args);
     if (command == "doctor") return toolgate::cli::RunDoctor(args);
     if (command == "run-bench") return toolgate::cli::RunRunBench(args);
+    if (command == "serve") return toolgate::cli::RunServe(args);
+    if (command == "serve-bench") return toolgate::cli::RunServeBench(args);
     if (command == "version" || command == "--version") {
       std::cout << "toolgate 0.1.0\n";
       return 0;

@@ -1,0 +1,145 @@
+#include "server/dispatcher.h"
+
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "server/request.h"
+
+namespace toolgate::server {
+namespace {
+
+// One request of a batch and what it earned.
+struct Slot {
+  enum class Kind { kError, kPong, kDecision } kind = Kind::kError;
+  std::string id;
+  ProtocolError error = ProtocolError::kInternal;
+  std::string message;
+  std::optional<ToolCall> call;  // parsed call (decisions); empty when it never parsed
+  std::string raw_call;          // the call's JSON text when it never parsed (for the log)
+  Decision decision;
+};
+
+// The same fail-closed answer `toolgate check --log` gives when the record
+// cannot be written: what cannot be logged is not allowed.
+void DenyUnlogged(Decision* d, const Error& failure) {
+  d->verdict = Verdict::kDeny;
+  d->error = Error{ErrorCode::kInternal, "the decision could not be written to the audit log: " + failure.message,
+                   failure.location};
+  Finding f;
+  f.verdict = Verdict::kDeny;
+  f.subject = Subject::kCall;
+  f.note = "the audit log is unavailable, so nothing is allowed";
+  d->findings.push_back(std::move(f));
+}
+
+}  // namespace
+
+Dispatcher::Dispatcher(const EngineHolder* engines, AuditLog* log, std::size_t max_message_bytes, bool defer_sync)
+    : engines_(engines), log_(log), max_message_bytes_(max_message_bytes), defer_sync_(defer_sync) {}
+
+std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, const PeerInfo& peer,
+                                      std::string* out) const {
+  if (lines.empty()) return 0;
+  const std::shared_ptr<const Engine> engine = engines_->Current();
+  const PolicySettings& settings = engine->policy().settings();
+  // The envelope holds the call one level down; the call itself gets the
+  // policy's own depth limit, as `toolgate check` gives it.
+  const InputLimits line_limits{max_message_bytes_, settings.max_json_depth + 1};
+
+  thread_local std::vector<Slot> slots;
+  slots.clear();
+  slots.resize(lines.size());
+  std::size_t decisions = 0;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    Slot& s = slots[i];
+    try {
+      auto parsed = ParseRequest(lines[i], line_limits);
+      if (auto* err = std::get_if<RequestError>(&parsed)) {
+        s.id = std::move(err->id);
+        s.error = err->code;
+        s.message = std::move(err->message);
+        continue;
+      }
+      Request& req = std::get<Request>(parsed);
+      s.id = std::move(req.id);
+      if (req.op == Op::kPing) {
+        s.kind = Slot::Kind::kPong;
+        continue;
+      }
+      s.kind = Slot::Kind::kDecision;
+      ++decisions;
+      // A call bigger than the policy's own input limit is judged as the
+      // in-process engine judges it: a located input_too_large deny.
+      const bool too_big = lines[i].size() > settings.max_input_bytes &&
+                           req.call.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size() >
+                               settings.max_input_bytes;
+      // The input moves into the ToolCall instead of being copied: the parser
+      // sees an empty object in its place, which it judges the same way.
+      nlohmann::json input;
+      const auto in = req.call.find("tool_input");
+      const bool moved = !too_big && in != req.call.end() && in->is_object();
+      if (moved) input = std::exchange(*in, nlohmann::json::object());
+      Result<ToolCall> call = ToolCallFromRequest(req.call);
+      if (moved) {
+        if (call) {
+          call->tool_input = std::move(input);
+        } else {
+          req.call["tool_input"] = std::move(input);
+        }
+      }
+      if (call && !too_big) {
+        s.decision = engine->Decide(*call);
+        s.call = std::move(*call);
+      } else {
+        // The same located deny DecideText gives for the same text.
+        s.raw_call = req.call.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        s.decision = engine->DecideText(s.raw_call);
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("toolgate serve: internal error while handling a request: {}", e.what());
+      if (s.kind == Slot::Kind::kDecision) --decisions;
+      s.kind = Slot::Kind::kError;
+      s.error = ProtocolError::kInternal;
+      s.message = "internal error while handling the request";
+    }
+  }
+
+  std::uint64_t sync_seq = 0;
+  if (log_ != nullptr && decisions > 0) {
+    thread_local std::vector<AuditEntry> entries;
+    entries.clear();
+    for (const Slot& s : slots) {
+      if (s.kind != Slot::Kind::kDecision) continue;
+      entries.push_back(AuditEntry{s.call ? &*s.call : nullptr, s.raw_call, &s.decision, &peer});
+    }
+    Result<AppendReceipt> r = log_->AppendBatch(entries, !defer_sync_);
+    if (r && r->sync_pending) sync_seq = r->seq;
+    if (!r) {
+      spdlog::error("toolgate serve: audit log: {}{}; denying {} decision(s)", r.error().message,
+                    r.error().location.empty() ? "" : " (" + r.error().location + ")", decisions);
+      for (Slot& s : slots) {
+        if (s.kind == Slot::Kind::kDecision) DenyUnlogged(&s.decision, r.error());
+      }
+    }
+  }
+
+  for (const Slot& s : slots) {
+    switch (s.kind) {
+      case Slot::Kind::kError: AppendErrorReply(out, s.id, s.error, s.message); break;
+      case Slot::Kind::kPong: AppendPongReply(out, s.id, engine->policy().digest()); break;
+      case Slot::Kind::kDecision: AppendDecisionReply(out, s.id, s.decision); break;
+    }
+  }
+  return sync_seq;
+}
+
+void Dispatcher::AppendOversizedReply(std::string* out) const {
+  AppendErrorReply(out, "null", ProtocolError::kInputTooLarge,
+                   "a request line is longer than " + std::to_string(max_message_bytes_) +
+                       " bytes; closing the connection");
+}
+
+}  // namespace toolgate::server

@@ -1,0 +1,46 @@
+// Judges the requests of one batch (every complete line one read brought in)
+// and writes their replies. The decisions of a batch go to the decision log
+// together (AuditLog::AppendBatch: one write, one fdatasync when needed)
+// before any reply of the batch exists, so no answer ever leaves without its
+// record; if the log refuses them, every decision of the batch becomes a deny.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "server/engine_holder.h"
+#include "toolgate/audit.h"
+
+namespace toolgate::server {
+
+class Dispatcher {
+ public:
+  // log may be null: decisions are then answered without being recorded.
+  // With defer_sync, HandleLines returns once the batch is written and leaves
+  // waiting for its fdatasync to the caller (see HandleLines).
+  Dispatcher(const EngineHolder* engines, AuditLog* log, std::size_t max_message_bytes, bool defer_sync = false);
+
+  // Appends one reply line to *out per request line, in order. peer is who
+  // sent them (SO_PEERCRED), recorded with each decision. Returns 0, or with
+  // defer_sync the log seq that must be synced (AuditLog::WaitSynced) before
+  // these replies may be sent: a verdict the log syncs is never answered
+  // before its record is on disk.
+  std::uint64_t HandleLines(std::span<const std::string_view> lines, const PeerInfo& peer, std::string* out) const;
+
+  AuditLog* log() const { return log_; }
+
+  // The reply to a line over max_message_bytes (the connection closes after it).
+  void AppendOversizedReply(std::string* out) const;
+
+  std::size_t max_message_bytes() const { return max_message_bytes_; }
+
+ private:
+  const EngineHolder* engines_;
+  AuditLog* log_;
+  std::size_t max_message_bytes_;
+  bool defer_sync_;
+};
+
+}  // namespace toolgate::server

@@ -1,0 +1,144 @@
+#include "server/request.h"
+
+#include "server/reply_writer.h"
+#include "toolgate/daemon_protocol.h"
+
+namespace toolgate::server {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kVersion = "0.1.0";
+
+ProtocolError FromParseError(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInputTooLarge: return ProtocolError::kInputTooLarge;
+    case ErrorCode::kInvalidUtf8: return ProtocolError::kInvalidUtf8;
+    case ErrorCode::kNestingTooDeep: return ProtocolError::kNestingTooDeep;
+    case ErrorCode::kMalformedJson: return ProtocolError::kMalformedJson;
+    default: return ProtocolError::kInternal;
+  }
+}
+
+std::string Located(const Error& e) {
+  return e.location.empty() ? e.message : e.message + " at " + e.location;
+}
+
+// A JSON string for message text we wrote ourselves or validated UTF-8.
+void AppendString(std::string* out, std::string_view s) {
+  *out += json(s).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace
+
+const char* ProtocolErrorName(ProtocolError code) {
+  switch (code) {
+    case ProtocolError::kMalformedJson: return "malformed_json";
+    case ProtocolError::kInvalidUtf8: return "invalid_utf8";
+    case ProtocolError::kInputTooLarge: return "input_too_large";
+    case ProtocolError::kNestingTooDeep: return "nesting_too_deep";
+    case ProtocolError::kUnsupportedVersion: return "unsupported_version";
+    case ProtocolError::kUnknownOp: return "unknown_op";
+    case ProtocolError::kBadRequest: return "bad_request";
+    case ProtocolError::kInternal: return "internal";
+  }
+  return "internal";
+}
+
+std::variant<Request, RequestError> ParseRequest(std::string_view line, const InputLimits& limits) {
+  Result<json> parsed = [&]() -> Result<json> {
+    try {
+      return ParseUntrustedJson(line, limits);
+    } catch (const std::exception& e) {  // bad_alloc and friends: this request fails, the daemon does not
+      return Error{ErrorCode::kInternal, e.what(), {}};
+    }
+  }();
+  if (!parsed) return RequestError{"null", FromParseError(parsed.error().code), Located(parsed.error())};
+  json& doc = *parsed;
+  if (!doc.is_object()) return RequestError{"null", ProtocolError::kBadRequest, "a request must be a JSON object"};
+
+  // The id first, so every later error can be matched to its request.
+  RequestError err;
+  const auto id = doc.find("id");
+  if (id == doc.end()) return RequestError{"null", ProtocolError::kBadRequest, "missing \"id\""};
+  if (!id->is_string() && !id->is_number()) {
+    return RequestError{"null", ProtocolError::kBadRequest, "\"id\" must be a string or a number"};
+  }
+  err.id = id->dump(-1, ' ', false, json::error_handler_t::replace);
+
+  const auto v = doc.find("v");
+  if (v == doc.end() || !v->is_number_integer() || v->get<std::int64_t>() != kDaemonProtocolVersion) {
+    err.code = ProtocolError::kUnsupportedVersion;
+    err.message = v == doc.end() ? "missing \"v\"; this daemon speaks protocol version 1"
+                                 : "protocol version " + v->dump() + " is not supported; this daemon speaks version 1";
+    return err;
+  }
+  const auto op = doc.find("op");
+  if (op == doc.end() || !op->is_string()) {
+    err.code = ProtocolError::kBadRequest;
+    err.message = "\"op\" must be a string";
+    return err;
+  }
+  Request req;
+  req.id = err.id;
+  const std::string& name = op->get_ref<const std::string&>();
+  if (name == "ping") {
+    req.op = Op::kPing;
+    return req;
+  }
+  if (name != "decide") {
+    err.code = ProtocolError::kUnknownOp;
+    err.message = "unknown op \"" + name + "\"; known: decide, ping";
+    return err;
+  }
+  req.op = Op::kDecide;
+  const auto call = doc.find("call");
+  if (call == doc.end() || !call->is_object()) {
+    err.code = ProtocolError::kBadRequest;
+    err.message = "\"call\" must be a JSON object (a tool call)";
+    return err;
+  }
+  req.call = std::move(*call);
+  return req;
+}
+
+Result<ToolCall> ToolCallFromRequest(const json& call) {
+  if (!call.is_object()) return Error{ErrorCode::kWrongType, "tool call must be a JSON object", "/"};
+  if (call.contains("hook_event_name") || call.contains("tool_use_id")) return ToolCallFromClaudeHook(call);
+  if (call.contains("tool_name")) return ToolCallFromCanonical(call);
+  return Error{ErrorCode::kUnsupportedFormat, "input is in no known tool call format (no tool_name)", "/"};
+}
+
+void AppendDecisionReply(std::string* out, std::string_view id, const Decision& decision) {
+  *out += "{\"v\":1,\"id\":";
+  *out += id;
+  *out += ",\"ok\":true,\"decision\":";
+  const std::size_t mark = out->size();
+  if (!AppendDecisionJson(out, decision)) {
+    out->resize(mark);  // a string that is not valid UTF-8: the reference path replaces it
+    *out += ToJson(decision, false).dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+  *out += "}\n";
+}
+
+void AppendPongReply(std::string* out, std::string_view id, std::string_view policy_digest) {
+  *out += "{\"v\":1,\"id\":";
+  *out += id;
+  *out += ",\"ok\":true,\"pong\":true,\"policy_digest\":";
+  AppendString(out, policy_digest);
+  *out += ",\"version\":";
+  AppendString(out, kVersion);
+  *out += "}\n";
+}
+
+void AppendErrorReply(std::string* out, std::string_view id, ProtocolError code, std::string_view message) {
+  *out += "{\"v\":1,\"id\":";
+  *out += id;
+  *out += ",\"ok\":false,\"error\":{\"code\":\"";
+  *out += ProtocolErrorName(code);
+  *out += "\",\"message\":";
+  AppendString(out, message);
+  *out += "}}\n";
+}
+
+}  // namespace toolgate::server

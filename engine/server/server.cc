@@ -1,0 +1,441 @@
+#include "server/server.h"
+
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <new>
+
+#include <spdlog/spdlog.h>
+
+#include "server/framing.h"
+#include "server/request.h"
+
+namespace toolgate::server {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// How much one turn reads from a connection before its batch is judged: big
+// enough that a pipelining client's requests share a log write, small enough
+// that one busy client cannot starve the rest.
+constexpr std::size_t kReadBudget = 256u << 10;
+constexpr std::size_t kReadChunk = 64u << 10;
+// After Shutdown, how long replies already made may take to drain.
+constexpr std::chrono::milliseconds kDrainLimit{2000};
+// Replies queued on one connection (unread by the client, or awaiting a sync)
+// past which it is not read until they drain.
+constexpr std::size_t kMaxQueuedBytes = 4u << 20;
+
+std::string ErrnoText(int e) { return std::strerror(e); }
+
+// A read buffer that grows without zero-filling what read(2) will overwrite.
+class InBuffer {
+ public:
+  char* space(std::size_t want) {
+    if (cap_ - size_ < want) {
+      const std::size_t cap = std::max(cap_ * 2, size_ + want);
+      auto next = std::make_unique<char[]>(cap);
+      if (size_ > 0) std::memcpy(next.get(), data_.get(), size_);
+      data_ = std::move(next);
+      cap_ = cap;
+    }
+    return data_.get() + size_;
+  }
+  std::size_t free_space() const { return cap_ - size_; }
+  void grew(std::size_t n) { size_ += n; }
+  std::string_view view() const { return {data_.get(), size_}; }
+  void consume(std::size_t n) {
+    if (n >= size_) {
+      size_ = 0;
+    } else if (n > 0) {
+      std::memmove(data_.get(), data_.get() + n, size_ - n);  // the rest of an incomplete line
+      size_ -= n;
+    }
+    if (size_ == 0 && cap_ > (1u << 20)) {  // do not keep a huge line's buffer
+      data_.reset();
+      cap_ = 0;
+    }
+  }
+
+ private:
+  std::unique_ptr<char[]> data_;
+  std::size_t size_ = 0;
+  std::size_t cap_ = 0;
+};
+
+PeerInfo PeerOf(int fd) {
+  PeerInfo p;
+  p.transport = "unix-socket";
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && len == sizeof cred) {
+    p.uid = static_cast<std::int64_t>(cred.uid);
+    p.gid = static_cast<std::int64_t>(cred.gid);
+    p.pid = static_cast<std::int64_t>(cred.pid);
+  }
+  return p;
+}
+
+}  // namespace
+
+constexpr std::uint64_t kStopId = 1;
+constexpr std::uint64_t kListenerId = 2;
+
+struct Server::Connection {
+  std::uint64_t id = 0;
+  int fd = -1;
+  bool closed = false;  // under mu
+  PeerInfo peer;
+  InBuffer in;  // touched only by the worker that owns the connection (EPOLLONESHOT)
+
+  // Replies, shared with the sync thread under mu.
+  struct Chunk {
+    std::string data;
+    std::uint64_t sync_seq = 0;  // may leave once the log's synced seq reaches this
+  };
+  std::mutex mu;
+  std::deque<Chunk> queue;
+  std::size_t front_sent = 0;
+  std::size_t queued_bytes = 0;
+  bool in_serve = false;            // a worker owns it now
+  bool socket_full = false;         // the last send would have blocked
+  bool dead = false;                // a send failed, or the log could not sync its records
+  bool close_after_output = false;  // oversized line, or the client finished sending
+  std::atomic<bool> waiting_sync{false};
+
+  // Sends every queued reply the synced seq allows. Caller holds mu.
+  void FlushLocked(std::uint64_t synced) {
+    socket_full = false;
+    while (!queue.empty() && queue.front().sync_seq <= synced) {
+      Chunk& c = queue.front();
+      while (front_sent < c.data.size()) {
+        const ssize_t n = ::send(fd, c.data.data() + front_sent, c.data.size() - front_sent, MSG_NOSIGNAL);
+        if (n > 0) {
+          front_sent += static_cast<std::size_t>(n);
+        } else if (n < 0 && errno == EINTR) {
+          continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+          socket_full = true;
+          waiting_sync = false;
+          return;
+        } else {
+          dead = true;
+          return;
+        }
+      }
+      queued_bytes -= c.data.size();
+      queue.pop_front();
+      front_sent = 0;
+    }
+    waiting_sync = !queue.empty();
+  }
+
+  bool pending() const { return !queue.empty(); }
+};
+
+Server::Server(Listener listener, const Dispatcher* dispatcher, ServerOptions options)
+    : listener_(std::move(listener)), dispatcher_(dispatcher), options_(options) {}
+
+Server::~Server() { Shutdown(); }
+
+std::optional<Error> Server::Start() {
+  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_fd_ < 0) return Error{ErrorCode::kInternal, "epoll_create1: " + ErrnoText(errno), {}};
+  stop_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (stop_fd_ < 0) return Error{ErrorCode::kInternal, "eventfd: " + ErrnoText(errno), {}};
+  epoll_event ev{};
+  ev.events = EPOLLIN;  // level-triggered and never re-armed: wakes every worker
+  ev.data.u64 = kStopId;
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, stop_fd_, &ev) != 0) {
+    return Error{ErrorCode::kInternal, "epoll_ctl: " + ErrnoText(errno), {}};
+  }
+  ev.events = EPOLLIN | EPOLLONESHOT;
+  ev.data.u64 = kListenerId;
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listener_.fd, &ev) != 0) {
+    return Error{ErrorCode::kInternal, "epoll_ctl: " + ErrnoText(errno), {}};
+  }
+  const int n = std::max(1, options_.workers);
+  try {
+    for (int i = 0; i < n; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+    if (dispatcher_->log() != nullptr) sync_thread_ = std::thread([this] { SyncLoop(); });
+  } catch (const std::system_error& e) {
+    return Error{ErrorCode::kInternal, std::string("cannot start worker threads: ") + e.what(), {}};
+  }
+  return std::nullopt;
+}
+
+void Server::WorkerLoop() {
+  while (!stopping_.load()) {
+    epoll_event ev{};
+    const int n = ::epoll_wait(epoll_fd_, &ev, 1, -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      spdlog::critical("toolgate serve: epoll_wait: {}", ErrnoText(errno));
+      return;
+    }
+    if (n == 0) continue;
+    if (ev.data.u64 == kStopId) return;
+    if (ev.data.u64 == kListenerId) {
+      Accept();
+      continue;
+    }
+    std::shared_ptr<Connection> c;
+    {
+      std::lock_guard<std::mutex> lk(conns_mu_);
+      auto it = conns_.find(ev.data.u64);
+      if (it == conns_.end()) continue;  // closed since the event was queued
+      c = it->second;
+    }
+    try {
+      Serve(c.get());
+    } catch (const std::exception& e) {
+      // One connection's trouble (out of memory on a huge batch) is not the daemon's.
+      spdlog::error("toolgate serve: dropping a connection (pid {}): {}", c->peer.pid.value_or(-1), e.what());
+      Close(c.get());
+    }
+  }
+}
+
+void Server::Accept() {
+  for (int i = 0; i < 64 && !stopping_.load(); ++i) {
+    const int fd = ::accept4(listener_.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        spdlog::warn("toolgate serve: cannot accept a connection: {}", ErrnoText(errno));
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        spdlog::error("toolgate serve: accept: {}", ErrnoText(errno));
+      }
+      break;
+    }
+    auto c = std::make_shared<Connection>();
+    c->fd = fd;
+    c->peer = PeerOf(fd);
+    {
+      std::lock_guard<std::mutex> lk(conns_mu_);
+      if (conns_.size() >= options_.max_connections) {
+        std::string reply;
+        AppendErrorReply(&reply, "null", ProtocolError::kInternal,
+                         "too many connections (" + std::to_string(options_.max_connections) + "); try again later");
+        [[maybe_unused]] const ssize_t ignored = ::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL);
+        ::close(fd);
+        continue;
+      }
+      c->id = next_id_++;
+      conns_.emplace(c->id, c);
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLONESHOT;
+    ev.data.u64 = c->id;
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+      spdlog::error("toolgate serve: epoll_ctl: {}", ErrnoText(errno));
+      Close(c.get());
+    }
+  }
+  if (stopping_.load()) return;
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLONESHOT;
+  ev.data.u64 = kListenerId;
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listener_.fd, &ev) != 0) {
+    spdlog::critical("toolgate serve: cannot re-arm the listening socket: {}", ErrnoText(errno));
+  }
+}
+
+void Server::Serve(Connection* c) {
+  AuditLog* log = dispatcher_->log();
+  const auto synced = [log] { return log != nullptr ? log->synced_seq() : ~std::uint64_t{0}; };
+  bool may_read = false;
+  {
+    std::lock_guard<std::mutex> lk(c->mu);
+    if (c->in_serve || c->closed) return;  // a second event: the worker that owns it re-arms it
+    c->in_serve = true;
+    if (!c->dead) c->FlushLocked(synced());
+    may_read = !c->dead && !c->close_after_output && !c->socket_full && c->queued_bytes < kMaxQueuedBytes;
+  }
+
+  if (may_read) {
+    bool eof = false;
+    bool failed = false;
+    std::size_t got = 0;
+    while (got < kReadBudget) {
+      char* dst = c->in.space(kReadChunk);
+      const std::size_t room = c->in.free_space();
+      const ssize_t n = ::read(c->fd, dst, room);
+      if (n > 0) {
+        c->in.grew(static_cast<std::size_t>(n));
+        got += static_cast<std::size_t>(n);
+        if (static_cast<std::size_t>(n) < room) break;  // drained: spare the read that would say EAGAIN
+        continue;
+      }
+      if (n == 0) {
+        eof = true;
+        break;
+      }
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) failed = true;  // ECONNRESET and friends
+      break;
+    }
+    if (failed) {
+      {
+        std::lock_guard<std::mutex> lk(c->mu);
+        c->dead = true;
+      }
+    } else {
+      LineSplit split;
+      SplitLines(c->in.view(), dispatcher_->max_message_bytes(), eof, &split);
+      std::string out;
+      const std::uint64_t sync_seq = dispatcher_->HandleLines(split.lines, c->peer, &out);
+      c->in.consume(split.consumed);
+      if (split.oversized) dispatcher_->AppendOversizedReply(&out);
+      std::lock_guard<std::mutex> lk(c->mu);
+      if (split.oversized || eof) c->close_after_output = true;  // every line read has its reply
+      if (!out.empty()) {
+        c->queued_bytes += out.size();
+        c->queue.push_back({std::move(out), sync_seq});
+      }
+      if (!c->dead) c->FlushLocked(synced());
+    }
+  }
+
+  // Re-arm (or close) under the lock, so the sync thread sees a consistent owner.
+  std::unique_lock<std::mutex> lk(c->mu);
+  if (c->dead || (c->close_after_output && !c->pending())) {
+    lk.unlock();  // still marked in_serve: a late event for it does nothing
+    return Close(c);
+  }
+  c->in_serve = false;
+  std::uint32_t events = 0;
+  if (!c->close_after_output && c->queued_bytes < kMaxQueuedBytes && !c->socket_full) events |= EPOLLIN;
+  if (c->socket_full) events |= EPOLLOUT;
+  if (events == 0) return;  // only a sync is awaited: the sync thread re-arms it
+  epoll_event ev{};
+  ev.events = events | EPOLLONESHOT;
+  ev.data.u64 = c->id;
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
+    spdlog::error("toolgate serve: epoll_ctl: {}", ErrnoText(errno));
+    c->in_serve = true;
+    lk.unlock();
+    Close(c);
+  }
+}
+
+// Releases replies whose records a finished fdatasync now covers. A connection
+// no worker owns is re-armed for output, so a worker sends the rest (or closes it).
+void Server::SyncLoop() {
+  AuditLog* log = dispatcher_->log();
+  std::uint64_t seen = log->synced_seq();
+  while (!stopping_.load()) {
+    Result<std::uint64_t> r = log->WaitSynced(seen, std::chrono::milliseconds(50));
+    const bool broken = !r;
+    if (r) {
+      if (*r == seen) continue;
+      seen = *r;
+    }
+    std::lock_guard<std::mutex> lk(conns_mu_);
+    for (auto& [id, c] : conns_) {
+      if (!c->waiting_sync.load()) continue;
+      std::lock_guard<std::mutex> clk(c->mu);
+      if (c->closed) continue;
+      if (broken) {
+        // Their records may not be on disk: those answers are never sent.
+        c->dead = true;
+      } else if (!c->dead) {
+        c->FlushLocked(seen);
+      }
+      if (c->in_serve) continue;  // its worker re-arms it
+      // Writable at once: a worker sends the rest, reads on, or closes. If an
+      // event for it is already on its way, the two workers meet at in_serve.
+      epoll_event ev{};
+      ev.events = EPOLLOUT | EPOLLONESHOT;
+      ev.data.u64 = c->id;
+      ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c->fd, &ev);
+    }
+    if (broken) {
+      spdlog::critical("toolgate serve: the audit log cannot sync ({}); closing connections with unsynced answers",
+                       r.error().message);
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+}
+
+void Server::Close(Connection* c) {
+  std::shared_ptr<Connection> keep;  // freed after both locks are released
+  {
+    std::lock_guard<std::mutex> lk(conns_mu_);
+    auto it = conns_.find(c->id);
+    if (it != conns_.end()) {
+      keep = std::move(it->second);
+      conns_.erase(it);
+    }
+  }
+  std::lock_guard<std::mutex> lk(c->mu);
+  if (c->closed) return;
+  c->closed = true;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c->fd, nullptr);
+  ::close(c->fd);
+  c->fd = -1;
+}
+
+std::size_t Server::connections() const {
+  std::lock_guard<std::mutex> lk(conns_mu_);
+  return conns_.size();
+}
+
+void Server::Shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  // New clients find no socket from here on.
+  RemoveSocketFile(listener_);
+  stopping_ = true;
+  if (stop_fd_ >= 0) {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const ssize_t ignored = ::write(stop_fd_, &one, sizeof one);
+  }
+  // Each worker finishes the batch it is judging (its records are logged and
+  // its replies made) and exits.
+  for (std::thread& t : workers_) t.join();
+  workers_.clear();
+  if (listener_.fd >= 0) ::close(listener_.fd);
+  listener_.fd = -1;
+
+  if (sync_thread_.joinable()) sync_thread_.join();
+
+  // Replies already made still go out, within a bound, once their records are synced.
+  std::uint64_t synced = ~std::uint64_t{0};
+  if (AuditLog* log = dispatcher_->log()) {
+    if (auto e = log->Sync()) spdlog::error("toolgate serve: audit log: {}", e->message);
+    synced = log->synced_seq();
+  }
+  std::vector<std::shared_ptr<Connection>> left;
+  {
+    std::lock_guard<std::mutex> lk(conns_mu_);
+    for (auto& [id, c] : conns_) left.push_back(c);
+  }
+  const Clock::time_point deadline = Clock::now() + kDrainLimit;
+  for (const std::shared_ptr<Connection>& c : left) {
+    {
+      std::lock_guard<std::mutex> lk(c->mu);
+      while (!c->dead && c->pending() && Clock::now() < deadline) {
+        c->FlushLocked(synced);
+        if (!c->socket_full) break;  // sent all it may, or only unsynced answers remain
+        pollfd p{c->fd, POLLOUT, 0};
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+        ::poll(&p, 1, static_cast<int>(std::max<long long>(1, ms)));
+      }
+    }
+    Close(c.get());
+  }
+  if (stop_fd_ >= 0) ::close(stop_fd_);
+  if (epoll_fd_ >= 0) ::close(epoll_fd_);
+  stop_fd_ = epoll_fd_ = -1;
+}
+
+}  // namespace toolgate::server

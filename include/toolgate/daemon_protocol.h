@@ -1,0 +1,30 @@
+// The daemon protocol (version 1) shared by `toolgate serve` and its clients:
+// newline-delimited JSON over a Unix stream socket.
+//
+//   request  {"v":1,"id":<string|number>,"op":"decide","call":<ToJson(ToolCall)>}
+//            {"v":1,"id":<string|number>,"op":"ping"}
+//   reply    {"v":1,"id":<same>,"ok":true,"decision":<ToJson(Decision, false)>}
+//            {"v":1,"id":<same>,"ok":true,"pong":true,"policy_digest":"<hex>","version":"0.1.0"}
+//            {"v":1,"id":<same or null>,"ok":false,"error":{"code":"<name>","message":"<text>"}}
+//
+// One request per line, at most the server's max message bytes (1 MiB by
+// default) before the '\n'. Replies come back in request order, one line each.
+// A malformed line gets an error reply and the connection stays usable; a line
+// over the limit gets input_too_large and the connection is closed.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace toolgate {
+
+inline constexpr int kDaemonProtocolVersion = 1;
+inline constexpr std::size_t kDefaultMaxMessageBytes = std::size_t{1} << 20;
+
+// Where the daemon listens unless told otherwise: $TOOLGATE_SOCKET if set;
+// else $XDG_RUNTIME_DIR/toolgate.sock if XDG_RUNTIME_DIR is set; else
+// /run/toolgate/toolgate.sock for uid 0 and /tmp/toolgate-<uid>/toolgate.sock
+// for everyone else. Empty environment values count as unset.
+std::string DefaultSocketPath();
+
+}  // namespace toolgate

@@ -1,0 +1,203 @@
+#include "server/dispatcher.h"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include "server_test_util.h"
+#include "toolgate/engine.h"
+
+using nlohmann::json;
+using namespace toolgate;
+using namespace toolgate::server;
+using namespace toolgate::server::testing;
+
+namespace {
+
+std::vector<json> Lines(const std::string& text) {
+  std::vector<json> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) out.push_back(json::parse(line));
+  return out;
+}
+
+std::vector<json> ReadLog(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<json> out;
+  std::string line;
+  while (std::getline(in, line)) out.push_back(json::parse(line));
+  return out;
+}
+
+PeerInfo SomePeer() {
+  PeerInfo p;
+  p.uid = 4242;
+  p.gid = 4343;
+  p.pid = 777;
+  p.transport = "unix-socket";
+  return p;
+}
+
+const char* kDenied =
+    R"({"agent_id":"claude-dev","tool_name":"Bash","cwd":"/home/dev/project","tool_input":{"command":"cat ~/.ssh/id_rsa"}})";
+const char* kAllowed =
+    R"({"agent_id":"claude-dev","tool_name":"Bash","cwd":"/home/dev/project","tool_input":{"command":"git status"}})";
+
+json Comparable(json decision) {
+  decision.erase("latency_ns");
+  return decision;
+}
+
+}  // namespace
+
+TEST_CASE("decisions from the daemon equal the in-process engine's, in request order, each logged with its peer") {
+  auto policy = ExamplePolicy();
+  REQUIRE(policy);
+  EngineHolder engines(policy);
+  TempDir dir;
+  AuditLogOptions o;
+  o.path = dir / "decisions.jsonl";
+  auto log = AuditLog::Open(o);
+  REQUIRE(log);
+  Dispatcher dispatcher(&engines, log->get(), 1u << 20);
+
+  const std::vector<std::string> lines = {
+      std::string(R"({"v":1,"id":1,"op":"decide","call":)") + kDenied + "}",
+      "garbage",
+      R"({"v":1,"id":"p","op":"ping"})",
+      std::string(R"({"v":1,"id":2,"op":"decide","call":)") + kAllowed + "}",
+      R"({"v":1,"id":3,"op":"decide","call":{"tool_name":"Bash","tool_input":"ls"}})",
+  };
+  std::vector<std::string_view> views(lines.begin(), lines.end());
+  std::string out;
+  dispatcher.HandleLines(views, SomePeer(), &out);
+  const std::vector<json> replies = Lines(out);
+  REQUIRE(replies.size() == 5);
+
+  const Engine engine(policy);
+  CHECK(replies[0]["id"] == 1);
+  CHECK(Comparable(replies[0]["decision"]) == Comparable(ToJson(engine.DecideText(kDenied), false)));
+  CHECK(replies[0]["decision"]["verdict"] == "deny");
+  CHECK(replies[1]["ok"] == false);
+  CHECK(replies[1]["error"]["code"] == "malformed_json");
+  CHECK(replies[2]["pong"] == true);
+  CHECK(replies[2]["policy_digest"] == policy->digest());
+  CHECK(replies[3]["decision"]["verdict"] == "allow");
+  CHECK(Comparable(replies[3]["decision"]) == Comparable(ToJson(engine.DecideText(kAllowed), false)));
+  // A call the engine cannot read is a located deny, as for `toolgate check`.
+  CHECK(replies[4]["decision"]["verdict"] == "deny");
+  CHECK(replies[4]["decision"]["error"]["code"] == "wrong_type");
+  CHECK(Comparable(replies[4]["decision"]) ==
+        Comparable(ToJson(engine.DecideText(R"({"tool_input":"ls","tool_name":"Bash"})"), false)));
+
+  const std::uint64_t seq = (*log)->last_seq();
+  CHECK(seq == 3);  // three decisions; errors and pings are not decisions
+  REQUIRE(!(*log)->Close());
+  const std::vector<json> records = ReadLog(o.path);
+  REQUIRE(records.size() == 3);
+  CHECK(records[0]["verdict"] == "deny");
+  CHECK(records[0]["agent"]["uid"] == 4242);
+  CHECK(records[0]["agent"]["gid"] == 4343);
+  CHECK(records[0]["agent"]["pid"] == 777);
+  CHECK(records[0]["agent"]["via"] == "unix-socket");
+  CHECK(records[1]["verdict"] == "allow");
+  CHECK(records[2]["call"].is_null());  // never parsed: the raw input is kept instead
+  CHECK(records[2]["raw_input"]["prefix"] == R"({"tool_input":"ls","tool_name":"Bash"})");
+
+  VerifyOptions vo;
+  vo.paths = {o.path};
+  CHECK(VerifyLog(vo).ok());
+}
+
+TEST_CASE("when the log refuses the batch, every decision in it is a deny naming the audit log") {
+  auto policy = ExamplePolicy();
+  REQUIRE(policy);
+  EngineHolder engines(policy);
+  TempDir dir;
+  AuditLogOptions o;
+  o.path = dir / "decisions.jsonl";
+  auto log = AuditLog::Open(o);
+  REQUIRE(log);
+  REQUIRE(!(*log)->Close());  // a closed log refuses every append
+  Dispatcher dispatcher(&engines, log->get(), 1u << 20);
+  const std::string line = std::string(R"({"v":1,"id":1,"op":"decide","call":)") + kAllowed + "}";
+  const std::string_view views[] = {line, R"({"v":1,"id":2,"op":"ping"})"};
+  std::string out;
+  dispatcher.HandleLines(views, SomePeer(), &out);
+  const std::vector<json> replies = Lines(out);
+  REQUIRE(replies.size() == 2);
+  CHECK(replies[0]["decision"]["verdict"] == "deny");
+  CHECK(replies[0]["decision"]["error"]["code"] == "internal");
+  CHECK(replies[0]["decision"]["error"]["message"].get<std::string>().find("audit log") != std::string::npos);
+  CHECK(replies[1]["pong"] == true);
+}
+
+TEST_CASE("a reload changes the policy of later batches, and ping shows its digest") {
+  auto first = ExamplePolicy("default.json");
+  auto second = ExamplePolicy("strict.json");
+  REQUIRE(first);
+  REQUIRE(second);
+  EngineHolder engines(first);
+  Dispatcher dispatcher(&engines, nullptr, 1u << 20);
+  const std::string_view ping[] = {R"({"v":1,"id":1,"op":"ping"})"};
+  std::string out;
+  dispatcher.HandleLines(ping, SomePeer(), &out);
+  CHECK(Lines(out)[0]["policy_digest"] == first->digest());
+  engines.Replace(second);
+  out.clear();
+  dispatcher.HandleLines(ping, SomePeer(), &out);
+  CHECK(Lines(out)[0]["policy_digest"] == second->digest());
+}
+
+TEST_CASE("the envelope may nest one level deeper than the call; the call gets the policy's own depth limit") {
+  auto policy = ExamplePolicy();
+  REQUIRE(policy);
+  EngineHolder engines(policy);
+  Dispatcher dispatcher(&engines, nullptr, 1u << 20);
+  const int depth = policy->settings().max_json_depth;
+  auto call_with_depth = [](int levels) {  // the call object itself is level 1
+    std::string inner = "1";
+    for (int i = 0; i < levels - 2; ++i) inner = "[" + inner + "]";
+    return R"({"tool_name":"X","tool_input":{"a":)" + inner + "}}";
+  };
+  const std::string ok = R"({"v":1,"id":1,"op":"decide","call":)" + call_with_depth(depth) + "}";
+  const std::string deep = R"({"v":1,"id":2,"op":"decide","call":)" + call_with_depth(depth + 1) + "}";
+  const std::string_view views[] = {ok, deep};
+  std::string out;
+  dispatcher.HandleLines(views, SomePeer(), &out);
+  const std::vector<json> replies = Lines(out);
+  REQUIRE(replies.size() == 2);
+  CHECK(replies[0]["ok"] == true);
+  CHECK(replies[1]["ok"] == false);
+  CHECK(replies[1]["error"]["code"] == "nesting_too_deep");
+}
+
+TEST_CASE("a call over the policy's max_input_bytes is the same input_too_large deny as in process") {
+  auto r = LoadPolicyText(
+      R"({"toolgate_policy":1,"settings":{"max_input_bytes":1024},"default_profile":"p",
+          "profiles":{"p":{"tools":{"allow":["*"]},"fs":{"read":["/**"]}}}})",
+      "small.json");
+  REQUIRE(r.ok());
+  EngineHolder engines(r.policy);
+  Dispatcher dispatcher(&engines, nullptr, 1u << 20);
+  const std::string call = R"({"tool_name":"Read","tool_input":{"file_path":"/x","pad":")" + std::string(2000, 'a') + "\"}}";
+  const std::string small = R"({"tool_name":"Read","tool_input":{"file_path":"/x"}})";
+  const std::string big_line = R"({"v":1,"id":1,"op":"decide","call":)" + call + "}";
+  const std::string small_line = R"({"v":1,"id":2,"op":"decide","call":)" + small + "}";
+  const std::string_view views[] = {big_line, small_line};
+  std::string out;
+  dispatcher.HandleLines(views, SomePeer(), &out);
+  const std::vector<json> replies = Lines(out);
+  REQUIRE(replies.size() == 2);
+  const Engine engine(r.policy);
+  CHECK(replies[0]["decision"]["error"]["code"] == "input_too_large");
+  CHECK(Comparable(replies[0]["decision"]) == Comparable(ToJson(engine.DecideText(call), false)));
+  CHECK(replies[1]["decision"]["verdict"] == "allow");
+}

@@ -1,0 +1,173 @@
+#include "server/server.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include "server_test_util.h"
+
+using nlohmann::json;
+using namespace toolgate;
+using namespace toolgate::server;
+using namespace toolgate::server::testing;
+
+namespace {
+
+std::string DecideLine(int id, const std::string& command) {
+  json call{{"agent_id", "claude-dev"},
+            {"tool_name", "Bash"},
+            {"cwd", "/home/dev/project"},
+            {"tool_input", {{"command", command}}}};
+  return json{{"v", 1}, {"id", id}, {"op", "decide"}, {"call", call}}.dump() + "\n";
+}
+
+std::vector<json> Parse(const std::string& text) {
+  std::vector<json> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) out.push_back(json::parse(line));
+  return out;
+}
+
+struct Daemon {
+  TempDir dir;
+  std::shared_ptr<const Policy> policy = ExamplePolicy();
+  EngineHolder engines{policy};
+  std::unique_ptr<AuditLog> log;
+  std::unique_ptr<Dispatcher> dispatcher;
+  std::unique_ptr<Server> server;
+  std::string socket = dir / "toolgate.sock";
+
+  explicit Daemon(std::size_t max_message = 1u << 20) {
+    AuditLogOptions o;
+    o.path = dir / "decisions.jsonl";
+    auto opened = AuditLog::Open(o);
+    REQUIRE(opened);
+    log = std::move(*opened);
+    dispatcher = std::make_unique<Dispatcher>(&engines, log.get(), max_message, /*defer_sync=*/true);
+    auto l = OpenListener({socket, "", 64});
+    REQUIRE(l);
+    server = std::make_unique<Server>(std::move(*l), dispatcher.get(), ServerOptions{3, 64});
+    REQUIRE_FALSE(server->Start());
+  }
+};
+
+}  // namespace
+
+TEST_CASE("concurrent pipelining clients each get every reply, in order; the log records each with its peer") {
+  Daemon d;
+  constexpr int kClients = 6;
+  constexpr int kRequests = 200;
+  std::vector<std::string> answers(kClients);
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      const int fd = ConnectUnix(d.socket);
+      if (fd < 0) return;
+      std::string batch;
+      for (int i = 0; i < kRequests; ++i) batch += DecideLine(c * 1000 + i, i % 2 ? "git status" : "cat ~/.ssh/id_rsa");
+      SendAll(fd, batch);
+      answers[c] = ReadLines(fd, kRequests);
+      ::close(fd);
+    });
+  }
+  for (auto& t : clients) t.join();
+  for (int c = 0; c < kClients; ++c) {
+    const std::vector<json> replies = Parse(answers[c]);
+    REQUIRE(replies.size() == kRequests);
+    for (int i = 0; i < kRequests; ++i) {
+      CHECK(replies[i]["id"] == c * 1000 + i);
+      CHECK(replies[i]["decision"]["verdict"] == (i % 2 ? "allow" : "deny"));
+    }
+  }
+  // Every deny was answered, so every deny record is on disk already: the
+  // daemon holds a synced verdict's answer until fdatasync covers its record.
+  const std::uint64_t synced = d.log->synced_seq();
+  {
+    std::ifstream in(d.dir / "decisions.jsonl");
+    std::string line;
+    std::uint64_t last_deny = 0;
+    while (std::getline(in, line)) {
+      const json r = json::parse(line);
+      if (r["verdict"] == "deny") last_deny = std::max(last_deny, r["seq"].get<std::uint64_t>());
+    }
+    CHECK(last_deny > 0);
+    CHECK(synced >= last_deny);
+  }
+  d.server->Shutdown();
+  CHECK_FALSE(std::filesystem::exists(d.socket));
+  REQUIRE_FALSE(d.log->Close());
+  std::ifstream in(d.dir / "decisions.jsonl");
+  std::string line;
+  int records = 0;
+  while (std::getline(in, line)) {
+    const json r = json::parse(line);
+    CHECK(r["agent"]["uid"] == static_cast<std::int64_t>(::getuid()));
+    CHECK(r["agent"]["pid"] == static_cast<std::int64_t>(::getpid()));
+    CHECK(r["agent"]["via"] == "unix-socket");
+    ++records;
+  }
+  CHECK(records == kClients * kRequests);
+  VerifyOptions vo;
+  vo.paths = {d.dir / "decisions.jsonl"};
+  CHECK(VerifyLog(vo).ok());
+}
+
+TEST_CASE("a malformed line gets an error and the connection stays usable; an oversized one closes it") {
+  Daemon d(4096);
+  const int fd = ConnectUnix(d.socket);
+  REQUIRE(fd >= 0);
+  REQUIRE(SendAll(fd, "{oops\n" + DecideLine(1, "ls") + std::string(5000, 'x') + "\n" + DecideLine(2, "ls")));
+  const std::vector<json> replies = Parse(ReadLines(fd, 10));  // ends when the daemon closes
+  REQUIRE(replies.size() == 3);
+  CHECK(replies[0]["error"]["code"] == "malformed_json");
+  CHECK(replies[1]["id"] == 1);
+  CHECK(replies[1]["ok"] == true);
+  CHECK(replies[2]["error"]["code"] == "input_too_large");
+  char c;
+  CHECK(::recv(fd, &c, 1, 0) == 0);  // closed after the error; request 2 was never read
+  ::close(fd);
+}
+
+TEST_CASE("a client that half-closes still gets the replies to everything it sent, even an unterminated last line") {
+  Daemon d;
+  const int fd = ConnectUnix(d.socket);
+  REQUIRE(fd >= 0);
+  std::string last = DecideLine(2, "git status");
+  last.pop_back();
+  REQUIRE(SendAll(fd, DecideLine(1, "git status") + last));
+  ::shutdown(fd, SHUT_WR);
+  const std::vector<json> replies = Parse(ReadLines(fd, 2));
+  REQUIRE(replies.size() == 2);
+  CHECK(replies[1]["id"] == 2);
+  ::close(fd);
+}
+
+TEST_CASE("more connections than allowed are told so and closed") {
+  TempDir dir;
+  auto policy = ExamplePolicy();
+  EngineHolder engines(policy);
+  Dispatcher dispatcher(&engines, nullptr, 1u << 20);
+  auto l = OpenListener({dir / "s.sock", "", 16});
+  REQUIRE(l);
+  Server server(std::move(*l), &dispatcher, ServerOptions{2, 1});
+  REQUIRE_FALSE(server.Start());
+  const int first = ConnectUnix(dir / "s.sock");
+  REQUIRE(SendAll(first, "{\"v\":1,\"id\":1,\"op\":\"ping\"}\n"));
+  CHECK(Parse(ReadLines(first, 1)).size() == 1);  // the first is registered
+  const int second = ConnectUnix(dir / "s.sock");
+  const std::vector<json> r = Parse(ReadLines(second, 5));
+  REQUIRE(r.size() == 1);
+  CHECK(r[0]["error"]["message"].get<std::string>().find("too many connections") != std::string::npos);
+  ::close(first);
+  ::close(second);
+}
