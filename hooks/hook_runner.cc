@@ -1,5 +1,8 @@
 #include "hooks/hook_runner.h"
 
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
 #include <exception>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -75,6 +78,26 @@ void ForwardIntoSandbox(const HookOptions& options, const Policy& policy, const 
   sandbox::ForwardOptions fo;
   fo.toolgate_path = options.toolgate_path;
   fo.policy_path = options.policy_path;
+  fo.session_id = call.session_id;
+  if (!options.log_path.empty()) {
+    // The proxy's connection decisions go beside the hook's log, in a chain
+    // of their own (DIR/egress/egress.jsonl): one process holds a log file at
+    // a time, and `toolgate log verify DIR` checks one chain per directory.
+    struct stat st {};
+    const bool is_dir = ::stat(options.log_path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+    std::string dir = is_dir ? options.log_path : options.log_path.substr(0, options.log_path.rfind('/') + 1);
+    if (dir.empty()) dir = ".";
+    char resolved[PATH_MAX];
+    if (::realpath(dir.c_str(), resolved) == nullptr) {
+      *answer = DenyAnswer("toolgate blocked this call: the decision log directory " + dir + " cannot be resolved");
+      return;
+    }
+    fo.log_dir = std::string(resolved) + "/egress";
+    if (::mkdir(fo.log_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+      *answer = DenyAnswer("toolgate blocked this call: cannot create " + fo.log_dir + " for the sandbox's egress log");
+      return;
+    }
+  }
   if (!call.agent_id.empty()) {
     fo.agent_id = call.agent_id;
   } else if (policy.ProfileFor("", &fo.profile) == nullptr) {

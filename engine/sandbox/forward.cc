@@ -25,14 +25,18 @@ bool Clean(std::string_view s) {
 
 std::string WrapCommandForSandbox(std::string_view original_command, const ForwardOptions& o) {
   for (const std::string_view s : {original_command, std::string_view(o.toolgate_path), std::string_view(o.policy_path),
-                                   std::string_view(o.agent_id), std::string_view(o.profile), std::string_view(o.shell)}) {
+                                   std::string_view(o.agent_id), std::string_view(o.profile), std::string_view(o.shell),
+                                   std::string_view(o.session_id), std::string_view(o.log_dir)}) {
     if (!Clean(s)) return "";
   }
   if (o.toolgate_path.empty() || o.toolgate_path[0] != '/') return "";
   if (o.shell.empty() || o.shell[0] != '/') return "";
   if (!o.policy_path.empty() && o.policy_path[0] != '/') return "";
+  if (!o.log_dir.empty() && o.log_dir[0] != '/') return "";
   std::string out = ShellQuote(o.toolgate_path) + " run";
   if (!o.policy_path.empty()) out += " --policy " + ShellQuote(o.policy_path);
+  if (!o.session_id.empty()) out += " --session " + ShellQuote(o.session_id);
+  if (!o.log_dir.empty()) out += " --log " + ShellQuote(o.log_dir);
   if (!o.agent_id.empty()) {
     out += " --agent " + ShellQuote(o.agent_id);
   } else if (!o.profile.empty()) {
@@ -61,6 +65,8 @@ std::optional<nlohmann::json> SandboxedToolInput(const nlohmann::json& tool_inpu
   if (WrapCommandForSandbox("", probe).empty()) return std::nullopt;
   nlohmann::json argv = nlohmann::json::array({o.toolgate_path, "run"});
   if (!o.policy_path.empty()) argv.push_back("--policy"), argv.push_back(o.policy_path);
+  if (!o.session_id.empty()) argv.push_back("--session"), argv.push_back(o.session_id);
+  if (!o.log_dir.empty()) argv.push_back("--log"), argv.push_back(o.log_dir);
   if (!o.agent_id.empty()) argv.push_back("--agent"), argv.push_back(o.agent_id);
   else argv.push_back("--profile"), argv.push_back(o.profile);
   argv.push_back("--");

@@ -23,6 +23,8 @@ struct ForwardOptions {
   std::string agent_id;       // with policy_path
   std::string profile;        // used when agent_id is empty
   std::string shell = "/bin/bash";
+  std::string session_id;     // passed as --session: recorded with the egress proxy's decisions
+  std::string log_dir;        // absolute; passed as --log: the proxy's decisions go to DIR/egress.jsonl
 };
 
 // `'/abs/toolgate' run --policy 'P' --agent 'A' -- '/bin/bash' -c '<original>'`.

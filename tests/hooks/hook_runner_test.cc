@@ -128,7 +128,8 @@ TEST_CASE("an allowed shell call of a sandboxed profile is forwarded into toolga
   REQUIRE(run.answer.verdict == Verdict::kAllow);
   REQUIRE(run.answer.updated_input.has_value());
   const std::string cmd = run.answer.updated_input->at("command").get<std::string>();
-  CHECK(cmd.rfind("'/usr/local/bin/toolgate' run --agent 'claude-dev' -- '/bin/bash' -c '", 0) == 0);
+  CHECK(cmd.rfind("'/usr/local/bin/toolgate' run --session '", 0) == 0);
+  CHECK(cmd.find(" --agent 'claude-dev' -- '/bin/bash' -c '") != std::string::npos);
   const json out = json::parse(run.output.stdout_text);
   CHECK(out["hookSpecificOutput"]["updatedInput"]["command"] == cmd);
 

@@ -56,7 +56,7 @@ expect_json "copilot claude-shaped" "$out" 'o["permissionDecision"]=="deny" and 
 # The developer profile runs shell commands sandboxed: Codex gets allow with
 # the rewritten command (never a bare allow).
 hook codex/pre_bash_allow.json;   expect_exit "codex allow" 0 $code
-expect_json "codex allow forwards into toolgate run" "$out" 'o["hookSpecificOutput"]["permissionDecision"]=="allow" and " run --agent " in o["hookSpecificOutput"]["updatedInput"]["command"]'
+expect_json "codex allow forwards into toolgate run" "$out" 'o["hookSpecificOutput"]["permissionDecision"]=="allow" and " run " in o["hookSpecificOutput"]["updatedInput"]["command"]'
 hook codex/pre_bash_deny.json
 expect_json "codex deny" "$out" 'o["hookSpecificOutput"]["permissionDecision"]=="deny" and o["hookSpecificOutput"]["permissionDecisionReason"]'
 hook codex/pre_bash_ask.json
@@ -225,7 +225,7 @@ for r in reqs:
     assert c["tool_name"] in ("Write", "Edit") and c["cwd"] == "/home/dev/project"
 PY
 out=$("$tg" hook --agent claude-dev --socket "$sock.3" < "$fx/gemini/before_shell_allow.json" 2>/dev/null)
-expect_json "daemon allow, gemini form (forwarded)" "$out" 'o["decision"]=="allow" and " run --agent " in o["hookSpecificOutput"]["tool_input"]["command"]'
+expect_json "daemon allow, gemini form (forwarded)" "$out" 'o["decision"]=="allow" and " run " in o["hookSpecificOutput"]["tool_input"]["command"]'
 kill "$listener_pid" 2>/dev/null; wait "$listener_pid" 2>/dev/null; listener_pid=
 # A socket file nobody listens on (a daemon that died) means judging in-process.
 out=$("$tg" hook --agent claude-dev --socket "$sock" < "$fx/claude/pre_bash_allow.json" 2>/dev/null)
@@ -281,6 +281,24 @@ PY
 done
 (cd "$proj" && "$tg" install claude --scope nowhere >/dev/null 2>&1); expect_exit "bad scope" 64 $?
 (cd "$proj" && "$tg" install vim >/dev/null 2>&1); expect_exit "unknown client" 64 $?
+
+# Forwarding: an allowed shell call of the developer profile comes back wrapped
+# in `toolgate run`; run as the client would, its network goes through the
+# egress proxy, whose decisions land in their own chain beside the hook's log.
+fwd=$tmp/fwd; mkdir -p "$fwd/proj" "$fwd/log"
+call='{"session_id":"fwd-1","cwd":"'$fwd/proj'","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"echo inside > made.txt; python3 -c \"import urllib.request as u; u.urlopen('"'"'https://github.com/'"'"', timeout=5)\""},"tool_use_id":"f1"}'
+out=$(cd "$fwd/proj" && "$tg" hook --client claude --agent claude-dev --no-daemon --log "$fwd/log" <<< "$call" 2>/dev/null)
+wrapped=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["hookSpecificOutput"]["updatedInput"]["command"])' "$out" 2>/dev/null)
+case "$wrapped" in
+  "'$tg' run --session 'fwd-1' --log '$fwd/log/egress' --agent 'claude-dev' -- '/bin/bash' -c "*) ok ;;
+  *) bad "forwarded command: $out" ;;
+esac
+(cd "$fwd/proj" && timeout 60 bash -c "$wrapped" > "$fwd/run.out" 2>&1)
+[ "$(cat "$fwd/proj/made.txt" 2>/dev/null)" = inside ] && ok || bad "the forwarded command ran in the project: $(cat "$fwd/run.out")"
+"$tg" log verify "$fwd/log" > /dev/null 2>&1 && ok || bad "the hook's log verifies"
+"$tg" log verify "$fwd/log/egress" > /dev/null 2>&1 && ok || bad "the egress log verifies"
+grep -q '"host":"github.com"' "$fwd/log/egress/egress.jsonl" \
+  && ok || bad "the proxy logged its decision on github.com: $(cat "$fwd/log/egress/egress.jsonl" 2>/dev/null | head -c 300)"
 
 echo "hook_cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
