@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace toolgate::cli {
@@ -95,6 +96,27 @@ std::string SelfExePath() {
   const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
   if (n <= 0) return "";
   return std::string(buf, static_cast<std::size_t>(n));
+}
+
+int OpenEgressLog(const Args& args, const char* command, const char* usage, std::unique_ptr<AuditLog>* log) {
+  log->reset();
+  const auto path = args.value("--log");
+  if (!path) {
+    if (!args.value("--log-key")) return 0;
+    std::cerr << "toolgate " << command << ": --log-key needs --log\n" << usage;
+    return kExitUsage;
+  }
+  AuditLogOptions lo;
+  struct stat st {};
+  lo.path = ::stat(path->c_str(), &st) == 0 && S_ISDIR(st.st_mode) ? *path + "/egress.jsonl" : *path;
+  lo.signing_key_path = args.value("--log-key").value_or("");
+  auto opened = AuditLog::Open(lo);
+  if (!opened) {
+    std::cerr << "toolgate " << command << ": decision log " << lo.path << ": " << opened.error().message << "\n";
+    return kExitFailure;
+  }
+  *log = std::move(*opened);
+  return 0;
 }
 
 }  // namespace toolgate::cli

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "toolgate/audit.h"
 #include "toolgate/policy.h"
 
 namespace toolgate::embedded {
@@ -53,6 +54,14 @@ std::string ReadStdinBounded(std::size_t max_bytes);
 // The absolute path of the running toolgate binary (/proc/self/exe), so hook
 // commands and sandbox forwarding name exactly this toolgate; "" if unknown.
 std::string SelfExePath();
+
+// Opens the egress proxy's decision log for `toolgate run` and `toolgate
+// proxy`: --log FILE, or DIR/egress.jsonl for a directory (one process holds a
+// log file at a time, and a hook or daemon may hold DIR/decisions.jsonl).
+// Returns the exit code to stop with when --log is malformed or does not open
+// (printing why, prefixed with `command`), or 0 with *log set (null when no
+// --log was given).
+int OpenEgressLog(const Args& args, const char* command, const char* usage, std::unique_ptr<AuditLog>* log);
 
 // Loads --policy FILE, or the embedded default when path is empty. Prints
 // every diagnostic to stderr; returns null when the load failed.

@@ -75,24 +75,8 @@ int RunProxy(const std::vector<std::string>& argv) {
   o.unix_socket_path = args.value("--unix").value_or("");
 
   std::unique_ptr<AuditLog> log;
-  if (const auto path = args.value("--log")) {
-    AuditLogOptions lo;
-    struct stat st{};
-    // A directory gets its own file: the proxy's chain is separate from the
-    // hook's, and one process holds a log file at a time.
-    lo.path = ::stat(path->c_str(), &st) == 0 && S_ISDIR(st.st_mode) ? *path + "/egress.jsonl" : *path;
-    lo.signing_key_path = args.value("--log-key").value_or("");
-    auto opened = AuditLog::Open(lo);
-    if (!opened) {
-      std::cerr << "toolgate proxy: decision log " << lo.path << ": " << opened.error().message << "\n";
-      return kExitFailure;
-    }
-    log = std::move(*opened);
-    o.log = log.get();
-  } else if (args.value("--log-key")) {
-    std::cerr << "toolgate proxy: --log-key needs --log\n" << kUsage;
-    return kExitUsage;
-  }
+  if (const int rc = OpenEgressLog(args, "proxy", kUsage, &log); rc != 0) return rc;
+  o.log = log.get();
 
   // Block the stop signals before any thread starts, so every thread
   // inherits the mask and only sigwait below ever sees them.

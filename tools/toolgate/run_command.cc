@@ -135,26 +135,10 @@ int RunRun(const std::vector<std::string>& argv) {
   launch.verbose = args.has("--verbose");
   launch.session_id = args.value("--session").value_or("");
   launch.policy_digest = policy->digest();
-  // The egress proxy's connection decisions go to the decision log. A
-  // directory gets its own file, egress.jsonl: one process holds a log file
-  // at a time, and the hook or daemon may hold decisions.jsonl.
+  // The egress proxy's connection decisions go to the decision log.
   std::unique_ptr<AuditLog> log;
-  if (const auto path = args.value("--log")) {
-    AuditLogOptions lo;
-    struct stat st{};
-    lo.path = ::stat(path->c_str(), &st) == 0 && S_ISDIR(st.st_mode) ? *path + "/egress.jsonl" : *path;
-    lo.signing_key_path = args.value("--log-key").value_or("");
-    auto opened = AuditLog::Open(lo);
-    if (!opened) {
-      std::cerr << "toolgate run: decision log " << lo.path << ": " << opened.error().message << "\n";
-      return kExitFailure;
-    }
-    log = std::move(*opened);
-    launch.log = log.get();
-  } else if (args.value("--log-key")) {
-    std::cerr << "toolgate run: --log-key needs --log\n" << kRunUsage;
-    return kExitUsage;
-  }
+  if (const int rc = OpenEgressLog(args, "run", kRunUsage, &log); rc != 0) return rc;
+  launch.log = log.get();
   if (launch.verbose) {
     std::cerr << "toolgate run: profile " << profile_name << ", tier " << SandboxTierName(*tier) << "\n";
   }
