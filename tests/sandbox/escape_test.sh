@@ -5,9 +5,20 @@
 # covered. Every run is bounded by the profile's timeout and an outer timeout.
 # Usage: escape_test.sh TOOLGATE SOURCE_ROOT
 set -u
+SELF=$(realpath "$0")
+if [ "${1:-}" = --run-one ]; then  # --run-one TIER USER PROFILE CMD...: one run (under unshare, see proxy_attack)
+  shift
+  tier=$1 user=$2 profile=$3
+  shift 3
+  pre=()
+  [ "$user" = nobody ] && pre=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+  exec timeout 60 "${pre[@]}" "$TG_ONE" run --policy "$POLICY_ONE" --profile "$profile" --tier "$tier" \
+    --timeout 20 --cwd "$WS_ONE" -- "$@" 2>&1
+fi
 TG=$(realpath "$1")
 SRC=$(realpath "$2")
 POLICY=$SRC/tests/sandbox/policy.json
+export TG_ONE=$TG POLICY_ONE=$POLICY
 pass=0
 fail=0
 skipped=0
@@ -17,6 +28,8 @@ chmod 755 "$WORK"
 WS=$WORK/ws      # granted: the run's cwd
 OUT=$WORK/out    # not granted
 mkdir -p "$WS/secret" "$OUT" "$WS/m"
+export WS_ONE=$WS
+printf '127.0.0.1 localhost\n127.0.0.1 rebind.test\n169.254.169.254 meta.test\n' >"$WORK/hosts"
 echo topsecret >"$OUT/secret"
 echo denied-key >"$WS/secret/key"
 chmod -R a+rwX "$WS"
@@ -81,6 +94,33 @@ run() {
   [ "$user" = nobody ] && pre=(setpriv --reuid=65534 --regid=65534 --clear-groups)
   SECRET_TOKEN=hunter2 timeout 60 "${pre[@]}" "$TG" run --policy "$POLICY" --profile "$profile" --tier "$tier" \
     --timeout "$timeout" --cwd "$WS" -- "$@" 2>&1
+}
+
+# A request through the sandbox's egress proxy (HTTP_PROXY/HTTPS_PROXY, set by
+# toolgate run) must be refused with 403. With HOSTS_OVERRIDE set, the launcher
+# (and so the proxy, which resolves names) runs in a private mount namespace
+# whose /etc/hosts is that file.
+proxy_attack() {  # NAME URL
+  local name=$1 url=$2 out pre=()
+  local script="import sys, urllib.request, urllib.error
+try:
+    urllib.request.urlopen(sys.argv[1], timeout=5)
+    print('LEAK: answered')
+except urllib.error.HTTPError as e:
+    print('CONTAINED' if e.code == 403 else 'LEAK: HTTP %d' % e.code)
+except Exception as e:
+    print('CONTAINED' if '403' in str(e) else 'LEAK: %s' % e)"
+  if [ -n "${HOSTS_OVERRIDE:-}" ]; then
+    out=$(unshare -m /bin/bash -c 'mount --bind "$0" /etc/hosts && exec "$@"' "$HOSTS_OVERRIDE" \
+      "$SELF" --run-one "$TIER" "$USER_" box-proxy "$PY" -c "$script" "$url")
+  else
+    out=$(run "$TIER" "$USER_" 20 box-proxy -- "$PY" -c "$script" "$url")
+  fi
+  if grep -q LEAK <<<"$out" || ! grep -q CONTAINED <<<"$out"; then
+    record FAIL "$name" "$(head -c 400 <<<"$out" | tr '\n' '|')"
+  else
+    record OK "$name"
+  fi
 }
 
 record() {  # record OK|FAIL NAME DETAIL
@@ -238,16 +278,25 @@ suite() {
   rc=$?
   ((rc == 71)) && grep -q "credential API_TOKEN" <<<"$out" && record OK "missing credential refuses to run" ||
     record FAIL "missing credential refuses to run" "rc=$rc $out"
-  # --- proxy (needs the egress proxy built in)
+  # --- network through the egress proxy (the only way out of a proxy profile)
   out=$(run "$TIER" "$USER_" 20 box-proxy -- /bin/bash -c "$A tcp $TCP_PORT && echo CONTAINED")
-  rc=$?
-  if grep -q "built without the egress proxy" <<<"$out"; then
-    ((rc == 71)) && record OK "proxy profile refused without the proxy" || record FAIL "proxy profile refused without the proxy" "rc=$rc"
-    echo "SKIP [$CTX] connect through the proxy to a non-granted host, DNS rebinding: the egress proxy is not built in"
-    skipped=$((skipped + 2))
+  grep -q CONTAINED <<<"$out" && record OK "direct connect with network proxy" || record FAIL "direct connect with network proxy" "$out"
+  proxy_attack "plain HTTP through the proxy to a non-granted host" "http://127.0.0.1:$TCP_PORT/"
+  proxy_attack "CONNECT through the proxy to a non-granted host" "https://127.0.0.1:$TCP_PORT/"
+  proxy_attack "the proxy refuses the metadata address" "http://169.254.169.254/latest/meta-data/"
+  proxy_attack "the proxy refuses a hex-encoded loopback address" "http://0x7f.1:$TCP_PORT/"
+  # DNS rebinding: names the policy grants resolve (through /etc/hosts in a
+  # mount namespace of this test's own) to loopback and to the metadata
+  # address; a name grant never unlocks such an address.
+  if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null; then
+    HOSTS_OVERRIDE=$WORK/hosts proxy_attack "DNS rebinding: a granted name resolving to 127.0.0.1" "http://rebind.test:$TCP_PORT/"
+    HOSTS_OVERRIDE=$WORK/hosts proxy_attack "DNS rebinding: a granted name resolving to 169.254.169.254" "http://meta.test/"
   else
-    grep -q CONTAINED <<<"$out" && record OK "direct connect with network proxy" || record FAIL "direct connect with network proxy" "$out"
+    echo "SKIP [$CTX] DNS rebinding: needs root to override /etc/hosts in a mount namespace"
+    skipped=$((skipped + 2))
   fi
+  [ -e "$WORK/contacted-tcp" ] && record FAIL "no host service was reached through the proxy" "$WORK/contacted-tcp exists" ||
+    record OK "no host service was reached through the proxy"
 }
 
 # Tiers this host cannot give are skipped loudly (exit 77 = skipped when none works).
