@@ -7,7 +7,8 @@
 # 1. The scripted model makes Codex run an allowed command, then a denied one (a force push),
 #    then answer. Asserts: the allowed command ran, and inside toolgate's sandbox (the hook
 #    rewrote it into `toolgate run`; sandbox_probe.sh shows where it ran), the denied one did
-#    not (the remote's main did not move), and toolgate's deny reason is in the tool output Codex sent to the model.
+#    not (the remote's main did not move), and toolgate's deny reason is in the tool output
+#    Codex sent to the model.
 # 2. Fail closed: installed with a policy file that no longer loads when Codex runs, even the
 #    allowed command is refused (Codex itself runs the call when a hook fails), and the model
 #    is told so.
