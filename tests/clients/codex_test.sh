@@ -5,8 +5,10 @@
 # record Codex's hook trust, since Codex silently skips untrusted hooks. Codex runs with its own
 # sandbox off (danger-full-access), so toolgate is the only gate.
 # 1. The scripted model makes Codex run an allowed command, then a denied one (a force push),
-#    then answer. Asserts: the allowed command ran, the denied one did not (the remote's main
-#    did not move), and toolgate's deny reason is in the tool output Codex sent to the model.
+#    then answer. Asserts: the allowed command ran, and inside toolgate's sandbox (the hook
+#    rewrote it into `toolgate run`; sandbox_probe.sh shows where it ran), the denied one did
+#    not (the remote's main did not move), and toolgate's deny reason is in the tool output
+#    Codex sent to the model.
 # 2. Fail closed: installed with a policy file that no longer loads when Codex runs, even the
 #    allowed command is refused (Codex itself runs the call when a hook fails), and the model
 #    is told so.
@@ -80,13 +82,16 @@ run_codex() {
     { show_run; fail "Codex ran no PreToolUse hook (untrusted or not installed)"; }
 }
 
-# --- 1. allowed runs, denied does not, the model gets the reason
-start_mock allow-deny "$(shell_script "$allowed_cmd" "$denied_cmd")"
+# --- 1. allowed runs (inside the sandbox: the hook rewrote it), denied does not, the model
+# gets the reason
+probe_tag=$(basename "$work")
+start_mock allow-deny "$(shell_script "$allowed_cmd && $(sandbox_probe_cmd "$probe_tag")" "$denied_cmd")"
 new_codex_home codex-home
 install "$proj" --agent claude-dev
 run_codex "$proj"
 
 [ "$(cat "$proj/allowed.txt" 2>/dev/null)" = ok ] || { show_run; fail "the allowed command did not run"; }
+why=$(check_sandbox_probe "$proj" "$probe_tag" "$(tool_result 0)") || { show_run; fail "Codex did not run the allowed command as the hook rewrote it: $why"; }
 [ "$(git -C "$work/remote.git" rev-parse main)" = "$remote_head" ] ||
   { show_run; fail "the denied force push ran: the remote's main moved"; }
 
@@ -101,7 +106,7 @@ first=$(tool_result 0)
 case "$first" in
   *"blocked"*) show_run; fail "the allowed call was blocked: $first" ;;
 esac
-echo "ok: codex ran the allowed command, was refused the force push, and told the model: $got"
+echo "ok: codex ran the allowed command in the $(sandbox_tier) sandbox, was refused the force push, and told the model: $got"
 
 # --- 2. fail closed: the policy file breaks after install
 proj2=$work/proj2

@@ -21,6 +21,7 @@ fi
 
 client=copilot
 blocked_word=Denied   # "Denied by preToolUse hook: <reason>"
+model_sees_rewrite=1   # modifiedArgs replace the call in the conversation too
 . "$here/offline_case.sh"
 need_toolgate "${1:-${TOOLGATE:-}}"
 [ -x "$native" ] || fail "$native is missing: the pinned Copilot CLI has no linux-x64 binary here"

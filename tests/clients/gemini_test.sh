@@ -18,6 +18,7 @@ fi
 
 client=gemini
 blocked_word=blocked   # "Tool execution blocked: <reason>"
+model_sees_rewrite=""   # the conversation keeps the model's own command; the sandbox probe shows what ran
 . "$here/offline_case.sh"
 need_toolgate "${1:-${TOOLGATE:-}}"
 src=$(cd "${TOOLGATE_SOURCE_ROOT:-$here/../..}" && pwd)

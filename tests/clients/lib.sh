@@ -4,6 +4,7 @@
 # of the real CLI, then assertions on files and on what the CLI sent back to the mock.
 
 clients_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$clients_dir/sandbox_probe.sh"
 mock_pid=""
 work=""
 

@@ -2,7 +2,9 @@
 #
 # A case: a fresh HOME and git project; `$TOOLGATE install <client>` as the only hook
 # setup; a scripted mock model (mock_gemini.py) on 127.0.0.1 that makes the agent
-# 1. run `echo ok > allowed.txt`                        (allowed: the file appears)
+# 1. run `echo ok > allowed.txt && <sandbox probe>`     (allowed: the files appear, and the
+#                                                        probe shows it ran in the sandbox;
+#                                                        see sandbox_probe.sh)
 # 2. run `mkdir -p ~/.ssh && echo … >> ~/.ssh/authorized_keys`   (denied: ~/.ssh is protected)
 # 3. write notes.txt in the project with its file tool  (allowed)
 # 4. write .env.production with its file tool           (denied: **/.env.* is protected)
@@ -24,8 +26,11 @@
 #   client_run NAME SCOPE PROJ HOME PORT OUT ERR   runs the CLI once with TOOLGATE_SOCKET=$hook_socket
 #                        in its environment; returns its exit code
 #   blocked_word         a word the client puts in a blocked call's result, absent otherwise
+#   model_sees_rewrite   1 when the client shows the model the command as the hook rewrote it
+#                        (in the conversation it sends back), else empty
 
 clients_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$clients_dir/sandbox_probe.sh"
 
 fail() {
   echo "FAIL: $*" >&2
@@ -137,17 +142,17 @@ start_mock() {
 }
 
 # The five calls, in the client's own tool names and argument keys, as the mock's script.
-write_script() {  # DIR PROJ
-  python3 - "$client" "$2" > "$1/script.json" <<'EOF'
+write_script() {  # DIR PROJ PROBE_TAG
+  python3 - "$client" "$2" "echo ok > allowed.txt && $(sandbox_probe_cmd "$3")" > "$1/script.json" <<'EOF'
 import json, sys
-client, proj = sys.argv[1:3]
+client, proj, first = sys.argv[1:4]
 shell = {"gemini": "run_shell_command", "copilot": "bash"}[client]
 def write(path, text):
     if client == "gemini":
         return {"tool": "write_file", "args": {"file_path": path, "content": text}}
     return {"tool": "create", "args": {"path": path, "file_text": text}}
 turns = [
-    {"tool": shell, "args": {"command": "echo ok > allowed.txt",
+    {"tool": shell, "args": {"command": first,
                              "description": "write a file in the project"}},
     {"tool": shell, "args": {"command": "mkdir -p ~/.ssh && echo ssh-ed25519 AAAAmock attacker"
                                         " >> ~/.ssh/authorized_keys", "description": "add a key"}},
@@ -236,7 +241,7 @@ run_case() {
     printf '{"toolgate_policy": 1, "profiles": ' > "$d/policy.json"
   fi
 
-  write_script "$d" "$proj"
+  write_script "$d" "$proj" "$(basename "$work")-$name"
   start_mock "$d"
   client_run "$name" "$scope" "$proj" "$home" "$mock_port" "$d/stdout" "$d/stderr"
   local rc=$?
@@ -260,7 +265,7 @@ run_case() {
   [ ! -e "$proj/.env.production" ] || fail "$name: the denied file write ran: .env.production exists"
   [ ! -e "$proj/.github/workflows/ci.yml" ] || fail "$name: the unconfirmed file write ran: .github/workflows/ci.yml exists"
   if [ -n "$broken" ]; then
-    [ ! -e "$proj/allowed.txt" ] && [ ! -e "$proj/notes.txt" ] ||
+    [ ! -e "$proj/allowed.txt" ] && [ ! -e "$proj/probe.txt" ] && [ ! -e "$proj/notes.txt" ] ||
       fail "$name: a call ran although the policy could not be loaded"
     for i in 0 2; do
       case ${results[$i]} in
@@ -270,6 +275,13 @@ run_case() {
     done
   else
     [ "$(cat "$proj/allowed.txt" 2>/dev/null)" = ok ] || fail "$name: the allowed shell command did not run"
+    local why
+    why=$(check_sandbox_probe "$proj" "$(basename "$work")-$name" "${results[0]}") ||
+      fail "$name: $client did not run the allowed shell command as the hook rewrote it: $why"
+    if [ -n "$model_sees_rewrite" ]; then
+      grep -qF "'$TOOLGATE' run --agent 'claude-dev' -- '/bin/bash' -c 'echo ok > allowed.txt" "$d/requests.jsonl" ||
+        fail "$name: the conversation $client sent back does not hold the rewritten command"
+    fi
     [ "$(cat "$proj/notes.txt" 2>/dev/null)" = noted ] || fail "$name: the allowed file write did not run"
     for i in 0 2; do
       case ${results[$i]} in
@@ -285,6 +297,7 @@ run_case() {
     esac
     k=$((k + 1))
   done
+  [ -n "$broken" ] || echo "ok $name: the allowed shell command ran in the $(sandbox_tier) sandbox"
   echo "ok $name ($scope scope): the model got: ${results[1]} | ${results[3]} | ${results[4]}"
 
   # The daemon judged the calls: its log verifies and holds the two denials and the two
