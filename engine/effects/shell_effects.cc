@@ -846,6 +846,23 @@ void ShellInterpreter::ForgetArithmeticVariables(std::string_view expr, ShellSta
 
 void ShellInterpreter::ExpandWord(const shell::Word& word, ShellState& state, const CommandContext& ctx,
                                   bool split, std::vector<Field>& out) {
+  // Most words are one literal part without braces: the field is that text,
+  // exactly what the general path below builds, without its per-byte flag
+  // string and copies. An unquoted empty literal has no content (no field).
+  if (word.parts.size() == 1 && word.parts[0].kind == PartKind::kLiteral &&
+      word.parts[0].text.find('{') == std::string::npos) {
+    const shell::WordPart& part = word.parts[0];
+    if (!part.quoted && part.text.empty()) return;
+    Field field;
+    field.raw = word.raw;
+    field.text = part.text;
+    if (!part.quoted && std::any_of(part.text.begin(), part.text.end(), IsGlobChar)) {
+      field.glob = true;
+      field.glob_active.assign(part.text.size(), '\1');
+    }
+    out.push_back(std::move(field));
+    return;
+  }
   Expansion current;
   bool dynamic = false;
   bool has_content = false;
