@@ -656,6 +656,8 @@ class Parser {
           continue;
         }
       }
+      // Most commands have a few words: one allocation instead of 1, 2, 4.
+      if (cmd.words.capacity() == 0) cmd.words.reserve(4);
       cmd.words.push_back(ReadWord());
     }
   }
