@@ -36,6 +36,22 @@ std::string_view NextComponent(const std::string& rest, std::size_t& pos) {
   return comp;
 }
 
+// True when `p` is "/" or "/c1/c2/..." with every component non-empty and
+// neither "." nor "..": LexicallyNormalize would give it back unchanged.
+bool IsLexicallyNormal(std::string_view p) {
+  if (p.empty() || p.front() != '/') return false;
+  if (p.size() == 1) return true;
+  std::size_t pos = 1;
+  while (true) {
+    std::size_t end = p.find('/', pos);
+    if (end == std::string_view::npos) end = p.size();
+    const std::string_view comp = p.substr(pos, end - pos);
+    if (comp.empty() || comp == "." || comp == "..") return false;
+    if (end == p.size()) return true;
+    pos = end + 1;
+  }
+}
+
 // What a resolution went through, for IsPlainDirectory.
 struct ResolveTrace {
   int links = 0;         // symlinks followed
@@ -157,6 +173,8 @@ NormalizedPath Resolve(std::string joined, std::string_view cwd, PathCache* cach
 }  // namespace
 
 std::string LexicallyNormalize(std::string_view absolute_path) {
+  // Already normal (the usual cwd): the answer is the text itself.
+  if (IsLexicallyNormal(absolute_path)) return std::string(absolute_path);
   std::string result;
   result.reserve(absolute_path.size());
   std::size_t pos = 0;
