@@ -242,6 +242,7 @@ void BraceExpand(Expansion input, std::vector<Expansion>& out, bool& overflow, E
 }
 
 bool IsGlobChar(char c) { return c == '*' || c == '?' || c == '[' || c == '('; }
+constexpr std::string_view kGlobChars = "*?[(";  // exactly the ones IsGlobChar accepts
 
 // Where the first character that acts as glob syntax is, or npos.
 std::size_t FirstActiveGlob(const Field& field) {
@@ -853,14 +854,13 @@ void ShellInterpreter::ExpandWord(const shell::Word& word, ShellState& state, co
       word.parts[0].text.find('{') == std::string::npos) {
     const shell::WordPart& part = word.parts[0];
     if (!part.quoted && part.text.empty()) return;
-    Field field;
+    Field& field = out.emplace_back();
     field.raw = word.raw;
     field.text = part.text;
-    if (!part.quoted && std::any_of(part.text.begin(), part.text.end(), IsGlobChar)) {
+    if (!part.quoted && part.text.find_first_of(kGlobChars) != std::string::npos) {
       field.glob = true;
       field.glob_active.assign(part.text.size(), '\1');
     }
-    out.push_back(std::move(field));
     return;
   }
   Expansion current;
