@@ -51,6 +51,9 @@ void Judge(const Policy& policy, const EffectsContext& context, const ToolCall& 
   }
   // Start from allow: every check below can only raise the verdict.
   d->verdict = Verdict::kAllow;
+  // Room for a typical call's findings up front, so the tool's finding is not
+  // moved again when the exact count is reserved below.
+  d->findings.reserve(d->findings.size() + 8);
   Add(d, profile->CheckTool(call.tool_name), Subject::kTool, call.tool_name);
 
   d->effects = ExtractEffects(call, context);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <utility>
 
 namespace toolgate::effects {
 namespace {
@@ -35,6 +36,22 @@ std::string_view NextComponent(const std::string& rest, std::size_t& pos) {
   return comp;
 }
 
+// True when `p` is "/" or "/c1/c2/..." with every component non-empty and
+// neither "." nor "..": LexicallyNormalize would give it back unchanged.
+bool IsLexicallyNormal(std::string_view p) {
+  if (p.empty() || p.front() != '/') return false;
+  if (p.size() == 1) return true;
+  std::size_t pos = 1;
+  while (true) {
+    std::size_t end = p.find('/', pos);
+    if (end == std::string_view::npos) end = p.size();
+    const std::string_view comp = p.substr(pos, end - pos);
+    if (comp.empty() || comp == "." || comp == "..") return false;
+    if (end == p.size()) return true;
+    pos = end + 1;
+  }
+}
+
 // What a resolution went through, for IsPlainDirectory.
 struct ResolveTrace {
   int links = 0;         // symlinks followed
@@ -59,11 +76,12 @@ PathCache::Entry LookupUncached(const std::string& candidate) {
   return entry;
 }
 
-NormalizedPath Resolve(const std::string& joined, std::string_view cwd, PathCache* cache,
+NormalizedPath Resolve(std::string joined, std::string_view cwd, PathCache* cache,
                        ResolveTrace* trace = nullptr) {
   NormalizedPath out;
   std::string result;  // "" is the root; otherwise "/a/b"
-  std::string rest = joined;
+  result.reserve(joined.size());
+  std::string rest = std::move(joined);
   std::size_t pos = 0;
   bool exists = true;
   int links = 0;
@@ -102,50 +120,46 @@ NormalizedPath Resolve(const std::string& joined, std::string_view cwd, PathCach
       exists = false;  // keep the rest as written: no pid of ours leaks in
       continue;
     }
-    std::string candidate;
-    candidate.reserve(result.size() + 1 + comp.size());
-    candidate.append(result).append("/").append(comp);
-    if (!exists) {
-      result = std::move(candidate);
-      continue;
-    }
-    if (candidate == "/dev/stdin" || candidate == "/dev/stdout" || candidate == "/dev/stderr" ||
-        candidate == "/dev/fd") {
+    // The candidate is built in `result` itself (no string per component);
+    // only a followed link takes the component back off.
+    const std::size_t parent_size = result.size();
+    result.append("/").append(comp);
+    if (!exists) continue;
+    if (result == "/dev/stdin" || result == "/dev/stdout" || result == "/dev/stderr" ||
+        result == "/dev/fd") {
       if (trace != nullptr) trace->special = true;
-      result = std::move(candidate);
       exists = false;
       continue;
     }
     const PathCache::Entry* entry;
     if (cache != nullptr) {
-      entry = &cache->Lookup(candidate);
+      entry = &cache->Lookup(result);
     } else {
-      uncached = LookupUncached(candidate);
+      uncached = LookupUncached(result);
       entry = &uncached;
     }
     if (!entry->exists) {
-      result = std::move(candidate);
       exists = false;
       continue;
     }
-    if (!entry->is_link) {
-      result = std::move(candidate);
-      continue;
-    }
+    if (!entry->is_link) continue;
     if (++links > kMaxSymlinks) {
       out.problem = "symlink loop";
-      result = std::move(candidate);
       exists = false;
       continue;
     }
     if (!entry->target_ok) {
-      result = std::move(candidate);
       exists = false;
       continue;
     }
-    const std::string& target = entry->target;
-    if (target.front() == '/') result.clear();
-    rest = target + "/" + rest.substr(pos);
+    // `entry` stays valid: the memo never erases, and nothing is added
+    // before its target is copied into `rest`.
+    std::string next;
+    next.reserve(entry->target.size() + 1 + rest.size() - pos);
+    next.append(entry->target).append("/").append(std::string_view(rest).substr(pos));
+    result.resize(parent_size);
+    if (next.front() == '/') result.clear();
+    rest = std::move(next);
     pos = 0;
   }
   if (trace != nullptr) {
@@ -159,6 +173,8 @@ NormalizedPath Resolve(const std::string& joined, std::string_view cwd, PathCach
 }  // namespace
 
 std::string LexicallyNormalize(std::string_view absolute_path) {
+  // Already normal (the usual cwd): the answer is the text itself.
+  if (IsLexicallyNormal(absolute_path)) return std::string(absolute_path);
   std::string result;
   result.reserve(absolute_path.size());
   std::size_t pos = 0;
@@ -211,7 +227,7 @@ NormalizedPath NormalizePath(std::string_view path, const NormalizeOptions& opti
     out.path = LexicallyNormalize(joined);
     return out;
   }
-  return Resolve(joined, options.cwd, options.cache);
+  return Resolve(std::move(joined), options.cwd, options.cache);
 }
 
 const PathCache::Entry& PathCache::Lookup(const std::string& path) {

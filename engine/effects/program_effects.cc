@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -1996,14 +1997,17 @@ void GitRemote(Call& c, const Field& remote, std::string_view source) {
 }
 
 void Git(Call& c) {
-  ShellState git_state = c.state;
+  // Only -C changes where git runs; everything after it reads the state and
+  // never changes it, so the copy is made only when a -C needs one.
+  std::optional<ShellState> moved;
   std::size_t i = 1;
   for (; i < c.argv.size(); ++i) {
     const Field& field = c.argv[i];
     const std::string& t = field.text;
     if (field.dynamic || t.empty() || t[0] != '-') break;
     if (t == "-C" && i + 1 < c.argv.size()) {
-      c.interp.ChangeDirectory(&c.argv[++i], git_state);
+      if (!moved) moved = c.state;
+      c.interp.ChangeDirectory(&c.argv[++i], *moved);
     } else if ((t == "-c" || t == "--config-env") && i + 1 < c.argv.size()) {
       const Field& config = c.argv[++i];
       if (config.dynamic || DangerousGitConfig(config.text)) c.Unknown("git config runs a command", config.raw);
@@ -2017,6 +2021,7 @@ void Git(Call& c) {
     }
   }
   if (i >= c.argv.size()) return;
+  ShellState& git_state = moved ? *moved : c.state;
   const Field& sub_field = c.argv[i];
   if (sub_field.dynamic) {
     c.Unknown("dynamic git command", sub_field.raw);

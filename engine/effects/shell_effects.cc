@@ -242,6 +242,7 @@ void BraceExpand(Expansion input, std::vector<Expansion>& out, bool& overflow, E
 }
 
 bool IsGlobChar(char c) { return c == '*' || c == '?' || c == '[' || c == '('; }
+constexpr std::string_view kGlobChars = "*?[(";  // exactly the ones IsGlobChar accepts
 
 // Where the first character that acts as glob syntax is, or npos.
 std::size_t FirstActiveGlob(const Field& field) {
@@ -846,6 +847,22 @@ void ShellInterpreter::ForgetArithmeticVariables(std::string_view expr, ShellSta
 
 void ShellInterpreter::ExpandWord(const shell::Word& word, ShellState& state, const CommandContext& ctx,
                                   bool split, std::vector<Field>& out) {
+  // Most words are one literal part without braces: the field is that text,
+  // exactly what the general path below builds, without its per-byte flag
+  // string and copies. An unquoted empty literal has no content (no field).
+  if (word.parts.size() == 1 && word.parts[0].kind == PartKind::kLiteral &&
+      word.parts[0].text.find('{') == std::string::npos) {
+    const shell::WordPart& part = word.parts[0];
+    if (!part.quoted && part.text.empty()) return;
+    Field& field = out.emplace_back();
+    field.raw = word.raw;
+    field.text = part.text;
+    if (!part.quoted && part.text.find_first_of(kGlobChars) != std::string::npos) {
+      field.glob = true;
+      field.glob_active.assign(part.text.size(), '\1');
+    }
+    return;
+  }
   Expansion current;
   bool dynamic = false;
   bool has_content = false;

@@ -58,10 +58,12 @@ void AppendLiteral(Word& word, std::string_view text, bool quoted) {
     word.parts.back().text.append(text);
     return;
   }
-  WordPart part;
+  // Built in place: no temporary part to move and destroy. Room for two
+  // parts at the first, as words like --opt="$x" need more than one.
+  if (word.parts.capacity() == 0) word.parts.reserve(2);
+  WordPart& part = word.parts.emplace_back();
   part.quoted = quoted;
-  part.text = std::string(text);
-  word.parts.push_back(std::move(part));
+  part.text.assign(text);
 }
 
 constexpr std::array<std::string_view, 20> kKeywords = {
@@ -656,6 +658,8 @@ class Parser {
           continue;
         }
       }
+      // Most commands have a few words: one allocation instead of 1, 2, 4.
+      if (cmd.words.capacity() == 0) cmd.words.reserve(4);
       cmd.words.push_back(ReadWord());
     }
   }

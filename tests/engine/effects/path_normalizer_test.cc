@@ -73,6 +73,16 @@ TEST_CASE("tilde is literal unless asked") {
 
 TEST_CASE("helpers") {
   CHECK(LexicallyNormalize("/a/./b/../c/") == "/a/c");
+  // Already-normal paths come back as they are; anything else is rebuilt.
+  CHECK(LexicallyNormalize("/") == "/");
+  CHECK(LexicallyNormalize("/work/project") == "/work/project");
+  CHECK(LexicallyNormalize("/a.b/..c/c..") == "/a.b/..c/c..");
+  CHECK(LexicallyNormalize("//") == "/");
+  CHECK(LexicallyNormalize("/a//b") == "/a/b");
+  CHECK(LexicallyNormalize("/a/b/") == "/a/b");
+  CHECK(LexicallyNormalize("/a/.") == "/a");
+  CHECK(LexicallyNormalize("/a/b/..") == "/a");
+  CHECK(LexicallyNormalize("/..") == "/");
   CHECK(ParentDirectory("/a/b") == "/a");
   CHECK(ParentDirectory("/a") == "/");
   CHECK(BaseName("/a/b/") == "b");
