@@ -87,6 +87,20 @@ std::string FindInPath(const std::string& name) {
   return "";
 }
 
+// The interpreter python3 runs as (not a version manager's wrapper script in
+// front of it, whose own start-up would be measured too); "" when none.
+std::string PythonInterpreter() {
+  if (FindInPath("python3").empty()) return "";
+  FILE* p = ::popen("python3 -c 'import sys; print(sys.executable)' 2>/dev/null", "r");
+  if (p == nullptr) return "";
+  char buf[4096] = {};
+  const bool read = std::fgets(buf, sizeof buf, p) != nullptr;
+  ::pclose(p);
+  std::string path = read ? std::string(buf) : std::string();
+  while (!path.empty() && (path.back() == '\n' || path.back() == '\r')) path.pop_back();
+  return Executable(path) && path[0] == '/' ? path : "";
+}
+
 // Beside this binary (installed), else the build tree's tools/toolgate-hook/.
 std::string FindSibling(const std::string& self, const std::string& name) {
   const std::string dir = Dirname(self);
@@ -111,13 +125,23 @@ std::optional<double> RoundTrip(Case* c, char** envp) {
   posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
   posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
   posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  // This process ignores SIGPIPE (the floor exits without reading its
+  // input); the hook gets the default back, as a client would start it.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t pipe_only;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  posix_spawnattr_setsigdefault(&attr, &pipe_only);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
   std::vector<char*> argv;
   for (std::string& a : c->argv) argv.push_back(a.data());
   argv.push_back(nullptr);
   const Clock::time_point start = Clock::now();
   pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), envp);
+  const int rc = ::posix_spawn(&pid, argv[0], &fa, &attr, argv.data(), envp);
   posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
   ::close(in[0]);
   ::close(out[1]);
   if (rc != 0) {
@@ -128,7 +152,7 @@ std::optional<double> RoundTrip(Case* c, char** envp) {
   }
   const std::string input = kInput;
   // The input fits a pipe buffer; a command that exits without reading it
-  // (the floor) only makes this write fail, which is fine.
+  // (the floor) only makes this write fail with EPIPE, which is fine.
   [[maybe_unused]] const ssize_t w = ::write(in[1], input.data(), input.size());
   ::close(in[1]);
   std::string answer;
@@ -237,7 +261,8 @@ int RunHookBench(const std::vector<std::string>& argv) {
   const std::string dir = tmpl;
   const std::string sock = dir + "/toolgate.sock";
   const std::string no_sock = dir + "/nobody.sock";
-  const std::string py = FindInPath("python3");
+  ::signal(SIGPIPE, SIG_IGN);
+  const std::string py = PythonInterpreter();
   const std::string node = FindInPath("node");
 
   std::vector<Case> cases;
