@@ -157,6 +157,9 @@ DaemonAnswer DecideViaDaemon(const std::string& socket_path, const std::vector<T
       }
       const auto d = r.find("decision");
       if (d == r.end() || !LooksLikeDecision(*d)) return Failed("the toolgate daemon's reply has no valid decision", socket_path);
+      const auto sb = r.find("shell_sandboxed");
+      if (sb != r.end() && !sb->is_boolean()) return Failed("the toolgate daemon's reply has a malformed shell_sandboxed", socket_path);
+      answer.shell_sandboxed.push_back(sb != r.end() && sb->get<bool>());
       answer.decisions.push_back(*d);
       continue;
     }

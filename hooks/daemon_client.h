@@ -22,6 +22,9 @@ struct DaemonAnswer {
   };
   Status status = Status::kFailed;
   std::vector<nlohmann::json> decisions;
+  // Per decision: the reply said "shell_sandboxed": true (the daemon's policy
+  // runs this agent's shell commands inside `toolgate run`).
+  std::vector<bool> shell_sandboxed;
   Error error;
 };
 

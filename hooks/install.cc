@@ -37,7 +37,10 @@ bool IsToolgateCommand(const ojson& entry, const std::string& key) {
   const auto it = entry.find(key);
   if (it == entry.end() || !it->is_string()) return false;
   const std::string& cmd = it->get_ref<const std::string&>();
-  return cmd.find("toolgate") != std::string::npos && cmd.find(" hook --client ") != std::string::npos;
+  // `toolgate hook --client X` or the fast shim `toolgate-hook --client X`.
+  return cmd.find("toolgate") != std::string::npos &&
+         (cmd.find(" hook --client ") != std::string::npos || cmd.find("toolgate-hook --client ") != std::string::npos ||
+          cmd.find("toolgate-hook' --client ") != std::string::npos);
 }
 
 std::string ShellQuote(const std::string& s) {
@@ -490,7 +493,9 @@ std::string CodexTrustHash(std::string_view event_label, const std::optional<std
 }
 
 std::string HookCommand(const InstallOptions& o) {
-  std::string cmd = ShellQuote(o.toolgate_path) + " hook --client " + ClientName(o.client);
+  std::string cmd = o.hook_shim_path.empty() ? ShellQuote(o.toolgate_path) + " hook --client "
+                                             : ShellQuote(o.hook_shim_path) + " --client ";
+  cmd += ClientName(o.client);
   if (!o.policy_path.empty()) cmd += " --policy " + ShellQuote(o.policy_path);
   if (o.agent) cmd += " --agent " + ShellQuote(*o.agent);
   cmd += " --timeout-ms " + std::to_string(HookDeadlineMs(o.timeout_seconds));

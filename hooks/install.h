@@ -40,6 +40,9 @@ struct InstallOptions {
   // $HOME; $CODEX_HOME is used for codex when dir is empty).
   std::string dir;
   std::string toolgate_path;  // absolute path of the toolgate binary
+  // Absolute path of the fast shim (toolgate-hook, same options as `toolgate
+  // hook`); "" = the hook command is `toolgate hook`.
+  std::string hook_shim_path;
   std::string policy_path;    // "" = the embedded default (absolute otherwise)
   std::optional<std::string> agent;
   int timeout_seconds = 30;   // how long the client waits for the hook

@@ -1,6 +1,5 @@
 #include "sandbox/forward.h"
 
-#include "toolgate/policy.h"
 #include "util/utf8.h"
 
 namespace toolgate::sandbox {
@@ -76,13 +75,6 @@ std::optional<nlohmann::json> SandboxedToolInput(const nlohmann::json& tool_inpu
   }
   out["command"] = std::move(argv);
   return out;
-}
-
-bool ProfileRunsShellSandboxed(const Policy& policy, std::string_view agent_id) {
-  std::string name;
-  if (policy.ProfileFor(agent_id, &name) == nullptr) return false;
-  const SandboxProfile* sb = policy.SandboxFor(name);
-  return sb != nullptr && sb->shell_sandboxed;
 }
 
 }  // namespace toolgate::sandbox

@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "sandbox/forward.h"
 #include "server/request.h"
 
 namespace toolgate::server {
@@ -20,6 +21,7 @@ struct Slot {
   std::optional<ToolCall> call;  // parsed call (decisions); empty when it never parsed
   std::string raw_call;          // the call's JSON text when it never parsed (for the log)
   Decision decision;
+  bool shell_sandboxed = false;  // an allowed shell call the policy runs inside `toolgate run`
 };
 
 // The same fail-closed answer `toolgate check --log` gives when the record
@@ -92,6 +94,9 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
       }
       if (call && !too_big) {
         s.decision = engine->Decide(*call);
+        // Only an allowed shell call is forwarded; the profile lookup is skipped for the rest.
+        s.shell_sandboxed = s.decision.verdict == Verdict::kAllow && call->tool_name == "Bash" &&
+                            sandbox::ProfileRunsShellSandboxed(engine->policy(), call->agent_id);
         s.call = std::move(*call);
       } else {
         // The same located deny DecideText gives for the same text.
@@ -121,7 +126,10 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
       spdlog::error("toolgate serve: audit log: {}{}; denying {} decision(s)", r.error().message,
                     r.error().location.empty() ? "" : " (" + r.error().location + ")", decisions);
       for (Slot& s : slots) {
-        if (s.kind == Slot::Kind::kDecision) DenyUnlogged(&s.decision, r.error());
+        if (s.kind == Slot::Kind::kDecision) {
+          DenyUnlogged(&s.decision, r.error());
+          s.shell_sandboxed = false;
+        }
       }
     }
   }
@@ -130,7 +138,7 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
     switch (s.kind) {
       case Slot::Kind::kError: AppendErrorReply(out, s.id, s.error, s.message); break;
       case Slot::Kind::kPong: AppendPongReply(out, s.id, engine->policy().digest()); break;
-      case Slot::Kind::kDecision: AppendDecisionReply(out, s.id, s.decision); break;
+      case Slot::Kind::kDecision: AppendDecisionReply(out, s.id, s.decision, s.shell_sandboxed); break;
     }
   }
   return sync_seq;

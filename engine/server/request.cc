@@ -109,7 +109,7 @@ Result<ToolCall> ToolCallFromRequest(const json& call) {
   return Error{ErrorCode::kUnsupportedFormat, "input is in no known tool call format (no tool_name)", "/"};
 }
 
-void AppendDecisionReply(std::string* out, std::string_view id, const Decision& decision) {
+void AppendDecisionReply(std::string* out, std::string_view id, const Decision& decision, bool shell_sandboxed) {
   *out += "{\"v\":1,\"id\":";
   *out += id;
   *out += ",\"ok\":true,\"decision\":";
@@ -118,6 +118,7 @@ void AppendDecisionReply(std::string* out, std::string_view id, const Decision& 
     out->resize(mark);  // a string that is not valid UTF-8: the reference path replaces it
     *out += ToJson(decision, false).dump(-1, ' ', false, json::error_handler_t::replace);
   }
+  if (shell_sandboxed) *out += ",\"shell_sandboxed\":true";
   *out += "}\n";
 }
 

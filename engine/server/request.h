@@ -50,7 +50,11 @@ std::variant<Request, RequestError> ParseRequest(std::string_view line, const In
 Result<ToolCall> ToolCallFromRequest(const nlohmann::json& call);
 
 // Reply lines, each appended with its '\n'.
-void AppendDecisionReply(std::string* out, std::string_view id, const Decision& decision);
+// shell_sandboxed adds "shell_sandboxed":true beside the decision: the
+// policy runs this call's shell commands inside `toolgate run`, and the hook
+// forwards an allowed shell call there without loading the policy itself.
+void AppendDecisionReply(std::string* out, std::string_view id, const Decision& decision,
+                         bool shell_sandboxed = false);
 void AppendPongReply(std::string* out, std::string_view id, std::string_view policy_digest);
 void AppendErrorReply(std::string* out, std::string_view id, ProtocolError code, std::string_view message);
 

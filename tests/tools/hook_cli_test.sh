@@ -202,10 +202,14 @@ while time.time() < deadline:
                 req = json.loads(line)
                 open(log, "a").write(json.dumps(req) + "\n")
                 verdict = "deny" if "authorized_keys" in json.dumps(req["call"]) else "allow"
-                c.sendall((json.dumps({"v": 1, "id": req["id"], "ok": True, "decision": {
+                reply = {"v": 1, "id": req["id"], "ok": True, "decision": {
                     "verdict": verdict, "agent_id": req["call"]["agent_id"], "profile": "developer",
                     "message": "toolgate: the daemon says " + verdict, "reasons": [],
-                    "policy_digest": "sha256:00", "latency_ns": 1}}) + "\n").encode())
+                    "policy_digest": "sha256:00", "latency_ns": 1}}
+                # The daemon's policy runs this agent's shell commands sandboxed.
+                if verdict == "allow" and req["call"]["tool_name"] == "Bash" and req["call"]["agent_id"] != "plain":
+                    reply["shell_sandboxed"] = True
+                c.sendall((json.dumps(reply) + "\n").encode())
     except socket.timeout:
         pass
     c.close()
@@ -226,6 +230,11 @@ for r in reqs:
 PY
 out=$("$tg" hook --agent claude-dev --socket "$sock.3" < "$fx/gemini/before_shell_allow.json" 2>/dev/null)
 expect_json "daemon allow, gemini form (forwarded)" "$out" 'o["decision"]=="allow" and " run " in o["hookSpecificOutput"]["tool_input"]["command"]'
+# Forwarding follows the daemon's "shell_sandboxed", not a local policy.
+out=$("$tg" hook --agent plain --socket "$sock.3" < "$fx/gemini/before_shell_allow.json" 2>/dev/null)
+expect_json "daemon allow without shell_sandboxed: not forwarded" "$out" 'o["decision"]=="allow" and "hookSpecificOutput" not in o'
+out=$("$tg" hook --agent claude-dev --socket "$sock.3" --policy "$tmp/missing.json" < "$fx/gemini/before_shell_allow.json" 2>/dev/null)
+expect_json "daemon allow: no local policy is loaded" "$out" 'o["decision"]=="allow" and " run " in o["hookSpecificOutput"]["tool_input"]["command"]'
 kill "$listener_pid" 2>/dev/null; wait "$listener_pid" 2>/dev/null; listener_pid=
 # A socket file nobody listens on (a daemon that died) means judging in-process.
 out=$("$tg" hook --agent claude-dev --socket "$sock" < "$fx/claude/pre_bash_allow.json" 2>/dev/null)

@@ -50,6 +50,12 @@ int RunInstallOrUninstall(const std::vector<std::string>& argv, bool install) {
   o.dir = Absolute(args.value("--dir").value_or(o.scope == hooks::InstallScope::kProject ? "." : ""));
   if (o.dir.size() > 2 && o.dir.compare(o.dir.size() - 2, 2, "/.") == 0) o.dir.resize(o.dir.size() - 2);
   o.toolgate_path = SelfExePath();
+  // The fast shim, when it was installed beside this binary: the hook then
+  // starts a small static program instead of this one.
+  if (const std::size_t slash = o.toolgate_path.rfind('/'); slash != std::string::npos) {
+    const std::string shim = o.toolgate_path.substr(0, slash + 1) + "toolgate-hook";
+    if (::access(shim.c_str(), X_OK) == 0) o.hook_shim_path = shim;
+  }
   if (const auto p = args.value("--policy")) {
     o.policy_path = Absolute(*p);
     if (install && ::access(o.policy_path.c_str(), R_OK) != 0) return usage("cannot read policy " + o.policy_path);

@@ -26,7 +26,8 @@ constexpr const char* kUsage =
     "  proxy --agent ID --listen ADDR|--unix PATH  the egress proxy, in the foreground\n"
     "  proxy-bench          measure CONNECT tunnel throughput and added connect latency\n"
     "  hook [--client C]    answer an agent client's tool-call hook (claude, copilot, codex, gemini, cursor)\n"
-    "  install CLIENT       write CLIENT's hook configuration to run toolgate hook\n"
+    "  hook-bench           measure the hook round trip against a static do-nothing hook\n"
+    "  install CLIENT       write CLIENT's hook configuration to run toolgate hook (or toolgate-hook)\n"
     "  uninstall CLIENT     remove toolgate's hook entries from CLIENT's configuration\n"
     "  run ... -- CMD       run a command inside the OS sandbox built from a profile\n"
     "  doctor [--json]      report the kernel features the sandbox tiers need\n"
@@ -68,6 +69,7 @@ int main(int argc, char** argv) {
     if (command == "run-bench") return toolgate::cli::RunRunBench(args);
     if (command == "serve") return toolgate::cli::RunServe(args);
     if (command == "serve-bench") return toolgate::cli::RunServeBench(args);
+    if (command == "hook-bench") return toolgate::cli::RunHookBench(args);
     if (command == "version" || command == "--version") {
       std::cout << "toolgate 0.1.0\n";
       return 0;

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "server_test_util.h"
+#include "sandbox/forward.h"
 #include "toolgate/engine.h"
 
 using nlohmann::json;
@@ -200,4 +201,33 @@ TEST_CASE("a call over the policy's max_input_bytes is the same input_too_large 
   CHECK(replies[0]["decision"]["error"]["code"] == "input_too_large");
   CHECK(Comparable(replies[0]["decision"]) == Comparable(ToJson(engine.DecideText(call), false)));
   CHECK(replies[1]["decision"]["verdict"] == "allow");
+}
+
+TEST_CASE("an allowed shell call says shell_sandboxed when the agent's profile runs shell commands sandboxed") {
+  auto policy = ExamplePolicy();
+  REQUIRE(policy);
+  EngineHolder engines(policy);
+  Dispatcher dispatcher(&engines, nullptr, 1u << 20);
+  const std::string read =
+      R"({"agent_id":"claude-dev","tool_name":"Read","cwd":"/home/dev/project","tool_input":{"file_path":"/home/dev/project/README.md"}})";
+  const std::vector<std::string> lines = {
+      std::string(R"({"v":1,"id":1,"op":"decide","call":)") + kAllowed + "}",
+      std::string(R"({"v":1,"id":2,"op":"decide","call":)") + kDenied + "}",
+      std::string(R"({"v":1,"id":3,"op":"decide","call":)") + read + "}",
+  };
+  std::vector<std::string_view> views(lines.begin(), lines.end());
+  std::string out;
+  dispatcher.HandleLines(views, SomePeer(), &out);
+  const std::vector<json> replies = Lines(out);
+  REQUIRE(replies.size() == 3);
+  REQUIRE(replies[0]["decision"]["verdict"] == "allow");
+  const bool sandboxed = sandbox::ProfileRunsShellSandboxed(*policy, "claude-dev");
+  CHECK(sandboxed);  // the example's developer profile forwards shell commands
+  CHECK(replies[0].value("shell_sandboxed", false) == sandboxed);
+  // Only an allowed shell call carries it: a deny is never forwarded, and other tools do not run a shell.
+  CHECK_FALSE(replies[1].contains("shell_sandboxed"));
+  CHECK_FALSE(replies[2].contains("shell_sandboxed"));
+  // The decision object itself is unchanged: still equal to the in-process one.
+  const Engine engine(policy);
+  CHECK(Comparable(replies[0]["decision"]) == Comparable(ToJson(engine.DecideText(kAllowed), false)));
 }
