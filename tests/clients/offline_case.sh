@@ -279,7 +279,8 @@ run_case() {
     why=$(check_sandbox_probe "$proj" "$(basename "$work")-$name" "${results[0]}") ||
       fail "$name: $client did not run the allowed shell command as the hook rewrote it: $why"
     if [ -n "$model_sees_rewrite" ]; then
-      grep -qF "'$TOOLGATE' run --agent 'claude-dev' -- '/bin/bash' -c 'echo ok > allowed.txt" "$d/requests.jsonl" ||
+      { grep -qF "'$TOOLGATE' run --session '" "$d/requests.jsonl" &&
+        grep -qF " --agent 'claude-dev' -- '/bin/bash' -c 'echo ok > allowed.txt" "$d/requests.jsonl"; } ||
         fail "$name: the conversation $client sent back does not hold the rewritten command"
     fi
     [ "$(cat "$proj/notes.txt" 2>/dev/null)" = noted ] || fail "$name: the allowed file write did not run"
