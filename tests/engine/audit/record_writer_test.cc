@@ -318,6 +318,47 @@ TEST_CASE("records the fast writer declines carry what it must not handle") {
   CHECK_FALSE(AppendDecisionMembers(&out, x.call, x.decision, x.peer, *r, x.host));
 }
 
+TEST_CASE("a secret in any one redacted member makes the fast writer decline, one scan pass or one per member") {
+  // With the built-in detectors the members share one prefilter pass; with an
+  // extra pattern each member is scanned alone. Either way a secret that only
+  // one member holds must send the record to the reference path, which
+  // redacts it.
+  RedactionOptions with_extra;
+  with_extra.extra.push_back({"ticket", "TICKET-[0-9]{4}"});
+  const std::shared_ptr<const SecretRedactor> redactors[] = {Redactor({}), Redactor(with_extra)};
+  CHECK(redactors[0]->scans_combine());
+  CHECK_FALSE(redactors[1]->scans_combine());
+  std::vector<std::string> secrets(kSecretish.begin(), kSecretish.end());
+  secrets.push_back("-----BEGIN OPENSSH PRIVATE KEY-----");  // unterminated, at the very end of a member
+  secrets.push_back("token:abcdefgh");                         // an assignment at the start of a member
+  for (const auto& r : redactors) {
+    for (const std::string& secret : secrets) {
+      for (int where = 0; where < 5; ++where) {
+        Sample x{SampleCall("ls"), SampleDecision(Verdict::kDeny), PeerInfo::CurrentProcess("cli"), "vm"};
+        switch (where) {
+          case 0: x.call.tool_input["command"] = secret; break;
+          case 1: x.decision.effects.execs.push_back(ExecEffect{"env", "", {"env", secret}, "command"}); break;
+          case 2: x.decision.effects.unknowns.push_back(UnknownEffect{"why", secret}); break;
+          case 3: x.decision.error = Error{ErrorCode::kInternal, secret, "here"}; break;
+          case 4: {
+            Finding f;
+            f.verdict = Verdict::kDeny;
+            f.subject = Subject::kCall;
+            f.note = secret;
+            x.decision.findings.push_back(f);
+            break;
+          }
+        }
+        std::string out;
+        CHECK_MESSAGE(!AppendDecisionMembers(&out, x.call, x.decision, x.peer, *r, x.host),
+                      "member " << where << ": " << secret);
+        if (secret == "--password") continue;  // a flag alone: only the argv element after it is a secret
+        CHECK_MESSAGE(Reference(x, *r).find("[REDACTED:") != std::string::npos, "member " << where << ": " << secret);
+      }
+    }
+  }
+}
+
 TEST_CASE("none of the writer's own member names looks like a secret to the redaction prefilter") {
   // The fast writer does not feed these fixed keys to the scan; that is only
   // equivalent because none of them can make it suspicious.
