@@ -241,6 +241,25 @@ TEST_CASE("JSON strings are escaped exactly as nlohmann's dump escapes them") {
   }
 }
 
+TEST_CASE("every byte is escaped or rejected wherever it sits in a long plain run") {
+  // A byte that needs escaping or UTF-8 checking must be caught at any offset
+  // (a faster scan of plain runs, word by word, must keep this true).
+  for (int c = 0; c < 0x100; ++c) {
+    for (std::size_t at = 0; at < 24; ++at) {
+      std::string s(24, 'a');
+      s[at] = static_cast<char>(c);
+      std::string out;
+      const bool valid = FindInvalidUtf8(s) == std::string::npos;
+      CHECK(AppendJsonString(&out, s) == valid);
+      if (valid) CHECK(out == json(s).dump());
+    }
+  }
+  const std::string two_byte = std::string(13, 'b') + "\xc3\xa9" + std::string(9, 'c') + "\xe2\x82\xac";
+  std::string out;
+  REQUIRE(AppendJsonString(&out, two_byte));
+  CHECK(out == json(two_byte).dump());
+}
+
 TEST_CASE("canonical JSON of arbitrary values matches CanonicalJson, numbers included") {
   Gen g(11);
   int fast = 0;
