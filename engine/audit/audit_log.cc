@@ -103,11 +103,15 @@ struct AuditLog::State {
   // up on mu just to return.
   audit::WakeCounter sync_gen;
   // The same for appends that wait only for their write: bumped when a write
-  // ends (written_seq or epoch changed) or broken is set.
-  audit::WakeCounter write_gen;
+  // ends (written_seq or epoch changed) or broken is set. A C++20 atomic wait:
+  // its short spin and yields suit a wait of microseconds (see wake_counter.h).
+  std::atomic<std::uint32_t> write_gen{0};
   std::atomic<std::uint64_t> written_seq{0};  // written.seq, readable without mu
   std::atomic<bool> writing_flag{false};      // writing, likewise
-  void WakeWriters() { write_gen.Bump(); }
+  void WakeWriters() {
+    write_gen.fetch_add(1);
+    write_gen.notify_all();
+  }
   void WakeDurable() { sync_gen.Bump(); }
 
   // The current segment.
@@ -271,7 +275,7 @@ struct AuditLog::State {
       std::uint32_t gen = write_gen.load();
       lk.unlock();
       for (;;) {
-        write_gen.Wait(gen);
+        write_gen.wait(gen);
         gen = write_gen.load();
         if (written_seq.load() >= seq && epoch.load() == my_epoch) {
           if (relock) lk.lock();

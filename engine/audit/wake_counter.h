@@ -1,12 +1,15 @@
-// A counter threads sleep on until it changes: the audit writer's waiters
-// (appends waiting for their write or their fdatasync) sleep on one.
+// A counter threads sleep on until it changes: appends waiting for the
+// fdatasync that covers their record sleep on one.
 //
 // std::atomic::wait (libstdc++ 12) spins first and then calls sched_yield a
-// few times on every wait before it sleeps. With more appenders than cores,
-// as in a daemon or a bench with 16 threads on 2 cores, each yield switches
-// to another runnable thread: the log spent more CPU on those switches than
-// on building records. This sleeps in the kernel at once (a futex), and a
-// bump makes the wake-up system call only when some thread is waiting.
+// few times on every wait before it sleeps. A sync takes a millisecond or
+// more, so for its waiters those yields are only context switches (with more
+// appenders than cores, each one runs another thread), and the log spent more
+// CPU on them than on building records. This sleeps in the kernel at once (a
+// futex), and a bump makes the wake-up system call only when a thread waits.
+// Appends that wait only for their write(2) keep std::atomic::wait: a write
+// ends within microseconds, and yielding to the writer often lets it finish
+// before the waiter would have to sleep (measured: less CPU per record).
 #pragma once
 
 #include <atomic>
