@@ -33,6 +33,7 @@
 #include "audit/redaction.h"
 #include "audit/segment_files.h"
 #include "audit/signing.h"
+#include "audit/wake_counter.h"
 #include "util/sha256.h"
 
 namespace toolgate {
@@ -95,14 +96,15 @@ struct AuditLog::State {
   mutable std::mutex mu;
   std::condition_variable cv;          // appenders wait here for write/sync progress
   std::condition_variable flusher_cv;  // the flusher waits here for work
-  // Durable appends wait on this counter (C++20 atomic wait) for their sync.
+  // Durable appends sleep on this counter (a futex, see wake_counter.h) for their sync.
   // It is bumped whenever synced_seq, epoch, broken or closed change. Kept apart
   // from cv so that the writes between two syncs wake no thread waiting for
   // one, and lock-free so that the threads one sync releases do not all queue
   // up on mu just to return.
-  std::atomic<std::uint32_t> sync_gen{0};
+  audit::WakeCounter sync_gen;
   // The same for appends that wait only for their write: bumped when a write
-  // ends (written_seq or epoch changed) or broken is set.
+  // ends (written_seq or epoch changed) or broken is set. A C++20 atomic wait:
+  // its short spin and yields suit a wait of microseconds (see wake_counter.h).
   std::atomic<std::uint32_t> write_gen{0};
   std::atomic<std::uint64_t> written_seq{0};  // written.seq, readable without mu
   std::atomic<bool> writing_flag{false};      // writing, likewise
@@ -110,10 +112,7 @@ struct AuditLog::State {
     write_gen.fetch_add(1);
     write_gen.notify_all();
   }
-  void WakeDurable() {
-    sync_gen.fetch_add(1);
-    sync_gen.notify_all();
-  }
+  void WakeDurable() { sync_gen.Bump(); }
 
   // The current segment.
   int fd = -1;
@@ -306,7 +305,7 @@ struct AuditLog::State {
       std::uint32_t gen = sync_gen.load();
       lk.unlock();
       for (;;) {
-        sync_gen.wait(gen);
+        sync_gen.Wait(gen);
         gen = sync_gen.load();
         // The common case, without the lock: a sync covered seq and no failed
         // write rolled the chain back since seq was assigned. synced_seq is

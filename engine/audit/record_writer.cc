@@ -310,12 +310,25 @@ bool AppendCanonicalJson(std::string* out, const json& value, RedactionScan* sca
 
 bool AppendDecisionMembers(std::string* out, const ToolCall& call, const Decision& decision, const PeerInfo& peer,
                            const SecretRedactor& redactor, const std::string& host) {
-  // Each member RedactJson would look at gets its own scan, exactly as the
-  // reference path runs RedactJson once per member.
+  // The reference path runs RedactJson once per member, and the record is
+  // taken here only if each of those would find nothing. With the built-in
+  // detectors one pass over all the members' text decides that (a member
+  // whose own text matches makes the whole text match; see scans_combine);
+  // the pass runs once, at the end. With extra patterns each member gets its
+  // own scan, exactly as RedactJson scans it.
   thread_local RedactionScan scan;
   const bool redacting = redactor.enabled();
+  const bool one_pass = redactor.scans_combine();
   RedactionScan* const sc = redacting ? &scan : nullptr;
-  const auto clean = [&] { return !redacting || redactor.ScanIsClean(scan); };
+  const auto clean = [&] {
+    if (!redacting) return true;
+    if (one_pass) return !scan.suspicious;  // the text is matched once, at the end
+    return redactor.ScanIsClean(scan);
+  };
+  const auto next_member = [&] {
+    if (!one_pass) scan.Clear();
+  };
+  scan.Clear();
 
   Writer w(out);
   // agent
@@ -367,7 +380,7 @@ bool AppendDecisionMembers(std::string* out, const ToolCall& call, const Decisio
   w.Lit(",\"tool_input\":");
   if (!w.ok()) return false;
   const std::size_t input_at = out->size();
-  scan.Clear();
+  next_member();
   if (!AppendCanonicalValue(out, call.tool_input, sc) || !clean()) return false;
   // The digest of the input before redaction; with nothing to redact, the
   // bytes just written are its canonical JSON.
@@ -406,12 +419,12 @@ bool AppendDecisionMembers(std::string* out, const ToolCall& call, const Decisio
   }
   w.Lit("],\"effects\":");
   w.set_scan(sc);
-  scan.Clear();
+  next_member();
   WriteEffects(w, decision.effects);
   if (!w.ok() || !clean()) return false;
   if (decision.error) {
     w.Lit(",\"error\":{\"code\":");
-    scan.Clear();
+    next_member();
     w.Scanned(ErrorCodeName(decision.error->code));
     w.Lit(",\"location\":");
     w.Scanned(decision.error->location);
@@ -429,7 +442,7 @@ bool AppendDecisionMembers(std::string* out, const ToolCall& call, const Decisio
   w.Num(static_cast<std::int64_t>(decision.latency.count()));
   w.Lit(",\"message\":");
   w.set_scan(sc);
-  scan.Clear();
+  next_member();
   w.Scanned(decision.MessageForModel());
   if (!w.ok() || !clean()) return false;
   w.Lit(",\"policy_digest\":");
@@ -437,7 +450,7 @@ bool AppendDecisionMembers(std::string* out, const ToolCall& call, const Decisio
   w.Str(decision.policy_digest);
   w.Lit(",\"reasons\":");
   w.set_scan(sc);
-  scan.Clear();
+  next_member();
   WriteReasons(w, reasons);
   if (!w.ok() || !clean()) return false;
   w.set_scan(nullptr);
@@ -450,7 +463,8 @@ bool AppendDecisionMembers(std::string* out, const ToolCall& call, const Decisio
   w.Num(kRecordVersion);
   w.Lit(",\"verdict\":");
   w.Str(VerdictName(decision.verdict));
-  return w.ok();
+  if (!w.ok()) return false;
+  return !redacting || !one_pass || redactor.ScanIsClean(scan);
 }
 
 }  // namespace toolgate::audit

@@ -8,7 +8,8 @@
 // reference path would change nothing it has to reason about:
 //   * every string is valid UTF-8 (so no U+FFFD replacement happens anywhere),
 //   * the redaction prefilter clears the input and every redacted member
-//     (the same scan RedactJson runs, fed the same strings in the same order),
+//     (the same scan RedactJson runs, fed the same strings in the same order;
+//     with only the built-in detectors, one pass over all of them at once),
 //   * the input holds no binary or discarded values.
 // Otherwise it returns false and the caller builds the record the reference
 // way (DecisionMembers), which handles replacement and redaction.

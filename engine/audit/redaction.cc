@@ -82,6 +82,7 @@ Result<std::shared_ptr<const SecretRedactor>> SecretRedactor::Create(const Redac
   std::shared_ptr<SecretRedactor> r(new SecretRedactor());
   r->enabled_ = options.enabled || !options.extra.empty();
   r->secret_key_names_ = options.enabled;
+  r->scans_combine_ = options.extra.empty();
   r->prefilter_ = std::make_unique<Prefilter>();
   r->prefilter_->secret_key = std::make_unique<RE2>(kSecretKey);
   r->prefilter_->secret_flag = std::make_unique<RE2>(kSecretFlagAlone);

@@ -57,6 +57,14 @@ class SecretRedactor {
 
   bool enabled() const { return enabled_; }
 
+  // True when the scans of several values may share one pass: ScanIsClean
+  // over their concatenated text is clean only if each one's own text is.
+  // That holds for the built-in detectors (their only anchors are \b, a
+  // `^` that also accepts any non-alphanumeric byte before the match, and a
+  // `\z` after a lazy (?s:.*?)), each string's text ending in '\n'. An extra
+  // pattern may anchor at the start of the text, so with extras it is false.
+  bool scans_combine() const { return scans_combine_; }
+
  private:
   void RedactJsonWalk(nlohmann::json* value, const std::string& base, std::vector<Redaction>* found) const;
 
@@ -69,6 +77,7 @@ class SecretRedactor {
   SecretRedactor();
   bool enabled_ = true;
   bool secret_key_names_ = true;
+  bool scans_combine_ = true;
   std::vector<std::unique_ptr<Detector>> detectors_;
   struct Prefilter;
   std::unique_ptr<Prefilter> prefilter_;

@@ -7,6 +7,7 @@
 //   3. Append without waiting for fdatasync (this builds the verify log).
 //   4. VerifyLog over a log of --verify-records records.
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -29,6 +30,16 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// CPU time (user + system) this process has used so far, in seconds: on a
+// shared machine records/s depends on the CPU the bench gets, CPU per record
+// much less.
+double CpuSeconds() {
+  struct rusage ru {};
+  ::getrusage(RUSAGE_SELF, &ru);
+  const auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return s(ru.ru_utime) + s(ru.ru_stime);
+}
 
 const GrantInfo& BenchGrant() {
   static const GrantInfo g{"developer.fs.deny[2]", "developer", "/etc/toolgate/policy.json",
@@ -82,6 +93,7 @@ struct AppendRun {
   std::uint64_t records = 0;
   std::uint64_t failures = 0;
   double p50_us = 0, p99_us = 0, mean_us = 0;  // Append latency; 0 = not measured
+  double cpu_seconds = 0;                       // the whole process's, calls built by the bench included
 };
 
 AppendRun RunAppends(const AuditLogOptions& options, int threads, std::uint64_t records, bool mixed_verdicts) {
@@ -98,6 +110,7 @@ AppendRun RunAppends(const AuditLogOptions& options, int threads, std::uint64_t 
   const Decision allow = BenchDecision(Verdict::kAllow), deny = BenchDecision(Verdict::kDeny),
                  ask = BenchDecision(Verdict::kAsk);
   const Clock::time_point t0 = Clock::now();
+  const double cpu0 = CpuSeconds();
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
       const PeerInfo peer = PeerInfo::CurrentProcess("bench");
@@ -117,6 +130,7 @@ AppendRun RunAppends(const AuditLogOptions& options, int threads, std::uint64_t 
   for (auto& th : pool) th.join();
   (void)(*log)->Close();
   run.seconds = Seconds(Clock::now() - t0);
+  run.cpu_seconds = CpuSeconds() - cpu0;
   run.records = per * static_cast<std::uint64_t>(threads);
   for (auto f : failures) run.failures += f;
   std::vector<float> all;
@@ -141,7 +155,8 @@ void Print(const char* what, const AppendRun& r, double baseline) {
   std::printf("%-58s %9llu records %7.2f s %10.0f records/s%s%s\n", what, static_cast<unsigned long long>(r.records),
               r.seconds, Rate(r), ratio, r.failures ? "  (FAILURES)" : "");
   if (r.mean_us > 0) {
-    std::printf("  Append latency: mean %.0f us, p50 %.0f us, p99 %.0f us\n", r.mean_us, r.p50_us, r.p99_us);
+    std::printf("  Append latency: mean %.0f us, p50 %.0f us, p99 %.0f us; CPU %.1f us/record\n", r.mean_us, r.p50_us,
+                r.p99_us, r.records > 0 ? r.cpu_seconds * 1e6 / static_cast<double>(r.records) : 0.0);
   }
   std::fflush(stdout);
 }

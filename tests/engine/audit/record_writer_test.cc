@@ -241,6 +241,25 @@ TEST_CASE("JSON strings are escaped exactly as nlohmann's dump escapes them") {
   }
 }
 
+TEST_CASE("every byte is escaped or rejected wherever it sits in a long plain run") {
+  // A byte that needs escaping or UTF-8 checking must be caught at any offset
+  // (a faster scan of plain runs, word by word, must keep this true).
+  for (int c = 0; c < 0x100; ++c) {
+    for (std::size_t at = 0; at < 24; ++at) {
+      std::string s(24, 'a');
+      s[at] = static_cast<char>(c);
+      std::string out;
+      const bool valid = FindInvalidUtf8(s) == std::string::npos;
+      CHECK(AppendJsonString(&out, s) == valid);
+      if (valid) CHECK(out == json(s).dump());
+    }
+  }
+  const std::string two_byte = std::string(13, 'b') + "\xc3\xa9" + std::string(9, 'c') + "\xe2\x82\xac";
+  std::string out;
+  REQUIRE(AppendJsonString(&out, two_byte));
+  CHECK(out == json(two_byte).dump());
+}
+
 TEST_CASE("canonical JSON of arbitrary values matches CanonicalJson, numbers included") {
   Gen g(11);
   int fast = 0;
@@ -316,6 +335,47 @@ TEST_CASE("records the fast writer declines carry what it must not handle") {
   x.call.tool_input = json{{"Token", "abc"}};  // a key named like a secret
   out.clear();
   CHECK_FALSE(AppendDecisionMembers(&out, x.call, x.decision, x.peer, *r, x.host));
+}
+
+TEST_CASE("a secret in any one redacted member makes the fast writer decline, one scan pass or one per member") {
+  // With the built-in detectors the members share one prefilter pass; with an
+  // extra pattern each member is scanned alone. Either way a secret that only
+  // one member holds must send the record to the reference path, which
+  // redacts it.
+  RedactionOptions with_extra;
+  with_extra.extra.push_back({"ticket", "TICKET-[0-9]{4}"});
+  const std::shared_ptr<const SecretRedactor> redactors[] = {Redactor({}), Redactor(with_extra)};
+  CHECK(redactors[0]->scans_combine());
+  CHECK_FALSE(redactors[1]->scans_combine());
+  std::vector<std::string> secrets(kSecretish.begin(), kSecretish.end());
+  secrets.push_back("-----BEGIN OPENSSH PRIVATE KEY-----");  // unterminated, at the very end of a member
+  secrets.push_back("token:abcdefgh");                         // an assignment at the start of a member
+  for (const auto& r : redactors) {
+    for (const std::string& secret : secrets) {
+      for (int where = 0; where < 5; ++where) {
+        Sample x{SampleCall("ls"), SampleDecision(Verdict::kDeny), PeerInfo::CurrentProcess("cli"), "vm"};
+        switch (where) {
+          case 0: x.call.tool_input["command"] = secret; break;
+          case 1: x.decision.effects.execs.push_back(ExecEffect{"env", "", {"env", secret}, "command"}); break;
+          case 2: x.decision.effects.unknowns.push_back(UnknownEffect{"why", secret}); break;
+          case 3: x.decision.error = Error{ErrorCode::kInternal, secret, "here"}; break;
+          case 4: {
+            Finding f;
+            f.verdict = Verdict::kDeny;
+            f.subject = Subject::kCall;
+            f.note = secret;
+            x.decision.findings.push_back(f);
+            break;
+          }
+        }
+        std::string out;
+        CHECK_MESSAGE(!AppendDecisionMembers(&out, x.call, x.decision, x.peer, *r, x.host),
+                      "member " << where << ": " << secret);
+        if (secret == "--password") continue;  // a flag alone: only the argv element after it is a secret
+        CHECK_MESSAGE(Reference(x, *r).find("[REDACTED:") != std::string::npos, "member " << where << ": " << secret);
+      }
+    }
+  }
 }
 
 TEST_CASE("none of the writer's own member names looks like a secret to the redaction prefilter") {
