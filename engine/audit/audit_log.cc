@@ -28,6 +28,7 @@
 
 #include "audit/decision_record.h"
 #include "audit/log_file_io.h"
+#include "util/fd_io.h"
 #include "audit/record.h"
 #include "audit/record_writer.h"
 #include "audit/redaction.h"
@@ -220,7 +221,7 @@ struct AuditLog::State {
     const int wfd = fd;
     const std::uint64_t offset = written.segment_bytes;
     lk.unlock();
-    int err = audit::WriteAll(wfd, buf);
+    int err = toolgate::WriteAll(wfd, buf);
     if (err != 0) {
       // Cut any partial line so the file stays a verifiable chain.
       if (::ftruncate(wfd, static_cast<off_t>(offset)) != 0) {
@@ -363,7 +364,7 @@ struct AuditLog::State {
     for (; it != sidecar_pending.end() && it->first <= synced_seq; ++it) out += it->second;
     sidecar_pending.erase(sidecar_pending.begin(), it);
     if (out.empty()) return;
-    if (int e = audit::WriteAll(sidecar_fd, out); e != 0) {
+    if (int e = toolgate::WriteAll(sidecar_fd, out); e != 0) {
       spdlog::warn("audit log {}: cannot write the checkpoint sidecar: {}", file_path, ErrnoText(e));
     }
   }
@@ -651,7 +652,7 @@ struct AuditLog::State {
         if (!read_ok) return AuditError("cannot read the torn tail of the audit log", path);
         const std::string saved = path + ".torn-" + std::to_string(NowNs());
         const int sfd = ::open(saved.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (sfd < 0 || audit::WriteAll(sfd, torn_bytes) != 0 || ::fsync(sfd) != 0) {
+        if (sfd < 0 || toolgate::WriteAll(sfd, torn_bytes) != 0 || ::fsync(sfd) != 0) {
           if (sfd >= 0) ::close(sfd);
           return AuditError("cannot save the torn tail of the audit log aside", saved);
         }

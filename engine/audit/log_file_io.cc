@@ -33,22 +33,6 @@ bool PreadAll(int fd, char* buf, std::size_t n, std::uint64_t offset) {
 
 }  // namespace
 
-int WriteAll(int fd, std::string_view bytes) {
-  const char* p = bytes.data();
-  std::size_t n = bytes.size();
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    if (w == 0) return EIO;
-    p += w;
-    n -= static_cast<std::size_t>(w);
-  }
-  return 0;
-}
-
 int SyncParentDir(const std::string& path) {
   std::filesystem::path parent = std::filesystem::path(path).parent_path();
   if (parent.empty()) parent = ".";

@@ -10,9 +10,6 @@
 
 namespace toolgate::audit {
 
-// Writes all bytes (retrying short writes and EINTR). 0 or an errno.
-int WriteAll(int fd, std::string_view bytes);
-
 // fsync of the directory holding path, so a created file's name is durable.
 int SyncParentDir(const std::string& path);
 

@@ -20,44 +20,18 @@
 
 #include "hooks/adapter.h"
 #include "hooks/hook_front.h"
+#include "util/fd_io.h"
 
 namespace {
 
 using toolgate::Client;
+using toolgate::WriteAll;
 namespace hooks = toolgate::hooks;
-
-void WriteAll(int fd, const std::string& text) {
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    done += static_cast<std::size_t>(n);
-  }
-}
 
 int Emit(const hooks::HookOutput& out) {
   WriteAll(STDOUT_FILENO, out.stdout_text);
   if (!out.stderr_text.empty()) WriteAll(STDERR_FILENO, out.stderr_text);
   return out.exit_code;
-}
-
-// Up to max_bytes + 1 bytes of stdin, as `toolgate hook` reads it: one byte
-// past the limit is enough to see that an input is too large.
-std::string ReadStdinBounded(std::size_t max_bytes) {
-  std::string out;
-  char buf[65536];
-  while (out.size() <= max_bytes) {
-    const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  if (out.size() > max_bytes + 1) out.resize(max_bytes + 1);
-  return out;
 }
 
 std::string Absolute(const std::string& path) {
@@ -174,7 +148,7 @@ int Run(const std::vector<std::string>& args) {
   }
   options->toolgate_path = toolgate;
 
-  const std::string input = ReadStdinBounded(hooks::kMaxHookInputBytes);
+  const std::string input = toolgate::ReadBounded(STDIN_FILENO, hooks::kMaxHookInputBytes);
   hooks::ReadHook read = hooks::ReadHookInput(input, *options);
   if (read.adapter == nullptr) return Emit(read.failed.output);
   if (std::optional<hooks::HookAnswer> answer = hooks::AnswerViaDaemon(*options, read.parsed.calls)) {

@@ -1,5 +1,7 @@
 #include "cli_io.h"
 
+#include "util/fd_io.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
@@ -67,21 +69,7 @@ bool Args::has(std::string_view flag) const {
   return std::find(switches_.begin(), switches_.end(), flag) != switches_.end();
 }
 
-std::string ReadStdinBounded(std::size_t max_bytes) {
-  std::string out;
-  char buf[65536];
-  while (out.size() <= max_bytes) {
-    const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  if (out.size() > max_bytes + 1) out.resize(max_bytes + 1);
-  return out;
-}
+std::string ReadStdinBounded(std::size_t max_bytes) { return ReadBounded(STDIN_FILENO, max_bytes); }
 
 std::shared_ptr<const Policy> LoadPolicyOrDefault(const std::string& path) {
   PolicyLoadResult r = path.empty() ? LoadPolicyText(embedded::kDefaultPolicy, "rules/examples/default.json")

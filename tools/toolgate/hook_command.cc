@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "hooks/adapter.h"
 #include "hooks/hook_runner.h"
+#include "util/fd_io.h"
 
 namespace toolgate::cli {
 namespace {
@@ -17,16 +18,6 @@ namespace {
 constexpr const char* kHookUsage =
     "usage: toolgate hook [--client claude|copilot|codex|gemini|cursor] [--policy FILE] [--agent ID]\n"
     "                     [--socket PATH] [--no-daemon] [--log FILE [--log-key KEY]] [--timeout-ms N] < input.json\n";
-
-void WriteAll(int fd, const std::string& text) {
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    done += static_cast<std::size_t>(n);
-  }
-}
 
 }  // namespace
 

@@ -18,11 +18,11 @@
 #include <thread>
 #include <vector>
 
-#include "audit/log_file_io.h"
 #include "cli_io.h"
 #include "commands.h"
 #include "log_cli.h"
 #include "toolgate/audit.h"
+#include "util/fd_io.h"
 
 namespace toolgate::cli {
 namespace {
@@ -205,7 +205,7 @@ int RunLogBench(const std::vector<std::string>& argv) {
     const std::string line(1200, 'x');
     const Clock::time_point t0 = Clock::now();
     for (std::uint64_t i = 0; i < raw_records; ++i) {
-      if (audit::WriteAll(fd, line + "\n") != 0 || ::fdatasync(fd) != 0) break;
+      if (toolgate::WriteAll(fd, line + "\n") != 0 || ::fdatasync(fd) != 0) break;
     }
     AppendRun r;
     r.seconds = Seconds(Clock::now() - t0);

@@ -11,7 +11,6 @@
 #include "audit/export_ocsf.h"
 #include "audit/export_otel.h"
 #include "audit/html_report.h"
-#include "audit/log_file_io.h"
 #include "audit/log_reader.h"
 #include "audit/log_stats.h"
 #include "audit/record.h"
@@ -19,6 +18,7 @@
 #include "commands.h"
 #include "log_cli.h"
 #include "toolgate/audit.h"
+#include "util/fd_io.h"
 #include "util/utf8.h"
 
 namespace toolgate::cli {
@@ -92,7 +92,7 @@ bool WriteOutputFile(const std::string& path, const std::string& bytes, std::str
     *error = path + ": " + std::strerror(errno);
     return false;
   }
-  const int e = audit::WriteAll(fd, bytes);
+  const int e = toolgate::WriteAll(fd, bytes);
   ::close(fd);
   if (e != 0) *error = path + ": " + std::strerror(e);
   return e == 0;
