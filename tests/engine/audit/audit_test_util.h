@@ -10,24 +10,13 @@
 #include <vector>
 
 #include "toolgate/audit.h"
+#include "tests/temp_dir.h"
 
 namespace toolgate::audit::testing {
 
-class TempDir {
+class TempDir : public toolgate::testing::TempDir {
  public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "tg-audit-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string operator/(const std::string& name) const { return (std::filesystem::path(path_) / name).string(); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  TempDir() : toolgate::testing::TempDir("tg-audit") {}
 };
 
 inline const GrantInfo& SampleGrant() {

@@ -28,6 +28,7 @@
 #include "grants/compiled_profile.h"
 #include "toolgate/audit.h"
 #include "toolgate/policy.h"
+#include "tests/temp_dir.h"
 
 using namespace toolgate;
 using namespace toolgate::sandbox;
@@ -146,20 +147,9 @@ void HttpEcho(int fd) {
                   head);
 }
 
-class TempDir {
+class TempDir : public toolgate::testing::TempDir {
  public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "tg-egress-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
+  TempDir() : toolgate::testing::TempDir("tg-egress") {}
 };
 
 int Connect(const std::string& tcp_address) {

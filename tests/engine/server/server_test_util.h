@@ -13,6 +13,7 @@
 #include <string>
 
 #include "toolgate/policy.h"
+#include "tests/temp_dir.h"
 
 namespace toolgate::server::testing {
 
@@ -25,21 +26,9 @@ inline std::shared_ptr<const Policy> ExamplePolicy(const std::string& name = "de
   return LoadPolicyFile(SourceRoot() + "/rules/examples/" + name).policy;
 }
 
-class TempDir {
+class TempDir : public toolgate::testing::TempDir {
  public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "tg-server-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string operator/(const std::string& name) const { return (std::filesystem::path(path_) / name).string(); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  TempDir() : toolgate::testing::TempDir("tg-server") {}
 };
 
 // Connects to a Unix socket; -1 on failure.
