@@ -199,13 +199,19 @@ struct CallTableArgs {
   const std::string* text;
 };
 
-void PushStringList(lua_State* L, const std::vector<std::string>& items) {
+// Pushes a Lua array with one element per item; push_item pushes one element.
+template <typename T, typename PushItem>
+void PushArray(lua_State* L, const std::vector<T>& items, PushItem push_item) {
   lua_createtable(L, static_cast<int>(items.size()), 0);
   lua_Integer i = 0;
-  for (const std::string& s : items) {
-    Push(L, s);
+  for (const T& item : items) {
+    push_item(item);
     lua_rawseti(L, -2, ++i);
   }
+}
+
+void PushStringList(lua_State* L, const std::vector<std::string>& items) {
+  PushArray(L, items, [L](const std::string& s) { Push(L, s); });
 }
 
 // The call table's field names, interned once per state in a registry table
@@ -271,54 +277,42 @@ int BuildCallTable(lua_State* L) {
   lua_rawgeti(L, keys, kKeyEffects);
   lua_createtable(L, 0, 7);
   Set(L, keys, kKeyExecs, [&] {
-    lua_createtable(L, static_cast<int>(e.execs.size()), 0);
-    lua_Integer i = 0;
-    for (const ExecEffect& x : e.execs) {
+    PushArray(L, e.execs, [&](const ExecEffect& x) {
       lua_createtable(L, 0, 4);
       SetString(L, keys, kKeyProgram, x.program);
       SetString(L, keys, kKeyResolved, x.resolved);
       SetString(L, keys, kKeySource, x.source);
       Set(L, keys, kKeyArgv, [&] { PushStringList(L, x.argv); });
-      lua_rawseti(L, -2, ++i);
-    }
+    });
   });
   Set(L, keys, kKeyPaths, [&] {
-    lua_createtable(L, static_cast<int>(e.paths.size()), 0);
-    lua_Integer i = 0;
-    for (const PathEffect& p : e.paths) {
+    PushArray(L, e.paths, [&](const PathEffect& p) {
       lua_createtable(L, 0, 4);
       SetString(L, keys, kKeyPath, p.path);
       SetString(L, keys, kKeyRaw, p.raw);
       SetString(L, keys, kKeyAccess, PathAccessName(p.access));
       SetString(L, keys, kKeySource, p.source);
-      lua_rawseti(L, -2, ++i);
-    }
+    });
   });
   Set(L, keys, kKeyHosts, [&] {
-    lua_createtable(L, static_cast<int>(e.hosts.size()), 0);
-    lua_Integer i = 0;
-    for (const HostEffect& h : e.hosts) {
+    PushArray(L, e.hosts, [&](const HostEffect& h) {
       lua_createtable(L, 0, 5);
       SetString(L, keys, kKeyHost, h.host);
       SetInteger(L, keys, kKeyPort, h.port);
       SetString(L, keys, kKeyScheme, h.scheme);
       SetString(L, keys, kKeyUrl, h.url);
       SetString(L, keys, kKeySource, h.source);
-      lua_rawseti(L, -2, ++i);
-    }
+    });
   });
   Set(L, keys, kKeyUrls, [&] { PushStringList(L, e.urls); });
   Set(L, keys, kKeyEmails, [&] { PushStringList(L, e.emails); });
   SetInteger(L, keys, kKeyBytesWritten, static_cast<lua_Integer>(e.bytes_written));
   Set(L, keys, kKeyUnknowns, [&] {
-    lua_createtable(L, static_cast<int>(e.unknowns.size()), 0);
-    lua_Integer i = 0;
-    for (const UnknownEffect& u : e.unknowns) {
+    PushArray(L, e.unknowns, [&](const UnknownEffect& u) {
       lua_createtable(L, 0, 2);
       SetString(L, keys, kKeyWhat, u.what);
       SetString(L, keys, kKeyDetail, u.detail);
-      lua_rawseti(L, -2, ++i);
-    }
+    });
   });
   lua_rawset(L, -3);  // call.effects
   return 1;
