@@ -21,6 +21,7 @@ claude_input Bash '{"command":"git status"}' toolu_git > "$tmp/git.json"
 # run_shim NAME BINARY... < input: sets out, code, elapsed (ms)
 run_shim() {
   local t0
+  shift
   t0=$(now_ms)
   out=$("$@" --client claude --socket "$sock" --agent claude-dev --timeout-ms "$timeout_ms" 2>"$tmp/shim.err")
   code=$?
@@ -30,6 +31,8 @@ run_shim() {
 for which in toolgate-hook "toolgate hook"; do
   if [ "$which" = toolgate-hook ]; then cmd=("$shim"); else cmd=("$tg" hook); fi
   start_daemon "$sock" "$err" --policy "$tmp/policy.json" --log "$tmp/log" || exit 1
+  run_shim "$which" "${cmd[@]}" < "$tmp/git.json"
+  expect_eq "$which: the daemon allows git status" allow "$(hook_verdict "$out" "$code")"
 
   # ---- SIGKILL while the daemon judges the call -------------------------------
   # The slow rule spins for up to 8 s, so the daemon is inside the request when
@@ -89,7 +92,8 @@ for which in toolgate-hook "toolgate hook"; do
   # its answer is lost, its record is not) and keeps serving.
   run_shim "$which" "${cmd[@]}" < "$tmp/git.json"
   expect_eq "$which: after SIGCONT the daemon serves" allow "$(hook_verdict "$out" "$code")"
-  expect_eq "$which: graceful stop" 0 "$(stop_daemon)"
+  stop_daemon
+expect_eq "$which: graceful stop" 0 "$stop_code"
   "$tg" log verify "$tmp/log" > "$tmp/verify.out" 2>&1
   expect_eq "$which: the log verifies across kill and restart" 0 "$?"
   after=$(grep -c '"call_id":"toolu_git"' "$tmp/log/decisions.jsonl")

@@ -72,7 +72,8 @@ expect_eq "space back: allowed again" allow "$(decide after-1 | cut -f1)"
 expect_eq "space back: a deny is logged too" deny "$(decide after-2 'cat ~/.ssh/id_rsa' | cut -f1)"
 out=$("$shim" --client claude --socket "$sock" --agent claude-dev < <(claude_input Bash '{"command":"git status"}' after-shim) 2>/dev/null)
 expect_eq "space back: the shim is allowed" allow "$(hook_verdict "$out" $?)"
-expect_eq "daemon stops cleanly" 0 "$(stop_daemon)"
+stop_daemon
+expect_eq "daemon stops cleanly" 0 "$stop_code"
 "$tg" log verify "$disk/log" > "$tmp/verify.out" 2>&1
 expect_eq "daemon log verifies after the disk filled and emptied" 0 "$?"
 ids=$(python3 - "$disk/log/decisions.jsonl" <<'PY'

@@ -80,10 +80,13 @@ start_daemon() {
   echo "the daemon did not start:"; tail -5 "$err"
   return 1
 }
-stop_daemon() {  # SIGTERM, wait; prints the exit code
+stop_code=""
+stop_daemon() {  # SIGTERM, wait (at most 20 s); sets stop_code
   kill -TERM "$daemon" 2>/dev/null
+  local _
+  for _ in $(seq 1 200); do kill -0 "$daemon" 2>/dev/null || break; sleep 0.1; done
   wait "$daemon"
-  echo $?
+  stop_code=$?
 }
 
 # wait_for_line FILE REGEX [SECONDS]: true once FILE has a line matching REGEX.

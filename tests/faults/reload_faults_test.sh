@@ -145,7 +145,8 @@ fi
 chmod 0700 "$tmp" "$tmp/run"
 
 # ---- the log holds every decision; the daemon stops cleanly ------------------------
-expect_eq "graceful stop" 0 "$(stop_daemon)"
+stop_daemon
+expect_eq "graceful stop" 0 "$stop_code"
 "$tg" log verify "$tmp/log" > "$tmp/verify.out" 2>&1
 expect_eq "the log verifies" 0 "$?"
 echo "--- the daemon's operational log ---"
