@@ -27,6 +27,13 @@ import time
 TG, ROOT = sys.argv[1], sys.argv[2]
 BUDGET_MS = 10
 MEDIAN_LIMIT_MS = BUDGET_MS + 2
+# On a machine with more runnable threads than cores the daemon's thread waits
+# for a CPU while its deadline passes; the median bound is widened then (and
+# the run says so), the runaway bound is not.
+LOAD = os.getloadavg()[0]
+if LOAD > 2 * (os.cpu_count() or 1):
+    MEDIAN_LIMIT_MS = 3 * BUDGET_MS
+    print(f"note: load average {LOAD:.1f} on {os.cpu_count()} CPUs: median bound widened to {MEDIAN_LIMIT_MS} ms")
 ANY_LIMIT_MS = 100  # a sample past this is a runaway rule, not scheduling noise
 SAMPLES = 7
 CASES = [
@@ -121,7 +128,7 @@ def main():
                 nexts.append(nxt["latency_ns"] / 1e6)
                 check(f"{tool}: the next call is served normally", nxt["verdict"] == "allow", json.dumps(nxt)[:300])
             med = statistics.median(walls)
-            check(f"{tool}: median {med:.2f} ms within the {BUDGET_MS} ms budget", med <= MEDIAN_LIMIT_MS,
+            check(f"{tool}: median {med:.2f} ms within the {BUDGET_MS} ms budget (bound {MEDIAN_LIMIT_MS} ms)", med <= MEDIAN_LIMIT_MS,
                   f"samples {[round(w, 2) for w in walls]}")
             check(f"{tool}: no sample runs away (max {max(walls):.2f} ms)", max(walls) <= ANY_LIMIT_MS)
             check(f"{tool}: the next call is fast (max {max(nexts):.2f} ms)", max(nexts) <= ANY_LIMIT_MS)

@@ -73,7 +73,7 @@ rule {
   description = "Spends its time inside C: a large string.rep in a loop (few VM instructions per call).",
   tools = { "HostileRep" },
   check = function(call, params)
-    while true do local s = string.rep("x", 4 << 20) end
+    while true do local s = string.rep("x", 1 << 20) end
   end,
 }
 
@@ -82,7 +82,7 @@ rule {
   description = "Spends its time inside C: a plain find over a large string in a loop, allocating nothing.",
   tools = { "HostileFind" },
   check = function(call, params)
-    local s = string.rep("x", 4 << 20)
+    local s = string.rep("x", 1 << 20)
     while true do local _ = string.find(s, "y", 1, true) end
   end,
 }
