@@ -34,7 +34,7 @@ from array import array
 TG, SHIM, ROOT = sys.argv[1], sys.argv[2], sys.argv[3]
 CLIENTS = int(os.environ.get("TOOLGATE_LOAD_CLIENTS", sys.argv[4] if len(sys.argv) > 4 else 64))
 CALLS = int(os.environ.get("TOOLGATE_LOAD_CALLS", sys.argv[5] if len(sys.argv) > 5 else 10000))
-SHIM_CALLS = int(os.environ.get("TOOLGATE_LOAD_SHIM_CALLS", sys.argv[6] if len(sys.argv) > 6 else 10))
+SHIM_CALLS = int(os.environ.get("TOOLGATE_LOAD_SHIM_CALLS", sys.argv[6] if len(sys.argv) > 6 else 50))
 TIME_LIMIT_S = 420  # the whole test; the load phase must end well before
 
 # (call JSON template, expected verdict). Mostly allowed calls, as in a coding
