@@ -159,13 +159,28 @@ int TimeOut(lua_State* L) {
   return luaL_error(L, "time budget exceeded");
 }
 
-// The stock C function in upvalue 1, called after a deadline check.
+// The stock C function in upvalue 1, called after a deadline check. Called
+// from C it cannot see its own name, so its argument errors name it from
+// upvalue 2 ("bad argument #1 to 'rep'", not "to '?'").
 int TimedCall(lua_State* L) {
   if (TripIfPastDeadline(L)) return TimeOut(L);
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_insert(L, 1);
-  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+  if (lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0) != LUA_OK) {
+    if (lua_type(L, -1) == LUA_TSTRING) {  // no C++ object may be alive here: errors longjmp
+      const char* message = lua_tostring(L, -1);
+      const char* named = lua_pushfstring(L, "to '%s'", lua_tostring(L, lua_upvalueindex(2)));
+      luaL_gsub(L, message, "to '?'", named);
+    }
+    return lua_error(L);
+  }
   return lua_gettop(L);
+}
+
+void PushTimed(lua_State* L, int library, const char* name) {
+  lua_getfield(L, library, name);
+  lua_pushstring(L, name);
+  lua_pushcclosure(L, TimedCall, 2);
 }
 
 // string.find(s, text, init, plain): only plain searches. Pattern matching
@@ -281,8 +296,7 @@ int Setup(lua_State* L) {
     CopyField(L, stock_string, str, name);
   }
   for (const char* name : {"byte", "format", "lower", "upper", "rep", "reverse", "sub"}) {
-    lua_getfield(L, stock_string, name);
-    lua_pushcclosure(L, TimedCall, 1);
+    PushTimed(L, stock_string, name);
     lua_setfield(L, str, name);
   }
   lua_getfield(L, stock_string, "find");
@@ -302,8 +316,7 @@ int Setup(lua_State* L) {
     CopyField(L, stock_table, tab, name);
   }
   for (const char* name : {"concat", "move", "sort", "unpack"}) {
-    lua_getfield(L, stock_table, name);
-    lua_pushcclosure(L, TimedCall, 1);
+    PushTimed(L, stock_table, name);
     lua_setfield(L, tab, name);
   }
   lua_setfield(L, base, "table");
