@@ -281,8 +281,14 @@ void Proxy::ReadServer() {
   if (n <= 0) {
     ::close(srv_out_);
     srv_out_ = -1;
+    // Usually the server is exiting: wait a moment for its status, which
+    // says more to the client than "closed its output".
     Reap();
-    DeclareGone(child_running_ ? "closed its output" : DescribeStatus(child_status_));
+    if (child_running_) {
+      if (!drain_until_) drain_until_ = Clock::now() + o_.drain;
+    } else {
+      DeclareGone(DescribeStatus(child_status_));
+    }
   }
 }
 
@@ -292,7 +298,7 @@ void Proxy::Loop() {
     const Clock::time_point now = Clock::now();
     if (drain_until_ && now >= *drain_until_) {
       drain_until_.reset();
-      DeclareGone(DescribeStatus(child_status_));
+      DeclareGone(child_running_ ? "closed its output" : DescribeStatus(child_status_));
     }
     if (term_at_ && now >= *term_at_ && child_running_) {
       term_at_.reset();

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "hooks/mcp/mcp_judge.h"
+#include "toolgate/policy.h"
 #include "tests/temp_dir.h"
 
 using nlohmann::json;
