@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 
-const [toolgate, policy, scratch] = process.argv.slice(2);
+const [toolgate, policy, scratch] = process.argv.slice(2).map((p) => path.resolve(p));
 const here = path.dirname(new URL(import.meta.url).pathname);
 const modules = path.join(here, "node_modules");
 const serverJs = path.join(modules, "@modelcontextprotocol/server-filesystem/dist/index.js");

@@ -14,7 +14,7 @@ import tempfile
 import time
 
 here = os.path.dirname(os.path.abspath(__file__))
-toolgate = sys.argv[1]
+toolgate = os.path.abspath(sys.argv[1])
 n = int(sys.argv[2]) if len(sys.argv) > 2 else 300
 fake = os.path.join(here, "fake_server.py")
 policy = os.path.join(here, "policy.json")

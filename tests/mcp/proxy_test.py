@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 
-TOOLGATE, FAKE = sys.argv[1], sys.argv[2]
+TOOLGATE, FAKE = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 ROOT = os.environ.get("TOOLGATE_SOURCE_ROOT", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(FAKE)))))
 POLICY = os.path.join(ROOT, "tests", "mcp", "policy.json")
 failures = []
