@@ -231,7 +231,7 @@ void Proxy::DeclareGone(const std::string& why) {
   McpSession::Output out;
   session_->ServerGone(why, &out);
   Apply(out);
-  Diagnose("the server " + why);
+  if (!client_left_first_) Diagnose("the server " + why);  // after the client left, an exit is the normal end
   flush_until_ = Clock::now() + o_.flush;
   CloseServerInput();
   if (child_running_ && !term_at_ && !kill_at_) term_at_ = Clock::now() + o_.kill_grace;
