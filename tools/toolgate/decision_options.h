@@ -16,10 +16,6 @@ namespace toolgate::cli {
 std::vector<std::string> DecisionValueFlags();
 std::vector<std::string> DecisionSwitches();
 
-inline constexpr const char* kDecisionOptionsUsage =
-    "[--policy FILE] [--agent ID] [--session ID] [--socket PATH] [--no-daemon]\n"
-    "        [--log FILE|DIR [--log-key KEY]] [--timeout-ms N]";
-
 // Fills the decision part of *options from parsed args; load_policy loads
 // --policy (or the embedded default) anew each time it is called, printing
 // diagnostics to stderr. Returns "" or the usage error.
