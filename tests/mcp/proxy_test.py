@@ -211,6 +211,20 @@ def server_dies(work):
     px.close()
 
 
+def server_stops_cleanly(work):
+    px = Proxy(work)
+    px.send(req(1, "test/hang"))
+    px.send(req(2, "test/die", {"code": 0}))
+    got = [px.read(5), px.read(5)]
+    check(all(g is not None and g["error"]["code"] == -32000 for g in got), "pending requests fail on a clean exit too")
+    try:
+        code = px.p.wait(10)
+    except subprocess.TimeoutExpired:
+        code = None
+    check(code == 69, "a server that stops while the client is there exits the proxy with 69 (got %s)" % code)
+    px.close()
+
+
 def signal_forwarded(work):
     px = Proxy(work)
     check(px.call(req(1, "ping")) is not None, "ping before SIGTERM")
@@ -250,7 +264,7 @@ def startup_failures(work):
     check(p.returncode == 64, "no server command is a usage error")
 
 
-for case in (main_session, server_dies, signal_forwarded, lingering_server, startup_failures):
+for case in (main_session, server_dies, server_stops_cleanly, signal_forwarded, lingering_server, startup_failures):
     with tempfile.TemporaryDirectory(prefix="tg-mcp-") as d:
         os.mkdir(os.path.join(d, "log"))
         case(os.path.realpath(d))
