@@ -31,12 +31,12 @@ def check(cond, what):
 
 
 class Proxy:
-    def __init__(self, work, extra=(), mode=None, max_line=None):
+    def __init__(self, work, extra=(), mode=None, max_line=None, socket=None):
         self.work = work
         self.record = os.path.join(work, "record.txt")
         open(self.record, "w").close()
-        cmd = [TOOLGATE, "mcp", "--no-daemon", "--policy", POLICY, "--agent", "fs-agent", "--server-name", "fs",
-               "--log", os.path.join(work, "log")]
+        judge = ["--socket", socket] if socket else ["--no-daemon", "--policy", POLICY, "--log", os.path.join(work, "log")]
+        cmd = [TOOLGATE, "mcp"] + judge + ["--agent", "fs-agent", "--server-name", "fs"]
         if max_line:
             cmd += ["--max-line-bytes", str(max_line)]
         cmd += list(extra) + ["--", sys.executable, FAKE, self.record] + ([mode] if mode else [])
@@ -247,6 +247,39 @@ def lingering_server(work):
     check(code == 0 and 4 < took < 12, "a server that ignores EOF and SIGTERM is killed (code %s, %.1fs)" % (code, took))
 
 
+def through_daemon(work):
+    sock = os.path.join(work, "toolgate.sock")
+    daemon_log = os.path.join(work, "daemon-log")
+    os.mkdir(daemon_log)
+    d = subprocess.Popen([TOOLGATE, "serve", "--policy", POLICY, "--socket", sock, "--log", daemon_log],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):  # at most 10 s for the socket to appear
+            if os.path.exists(sock):
+                break
+            time.sleep(0.1)
+        check(os.path.exists(sock), "the daemon listens")
+        px = Proxy(work, socket=sock)
+        r = px.call(tool_call(1, "move_file", {"source": "a", "destination": "b"}))
+        check(r is not None and r["result"]["isError"] is True and "mcp__fs__move_file" in text_of(r),
+              "the daemon's denial reaches the client: %s" % r)
+        r = px.call(tool_call(2, "read_file", {"path": os.path.join(work, "a.txt")}))
+        check(r is not None and text_of(r).startswith("called read_file"), "the daemon's allow reaches the server")
+        r = px.call(req(3, "tools/list"))
+        check(len(r["result"]["tools"]) == 4, "with a daemon answering, tools/list is not filtered")
+        check(px.close() == 0, "the proxy exits 0")
+        with open(os.path.join(daemon_log, "decisions.jsonl")) as f:
+            tools = [json.loads(l)["call"]["tool_name"] for l in f if json.loads(l).get("type") == "decision"]
+        check(tools == ["mcp__fs__move_file", "mcp__fs__read_file"], "the daemon logged both calls: %s" % tools)
+    finally:
+        d.terminate()
+        try:
+            d.wait(10)
+        except subprocess.TimeoutExpired:
+            d.kill()
+            d.wait(5)
+
+
 def startup_failures(work):
     p = subprocess.run([TOOLGATE, "mcp", "--no-daemon", "--", "/no/such/server"], cwd=work, stdin=subprocess.DEVNULL,
                        capture_output=True, timeout=30)
@@ -264,7 +297,8 @@ def startup_failures(work):
     check(p.returncode == 64, "no server command is a usage error")
 
 
-for case in (main_session, server_dies, server_stops_cleanly, signal_forwarded, lingering_server, startup_failures):
+for case in (main_session, server_dies, server_stops_cleanly, signal_forwarded, lingering_server, through_daemon,
+             startup_failures):
     with tempfile.TemporaryDirectory(prefix="tg-mcp-") as d:
         os.mkdir(os.path.join(d, "log"))
         case(os.path.realpath(d))
