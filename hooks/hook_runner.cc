@@ -25,7 +25,7 @@ std::optional<std::string> LogDecisions(const HookOptions& options, const std::v
   if (struct stat st {}; ::stat(o.path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) o.path += "/decisions.jsonl";
   o.signing_key_path = options.log_key_path;
   PeerInfo peer = PeerInfo::CurrentProcess(options.log_transport);
-  peer.pid = static_cast<std::int64_t>(::getppid());  // the agent client that ran the hook (or the MCP proxy)
+  peer.pid = static_cast<std::int64_t>(::getppid());  // the agent client that ran the hook or started `toolgate mcp`
   auto log = AuditLog::Open(o);
   if (!log) return log.error().message;
   for (std::size_t i = 0; i < calls.size(); ++i) {

@@ -105,7 +105,7 @@ def text_of(reply):
 
 
 def main_session(work):
-    px = Proxy(work, max_line=4096)
+    px = Proxy(work, max_line=4096, extra=["--session", "sess-42"])
     r = px.call(req(0, "initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
                                       "clientInfo": {"name": "t", "version": "1"}}))
     check(r is not None and r["id"] == 0 and r["result"]["serverInfo"]["name"] == "fake", "initialize passes through")
@@ -189,6 +189,8 @@ def main_session(work):
     tools = [r["call"]["tool_name"] for r in records]
     check(len(records) == 6 and all(r["call"]["client"] == "mcp" for r in records),
           "every judged call is logged as mcp: %s" % tools)
+    check(all(r["call"]["session_id"] == "sess-42" and r["call"]["cwd"] == work for r in records),
+          "the records carry --session and the proxy's working directory")
 
 
 def server_dies(work):
