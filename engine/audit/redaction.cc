@@ -190,6 +190,14 @@ bool SecretRedactor::ScanIsClean(const RedactionScan& scan) const {
   return !scan.suspicious && (detectors_.empty() || !prefilter_->set.Match(scan.text, nullptr));
 }
 
+bool SecretRedactor::IsSecretKey(std::string_view key) const {
+  return RE2::FullMatch(re2::StringPiece(key.data(), key.size()), *prefilter_->secret_key);
+}
+
+bool SecretRedactor::IsSecretFlag(std::string_view item) const {
+  return RE2::FullMatch(re2::StringPiece(item.data(), item.size()), *prefilter_->secret_flag);
+}
+
 void SecretRedactor::RedactJson(json* value, const std::string& base, std::vector<Redaction>* found) const {
   if (!enabled_) return;
   // Most records hold no secret: one DFA pass over all their text decides that.
@@ -220,7 +228,7 @@ void SecretRedactor::RedactJsonWalk(json* value, const std::string& base, std::v
         next_is_secret = false;
         continue;
       }
-      next_is_secret = item.is_string() && RE2::FullMatch(item.get_ref<const std::string&>(), *prefilter_->secret_flag);
+      next_is_secret = item.is_string() && IsSecretFlag(item.get_ref<const std::string&>());
       RedactJsonWalk(&item, pointer, found);
     }
     return;
@@ -229,7 +237,7 @@ void SecretRedactor::RedactJsonWalk(json* value, const std::string& base, std::v
     for (auto it = value->begin(); it != value->end(); ++it) {
       const std::string pointer = base + "/" + EscapePointerToken(it.key());
       if (secret_key_names_ && it.value().is_string() && !it.value().get_ref<const std::string&>().empty() &&
-          RE2::FullMatch(it.key(), *prefilter_->secret_key)) {
+          IsSecretKey(it.key())) {
         it.value() = "[REDACTED:secret_field]";
         found->push_back(Redaction{"secret_field", pointer});
         continue;
