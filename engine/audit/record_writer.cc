@@ -116,43 +116,26 @@ class Writer {
   }
   // A string inside a member that RedactJson scans (or walks).
   void Scanned(std::string_view s) {
-    if (walk_ != nullptr) return Redacted(s);
+    if (walk_ != nullptr) [[unlikely]] return Redacted(s);
     if (scan_ != nullptr) scan_->String(s);
     Str(s);
   }
   // The string member named key of an object inside a scanned member.
   void Field(std::string_view key, std::string_view s) {
-    if (walk_ == nullptr) return Scanned(s);
-    const std::size_t at = Enter(key);
-    if (walk_->redactor.secret_key_names() && !s.empty() && walk_->redactor.IsSecretKey(key)) {
-      Replaced("secret_field");
-    } else {
-      Redacted(s);
-    }
-    Leave(at);
+    if (walk_ != nullptr) [[unlikely]] return WalkField(key, s);
+    if (scan_ != nullptr) scan_->String(s);
+    Str(s);
   }
   template <class Int>
   void Num(Int v) {
     AppendInt(&out_, v);
   }
   void ScannedArray(const std::vector<std::string>& values) {
+    if (walk_ != nullptr) [[unlikely]] return WalkArray(values);
     out_ += '[';
-    bool next_is_secret = false;
     for (std::size_t i = 0; i < values.size(); ++i) {
       if (i > 0) out_ += ',';
-      if (walk_ == nullptr) {
-        Scanned(values[i]);
-        continue;
-      }
-      const std::size_t at = EnterIndex(i);
-      if (next_is_secret && walk_->redactor.secret_key_names()) {
-        Replaced("secret_flag");
-        next_is_secret = false;
-      } else {
-        next_is_secret = walk_->redactor.IsSecretFlag(values[i]);
-        Redacted(values[i]);
-      }
-      Leave(at);
+      Scanned(values[i]);
     }
     out_ += ']';
   }
@@ -183,14 +166,41 @@ class Writer {
   std::string& out() { return out_; }
 
  private:
-  void Redacted(std::string_view s) {
+  // The walk's side, out of the clean records' way.
+  [[gnu::noinline]] void WalkField(std::string_view key, std::string_view s) {
+    const std::size_t at = Enter(key);
+    if (walk_->redactor.secret_key_names() && !s.empty() && walk_->redactor.IsSecretKey(key)) {
+      Replaced("secret_field");
+    } else {
+      Redacted(s);
+    }
+    Leave(at);
+  }
+  [[gnu::noinline]] void WalkArray(const std::vector<std::string>& values) {
+    out_ += '[';
+    bool next_is_secret = false;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      if (i > 0) out_ += ',';
+      const std::size_t at = EnterIndex(i);
+      if (next_is_secret && walk_->redactor.secret_key_names()) {
+        Replaced("secret_flag");
+        next_is_secret = false;
+      } else {
+        next_is_secret = walk_->redactor.IsSecretFlag(values[i]);
+        Redacted(values[i]);
+      }
+      Leave(at);
+    }
+    out_ += ']';
+  }
+  [[gnu::noinline]] void Redacted(std::string_view s) {
     std::string text(s);
     std::vector<std::string> kinds;
     if (!walk_->redactor.RedactText(&text, &kinds)) return Str(s);
     for (std::string& k : kinds) walk_->found.push_back(Redaction{std::move(k), walk_->pointer});
     Str(text);
   }
-  void Replaced(const char* kind) {
+  [[gnu::noinline]] void Replaced(const char* kind) {
     out_.append("\"[REDACTED:").append(kind).append("]\"");
     walk_->found.push_back(Redaction{kind, walk_->pointer});
   }
