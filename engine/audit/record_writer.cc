@@ -469,6 +469,18 @@ bool AppendJsonString(std::string* out, std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const auto* const end = p + s.size();
   const auto* run = p;
+  // Most strings are plain from end to end: one resize and one copy.
+  while (end - p >= 8 && !NeedsLook(Load8(p))) p += 8;
+  while (p < end && kByteClass[*p] == 0) ++p;
+  if (p == end) {
+    const std::size_t at = out->size();
+    out->resize(at + s.size() + 2);
+    char* d = out->data() + at;
+    d[0] = '"';
+    if (!s.empty()) std::memcpy(d + 1, s.data(), s.size());
+    d[s.size() + 1] = '"';
+    return true;
+  }
   out->push_back('"');
   while (p < end) {
     // Most of a record is plain ASCII: skip it eight bytes at a time.
