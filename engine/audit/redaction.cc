@@ -146,10 +146,14 @@ bool KeyMightNameSecret(std::string_view key) {
   static constexpr std::string_view kWords[] = {"pass", "secret", "token", "key", "cred"};
   // ASCII lower case: the words are ASCII, and std::tolower is a call per byte.
   const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-  for (std::string_view w : kWords) {
-    if (key.size() < w.size()) continue;
-    for (std::size_t i = 0; i + w.size() <= key.size(); ++i) {
-      std::size_t k = 0;
+  // One pass over the key; only a byte that starts one of the words is
+  // compared further (every key and many values of every record come here).
+  for (std::size_t i = 0; i < key.size(); ++i) {
+    const char c = lower(key[i]);
+    if (c != 'p' && c != 's' && c != 't' && c != 'k' && c != 'c') continue;
+    for (std::string_view w : kWords) {
+      if (w[0] != c || i + w.size() > key.size()) continue;
+      std::size_t k = 1;
       while (k < w.size() && lower(key[i + k]) == w[k]) ++k;
       if (k == w.size()) return true;
     }
