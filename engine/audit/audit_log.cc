@@ -65,6 +65,14 @@ std::string_view MembersOf(std::string_view object) {
   return object;
 }
 
+// A record the fast writer declined: written again, redacting as it goes
+// (the common reason to decline), into a cleared buffer.
+bool RedactedMembers(std::string* out, const ToolCall& call, const Decision& decision, const PeerInfo& peer,
+                     const audit::SecretRedactor& redactor, const std::string& host) {
+  out->clear();
+  return audit::AppendRedactedDecisionMembers(out, call, decision, peer, redactor, host);
+}
+
 std::string HostName() {
   char buf[256] = {};
   if (::gethostname(buf, sizeof buf - 1) != 0) return "";
@@ -814,7 +822,8 @@ Result<AppendReceipt> AuditLog::Append(const ToolCall& call, const Decision& dec
   if (members.capacity() > (64u << 10)) members = std::string();  // do not keep a huge record's buffer
   members.clear();
   try {
-    if (!audit::AppendDecisionMembers(&members, call, decision, peer, *s_->redactor, s_->host)) {
+    if (!audit::AppendDecisionMembers(&members, call, decision, peer, *s_->redactor, s_->host) &&
+        !RedactedMembers(&members, call, decision, peer, *s_->redactor, s_->host)) {
       members = std::string(MembersOf(
           audit::CanonicalJson(audit::DecisionMembers(call, decision, peer, *s_->redactor, s_->host))));
     }
@@ -860,7 +869,8 @@ Result<AppendReceipt> AuditLog::AppendBatch(std::span<const AuditEntry> entries,
       if (e.call == nullptr) {
         m = std::string(MembersOf(audit::CanonicalJson(
             audit::UnparsedMembers(e.raw_input, *e.decision, *e.peer, *s_->redactor, s_->host))));
-      } else if (!audit::AppendDecisionMembers(&m, *e.call, *e.decision, *e.peer, *s_->redactor, s_->host)) {
+      } else if (!audit::AppendDecisionMembers(&m, *e.call, *e.decision, *e.peer, *s_->redactor, s_->host) &&
+                 !RedactedMembers(&m, *e.call, *e.decision, *e.peer, *s_->redactor, s_->host)) {
         m = std::string(MembersOf(
             audit::CanonicalJson(audit::DecisionMembers(*e.call, *e.decision, *e.peer, *s_->redactor, s_->host))));
       }

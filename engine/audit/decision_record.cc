@@ -11,7 +11,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::size_t kMaxRedactionsListed = 32;
 constexpr std::size_t kRawPrefixBytes = 1024;
 
 std::string Clean(std::string_view s, bool* changed) {

@@ -14,6 +14,9 @@
 
 namespace toolgate::audit {
 
+// A record lists at most this many redactions (and their total when more).
+inline constexpr std::size_t kMaxRedactionsListed = 32;
+
 // The record members besides seq/prev_hash/type/time/hash:
 //   v, host, agent {id, profile, uid, gid, pid, via}, call (the canonical
 //   ToolCall, tool_input redacted), input_sha256, input_invalid_utf8?,

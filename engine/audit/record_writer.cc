@@ -3,8 +3,10 @@
 #include <array>
 #include <charconv>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
+#include "audit/decision_record.h"
 #include "audit/record.h"
 #include "util/sha256.h"
 
@@ -52,6 +54,24 @@ std::size_t SequenceLength(const unsigned char* p, const unsigned char* end) {
   return n;
 }
 
+std::uint64_t Load8(const unsigned char* p) {
+  std::uint64_t w;
+  std::memcpy(&w, p, sizeof w);
+  return w;
+}
+
+// True when any of the eight bytes in w is not copied as is (kByteClass
+// is not 0): a control character, '"', '\\' or a byte of a multi-byte
+// sequence. The tests are exact for "some byte": the classic has-zero-byte
+// and has-less-than-n-byte tricks (n <= 128) with no false negatives.
+bool NeedsLook(std::uint64_t w) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+  const auto has_zero = [&](std::uint64_t v) { return ((v - kOnes) & ~v & kHigh) != 0; };
+  const bool control = ((w - 0x20 * kOnes) & ~w & kHigh) != 0;
+  return (w & kHigh) != 0 || control || has_zero(w ^ ('"' * kOnes)) || has_zero(w ^ ('\\' * kOnes));
+}
+
 template <class Int>
 void AppendInt(std::string* out, Int v) {
   char buf[24];
@@ -59,9 +79,33 @@ void AppendInt(std::string* out, Int v) {
   out->append(buf, r.ptr);
 }
 
+// "~" and "/" escaped as a JSON pointer token, as RedactJson names keys.
+void AppendPointerToken(std::string* out, std::string_view token) {
+  for (char c : token) {
+    if (c == '~') {
+      out->append("~0");
+    } else if (c == '/') {
+      out->append("~1");
+    } else {
+      out->push_back(c);
+    }
+  }
+}
+
+// The walk RedactJson makes over a member whose prefilter scan is not clean,
+// made while writing: every string goes through RedactText, a non-empty
+// string under a key named like a secret and the array element after a
+// secret argv flag are replaced whole, and each redaction is recorded with
+// the JSON pointer of its value in the record.
+struct Walk {
+  const SecretRedactor& redactor;
+  std::vector<Redaction>& found;
+  std::string pointer;  // of the value being written
+};
+
 // Writes the record members; ok turns false at the first string that is not
 // valid UTF-8. scan, when set, receives every string written (the members
-// RedactJson would scan).
+// RedactJson would scan); walk, when set, redacts them instead.
 class Writer {
  public:
   explicit Writer(std::string* out) : out_(*out) {}
@@ -70,8 +114,15 @@ class Writer {
   void Str(std::string_view s) {
     if (!AppendJsonString(&out_, s)) ok_ = false;
   }
-  // A string inside a member that RedactJson scans.
+  // A string inside a member that RedactJson scans (or walks).
   void Scanned(std::string_view s) {
+    if (walk_ != nullptr) [[unlikely]] return Redacted(s);
+    if (scan_ != nullptr) scan_->String(s);
+    Str(s);
+  }
+  // The string member named key of an object inside a scanned member.
+  void Field(std::string_view key, std::string_view s) {
+    if (walk_ != nullptr) [[unlikely]] return WalkField(key, s);
     if (scan_ != nullptr) scan_->String(s);
     Str(s);
   }
@@ -80,6 +131,7 @@ class Writer {
     AppendInt(&out_, v);
   }
   void ScannedArray(const std::vector<std::string>& values) {
+    if (walk_ != nullptr) [[unlikely]] return WalkArray(values);
     out_ += '[';
     for (std::size_t i = 0; i < values.size(); ++i) {
       if (i > 0) out_ += ',';
@@ -88,13 +140,74 @@ class Writer {
     out_ += ']';
   }
 
+  // The JSON pointer of what the walk writes next; both return the length to
+  // restore with Leave. Without a walk they cost nothing.
+  std::size_t Enter(std::string_view key) {
+    if (walk_ == nullptr) return 0;
+    const std::size_t at = walk_->pointer.size();
+    walk_->pointer.push_back('/');
+    AppendPointerToken(&walk_->pointer, key);
+    return at;
+  }
+  std::size_t EnterIndex(std::size_t i) {
+    if (walk_ == nullptr) return 0;
+    const std::size_t at = walk_->pointer.size();
+    walk_->pointer.push_back('/');
+    AppendInt(&walk_->pointer, i);
+    return at;
+  }
+  void Leave(std::size_t at) {
+    if (walk_ != nullptr) walk_->pointer.resize(at);
+  }
+
   void set_scan(RedactionScan* scan) { scan_ = scan; }
+  void set_walk(Walk* walk) { walk_ = walk; }
   bool ok() const { return ok_; }
   std::string& out() { return out_; }
 
  private:
+  // The walk's side, out of the clean records' way.
+  [[gnu::noinline]] void WalkField(std::string_view key, std::string_view s) {
+    const std::size_t at = Enter(key);
+    if (walk_->redactor.secret_key_names() && !s.empty() && walk_->redactor.IsSecretKey(key)) {
+      Replaced("secret_field");
+    } else {
+      Redacted(s);
+    }
+    Leave(at);
+  }
+  [[gnu::noinline]] void WalkArray(const std::vector<std::string>& values) {
+    out_ += '[';
+    bool next_is_secret = false;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      if (i > 0) out_ += ',';
+      const std::size_t at = EnterIndex(i);
+      if (next_is_secret && walk_->redactor.secret_key_names()) {
+        Replaced("secret_flag");
+        next_is_secret = false;
+      } else {
+        next_is_secret = walk_->redactor.IsSecretFlag(values[i]);
+        Redacted(values[i]);
+      }
+      Leave(at);
+    }
+    out_ += ']';
+  }
+  [[gnu::noinline]] void Redacted(std::string_view s) {
+    std::string text(s);
+    std::vector<std::string> kinds;
+    if (!walk_->redactor.RedactText(&text, &kinds)) return Str(s);
+    for (std::string& k : kinds) walk_->found.push_back(Redaction{std::move(k), walk_->pointer});
+    Str(text);
+  }
+  [[gnu::noinline]] void Replaced(const char* kind) {
+    out_.append("\"[REDACTED:").append(kind).append("]\"");
+    walk_->found.push_back(Redaction{kind, walk_->pointer});
+  }
+
   std::string& out_;
   RedactionScan* scan_ = nullptr;
+  Walk* walk_ = nullptr;
   bool ok_ = true;
 };
 
@@ -103,59 +216,81 @@ void WriteEffects(Writer& w, const Effects& e) {
   w.Lit("{\"bytes_written\":");
   w.Num(e.bytes_written);
   w.Lit(",\"emails\":");
+  std::size_t at = w.Enter("emails");
   w.ScannedArray(e.emails);
+  w.Leave(at);
   w.Lit(",\"execs\":[");
+  at = w.Enter("execs");
   for (std::size_t i = 0; i < e.execs.size(); ++i) {
     const ExecEffect& x = e.execs[i];
+    const std::size_t item = w.EnterIndex(i);
     w.Lit(i > 0 ? ",{\"argv\":" : "{\"argv\":");
+    const std::size_t argv = w.Enter("argv");
     w.ScannedArray(x.argv);
+    w.Leave(argv);
     w.Lit(",\"program\":");
-    w.Scanned(x.program);
+    w.Field("program", x.program);
     w.Lit(",\"resolved\":");
-    w.Scanned(x.resolved);
+    w.Field("resolved", x.resolved);
     w.Lit(",\"source\":");
-    w.Scanned(x.source);
+    w.Field("source", x.source);
     w.Lit("}");
+    w.Leave(item);
   }
+  w.Leave(at);
   w.Lit("],\"hosts\":[");
+  at = w.Enter("hosts");
   for (std::size_t i = 0; i < e.hosts.size(); ++i) {
     const HostEffect& h = e.hosts[i];
+    const std::size_t item = w.EnterIndex(i);
     w.Lit(i > 0 ? ",{\"host\":" : "{\"host\":");
-    w.Scanned(h.host);
+    w.Field("host", h.host);
     w.Lit(",\"port\":");
     w.Num(h.port);
     w.Lit(",\"scheme\":");
-    w.Scanned(h.scheme);
+    w.Field("scheme", h.scheme);
     w.Lit(",\"source\":");
-    w.Scanned(h.source);
+    w.Field("source", h.source);
     w.Lit(",\"url\":");
-    w.Scanned(h.url);
+    w.Field("url", h.url);
     w.Lit("}");
+    w.Leave(item);
   }
+  w.Leave(at);
   w.Lit("],\"paths\":[");
+  at = w.Enter("paths");
   for (std::size_t i = 0; i < e.paths.size(); ++i) {
     const PathEffect& p = e.paths[i];
+    const std::size_t item = w.EnterIndex(i);
     w.Lit(i > 0 ? ",{\"access\":" : "{\"access\":");
-    w.Scanned(PathAccessName(p.access));
+    w.Field("access", PathAccessName(p.access));
     w.Lit(",\"path\":");
-    w.Scanned(p.path);
+    w.Field("path", p.path);
     w.Lit(",\"raw\":");
-    w.Scanned(p.raw);
+    w.Field("raw", p.raw);
     w.Lit(",\"source\":");
-    w.Scanned(p.source);
+    w.Field("source", p.source);
     w.Lit("}");
+    w.Leave(item);
   }
+  w.Leave(at);
   w.Lit("],\"unknowns\":[");
+  at = w.Enter("unknowns");
   for (std::size_t i = 0; i < e.unknowns.size(); ++i) {
     const UnknownEffect& u = e.unknowns[i];
+    const std::size_t item = w.EnterIndex(i);
     w.Lit(i > 0 ? ",{\"detail\":" : "{\"detail\":");
-    w.Scanned(u.detail);
+    w.Field("detail", u.detail);
     w.Lit(",\"what\":");
-    w.Scanned(u.what);
+    w.Field("what", u.what);
     w.Lit("}");
+    w.Leave(item);
   }
+  w.Leave(at);
   w.Lit("],\"urls\":");
+  at = w.Enter("urls");
   w.ScannedArray(e.urls);
+  w.Leave(at);
   w.Lit("}");
 }
 
@@ -164,48 +299,114 @@ void WriteReasons(Writer& w, const std::vector<const Finding*>& reasons) {
   w.Lit("[");
   for (std::size_t i = 0; i < reasons.size(); ++i) {
     const Finding& f = *reasons[i];
+    const std::size_t item = w.EnterIndex(i);
     w.Lit(i > 0 ? ",{\"grant\":" : "{\"grant\":");
     if (f.grant != nullptr) {
+      const std::size_t at = w.Enter("grant");
       w.Lit("{\"file\":");
-      w.Scanned(f.grant->file);
+      w.Field("file", f.grant->file);
       w.Lit(",\"id\":");
-      w.Scanned(f.grant->id);
+      w.Field("id", f.grant->id);
       w.Lit(",\"json_path\":");
-      w.Scanned(f.grant->json_path);
+      w.Field("json_path", f.grant->json_path);
       w.Lit(",\"pattern\":");
-      w.Scanned(f.grant->pattern);
+      w.Field("pattern", f.grant->pattern);
       w.Lit(",\"profile\":");
-      w.Scanned(f.grant->profile);
+      w.Field("profile", f.grant->profile);
       w.Lit("}");
+      w.Leave(at);
     } else {
       w.Lit("null");
     }
     if (!f.note.empty()) {
       w.Lit(",\"note\":");
-      w.Scanned(f.note);
+      w.Field("note", f.note);
     }
     if (f.rule != nullptr) {
+      const std::size_t at = w.Enter("rule");
       w.Lit(",\"rule\":{\"file\":");
-      w.Scanned(f.rule->file);
+      w.Field("file", f.rule->file);
       w.Lit(",\"id\":");
-      w.Scanned(f.rule->id);
+      w.Field("id", f.rule->id);
       w.Lit(",\"line\":");
       w.Num(f.rule->line);
       w.Lit(",\"pack\":");
-      w.Scanned(f.rule->pack);
+      w.Field("pack", f.rule->pack);
       w.Lit(",\"verdict_line\":");
       w.Num(f.line > 0 ? f.line : f.rule->line);
       w.Lit("}");
+      w.Leave(at);
     }
     w.Lit(",\"subject\":");
-    w.Scanned(SubjectName(f.subject));
+    w.Field("subject", SubjectName(f.subject));
     w.Lit(",\"target\":");
-    w.Scanned(f.target);
+    w.Field("target", f.target);
     w.Lit(",\"verdict\":");
-    w.Scanned(VerdictName(f.verdict));
+    w.Field("verdict", VerdictName(f.verdict));
     w.Lit("}");
+    w.Leave(item);
   }
   w.Lit("]");
+}
+
+bool AppendCanonicalValue(std::string* out, const json& value, RedactionScan* scan);
+
+// The tool input as RedactJson's walk leaves it (see Walk), written as
+// CanonicalJson writes it. Returns false as AppendCanonicalValue does.
+bool AppendRedactedValue(std::string* out, const json& value, Walk& walk) {
+  if (value.is_string()) {
+    Writer w(out);
+    w.set_walk(&walk);
+    w.Scanned(value.get_ref<const std::string&>());
+    return w.ok();
+  }
+  if (value.is_array()) {
+    out->push_back('[');
+    bool next_is_secret = false;
+    std::size_t i = 0;
+    for (const json& item : value) {
+      if (i > 0) out->push_back(',');
+      const std::size_t at = walk.pointer.size();
+      walk.pointer.push_back('/');
+      AppendInt(&walk.pointer, i++);
+      if (next_is_secret && walk.redactor.secret_key_names() && item.is_string()) {
+        out->append("\"[REDACTED:secret_flag]\"");
+        walk.found.push_back(Redaction{"secret_flag", walk.pointer});
+        next_is_secret = false;
+      } else {
+        next_is_secret = item.is_string() && walk.redactor.IsSecretFlag(item.get_ref<const std::string&>());
+        if (!AppendRedactedValue(out, item, walk)) return false;
+      }
+      walk.pointer.resize(at);
+    }
+    out->push_back(']');
+    return true;
+  }
+  if (value.is_object()) {
+    out->push_back('{');
+    bool first = true;
+    for (auto it = value.begin(); it != value.end(); ++it) {  // std::map: sorted
+      if (!first) out->push_back(',');
+      first = false;
+      if (!AppendJsonString(out, it.key())) return false;
+      out->push_back(':');
+      const std::size_t at = walk.pointer.size();
+      walk.pointer.push_back('/');
+      AppendPointerToken(&walk.pointer, it.key());
+      const json& v = it.value();
+      if (walk.redactor.secret_key_names() && v.is_string() && !v.get_ref<const std::string&>().empty() &&
+          walk.redactor.IsSecretKey(it.key())) {
+        out->append("\"[REDACTED:secret_field]\"");
+        walk.found.push_back(Redaction{"secret_field", walk.pointer});
+      } else if (!AppendRedactedValue(out, v, walk)) {
+        return false;
+      }
+      walk.pointer.resize(at);
+    }
+    out->push_back('}');
+    return true;
+  }
+  return AppendCanonicalValue(out, value, nullptr);  // numbers, booleans and null: nothing to redact
 }
 
 bool AppendCanonicalValue(std::string* out, const json& value, RedactionScan* scan) {
@@ -268,8 +469,23 @@ bool AppendJsonString(std::string* out, std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const auto* const end = p + s.size();
   const auto* run = p;
+  // Most strings are plain from end to end: one resize and one copy.
+  while (end - p >= 8 && !NeedsLook(Load8(p))) p += 8;
+  while (p < end && kByteClass[*p] == 0) ++p;
+  if (p == end) {
+    const std::size_t at = out->size();
+    out->resize(at + s.size() + 2);
+    char* d = out->data() + at;
+    d[0] = '"';
+    if (!s.empty()) std::memcpy(d + 1, s.data(), s.size());
+    d[s.size() + 1] = '"';
+    return true;
+  }
   out->push_back('"');
   while (p < end) {
+    // Most of a record is plain ASCII: skip it eight bytes at a time.
+    while (end - p >= 8 && !NeedsLook(Load8(p))) p += 8;
+    if (p == end) break;
     const std::uint8_t k = kByteClass[*p];
     if (k == 0) {
       ++p;
@@ -308,8 +524,13 @@ bool AppendCanonicalJson(std::string* out, const json& value, RedactionScan* sca
   return AppendCanonicalValue(out, value, scan);
 }
 
-bool AppendDecisionMembers(std::string* out, const ToolCall& call, const Decision& decision, const PeerInfo& peer,
-                           const SecretRedactor& redactor, const std::string& host) {
+namespace {
+
+// Both writers. With redact false a member that needs redaction makes it
+// return false; with redact true such a member is written again through the
+// walk (each member then has its own scan, as RedactJson scans it alone).
+bool WriteDecisionMembers(std::string* out, const ToolCall& call, const Decision& decision, const PeerInfo& peer,
+                          const SecretRedactor& redactor, const std::string& host, bool redact) {
   // The reference path runs RedactJson once per member, and the record is
   // taken here only if each of those would find nothing. With the built-in
   // detectors one pass over all the members' text decides that (a member
@@ -318,7 +539,7 @@ bool AppendDecisionMembers(std::string* out, const ToolCall& call, const Decisio
   // own scan, exactly as RedactJson scans it.
   thread_local RedactionScan scan;
   const bool redacting = redactor.enabled();
-  const bool one_pass = redactor.scans_combine();
+  const bool one_pass = redactor.scans_combine() && !redact;
   RedactionScan* const sc = redacting ? &scan : nullptr;
   const auto clean = [&] {
     if (!redacting) return true;
@@ -329,8 +550,32 @@ bool AppendDecisionMembers(std::string* out, const ToolCall& call, const Decisio
     if (!one_pass) scan.Clear();
   };
   scan.Clear();
+  // The redactions of each member, listed in the order the reference path
+  // makes them: the input, then message, reasons, error, effects.
+  enum { kInput, kMessage, kReasons, kError, kEffects, kMembers };
+  thread_local std::vector<Redaction> found[kMembers];
+  for (auto& f : found) f.clear();
 
   Writer w(out);
+  // Writes one redacted member with write(); when its scan is not clean,
+  // either declines (redact false) or writes it again through the walk.
+  const auto member = [&](int which, std::string_view pointer, auto&& write) {
+    const std::size_t at = out->size();
+    next_member();
+    w.set_scan(sc);
+    write();
+    w.set_scan(nullptr);
+    if (!w.ok()) return false;
+    if (clean()) return true;
+    if (!redact) return false;
+    out->resize(at);
+    Walk walk{redactor, found[which], std::string(pointer)};
+    w.set_walk(&walk);
+    write();
+    w.set_walk(nullptr);
+    return w.ok();
+  };
+
   // agent
   w.Lit("\"agent\":{");
   if (peer.gid) {
@@ -381,17 +626,29 @@ bool AppendDecisionMembers(std::string* out, const ToolCall& call, const Decisio
   if (!w.ok()) return false;
   const std::size_t input_at = out->size();
   next_member();
-  if (!AppendCanonicalValue(out, call.tool_input, sc) || !clean()) return false;
-  // The digest of the input before redaction; with nothing to redact, the
-  // bytes just written are its canonical JSON.
-  const std::string input_sha256 = Sha256Hex(std::string_view(*out).substr(input_at));
+  if (!AppendCanonicalValue(out, call.tool_input, sc)) return false;
+  // The digest of the input before redaction: the bytes just written are its
+  // canonical JSON. A redacted input is then written again in their place.
+  char input_sha256[64];
+  Sha256HexTo(std::string_view(*out).substr(input_at), input_sha256);
+  if (!clean()) {
+    if (!redact) return false;
+    out->resize(input_at);
+    Walk walk{redactor, found[kInput], "/call/tool_input"};
+    if (!AppendRedactedValue(out, call.tool_input, walk)) return false;
+  }
   w.Lit(",\"tool_name\":");
   w.Str(call.tool_name);
 
   // deciders and rules: the grant and Lua rule ids, once each, in reason order.
-  const std::vector<const Finding*> reasons = decision.Reasons();
-  std::vector<const std::string*> ids;
-  ids.reserve(reasons.size());
+  // Both lists are kept per thread: no allocation per record.
+  thread_local std::vector<const Finding*> reasons;
+  reasons.clear();
+  for (const Finding& f : decision.findings) {
+    if (f.verdict == decision.verdict) reasons.push_back(&f);  // as Decision::Reasons()
+  }
+  thread_local std::vector<const std::string*> ids;
+  ids.clear();
   w.Lit("},\"deciders\":[");
   for (const Finding* f : reasons) {
     const std::string* id = f->grant != nullptr ? &f->grant->id : f->rule != nullptr ? &f->rule->id : nullptr;
@@ -418,42 +675,54 @@ bool AppendDecisionMembers(std::string* out, const ToolCall& call, const Decisio
     }
   }
   w.Lit("],\"effects\":");
-  w.set_scan(sc);
-  next_member();
-  WriteEffects(w, decision.effects);
-  if (!w.ok() || !clean()) return false;
+  if (!member(kEffects, "/effects", [&] { WriteEffects(w, decision.effects); })) return false;
   if (decision.error) {
-    w.Lit(",\"error\":{\"code\":");
-    next_member();
-    w.Scanned(ErrorCodeName(decision.error->code));
-    w.Lit(",\"location\":");
-    w.Scanned(decision.error->location);
-    w.Lit(",\"message\":");
-    w.Scanned(decision.error->message);
-    w.Lit("}");
-    if (!w.ok() || !clean()) return false;
+    w.Lit(",\"error\":");
+    if (!member(kError, "/error", [&] {
+          w.Lit("{\"code\":");
+          w.Field("code", ErrorCodeName(decision.error->code));
+          w.Lit(",\"location\":");
+          w.Field("location", decision.error->location);
+          w.Lit(",\"message\":");
+          w.Field("message", decision.error->message);
+          w.Lit("}");
+        })) {
+      return false;
+    }
   }
-  w.set_scan(nullptr);
   w.Lit(",\"host\":");
   w.Str(host);
   w.Lit(",\"input_sha256\":\"");
-  w.Lit(input_sha256);
+  w.Lit(std::string_view(input_sha256, sizeof input_sha256));
   w.Lit("\",\"latency_ns\":");
   w.Num(static_cast<std::int64_t>(decision.latency.count()));
   w.Lit(",\"message\":");
-  w.set_scan(sc);
-  next_member();
-  w.Scanned(decision.MessageForModel());
-  if (!w.ok() || !clean()) return false;
+  if (!member(kMessage, "/message", [&] { w.Scanned(decision.MessageForModel()); })) return false;
   w.Lit(",\"policy_digest\":");
-  w.set_scan(nullptr);
   w.Str(decision.policy_digest);
   w.Lit(",\"reasons\":");
-  w.set_scan(sc);
-  next_member();
-  WriteReasons(w, reasons);
-  if (!w.ok() || !clean()) return false;
-  w.set_scan(nullptr);
+  if (!member(kReasons, "/reasons", [&] { WriteReasons(w, reasons); })) return false;
+  // redactions, as the reference path lists them (at most kMaxRedactionsListed).
+  std::size_t listed = 0, total = 0;
+  for (const auto& list : found) total += list.size();
+  if (total > 0) {
+    w.Lit(",\"redactions\":[");
+    for (const int which : {kInput, kMessage, kReasons, kError, kEffects}) {
+      for (const Redaction& r : found[which]) {
+        if (listed == kMaxRedactionsListed) break;
+        w.Lit(listed++ > 0 ? ",{\"kind\":" : "{\"kind\":");
+        w.Str(r.kind);
+        w.Lit(",\"pointer\":");
+        w.Str(r.pointer);
+        w.Lit("}");
+      }
+    }
+    w.Lit("]");
+    if (total > kMaxRedactionsListed) {
+      w.Lit(",\"redactions_total\":");
+      w.Num(total);
+    }
+  }
   w.Lit(",\"rules\":[");
   for (std::size_t i = 0; i < ids.size(); ++i) {
     if (i > 0) w.Lit(",");
@@ -465,6 +734,18 @@ bool AppendDecisionMembers(std::string* out, const ToolCall& call, const Decisio
   w.Str(VerdictName(decision.verdict));
   if (!w.ok()) return false;
   return !redacting || !one_pass || redactor.ScanIsClean(scan);
+}
+
+}  // namespace
+
+bool AppendDecisionMembers(std::string* out, const ToolCall& call, const Decision& decision, const PeerInfo& peer,
+                           const SecretRedactor& redactor, const std::string& host) {
+  return WriteDecisionMembers(out, call, decision, peer, redactor, host, /*redact=*/false);
+}
+
+bool AppendRedactedDecisionMembers(std::string* out, const ToolCall& call, const Decision& decision,
+                                   const PeerInfo& peer, const SecretRedactor& redactor, const std::string& host) {
+  return WriteDecisionMembers(out, call, decision, peer, redactor, host, /*redact=*/true);
 }
 
 }  // namespace toolgate::audit

@@ -11,8 +11,9 @@
 //     (the same scan RedactJson runs, fed the same strings in the same order;
 //     with only the built-in detectors, one pass over all of them at once),
 //   * the input holds no binary or discarded values.
-// Otherwise it returns false and the caller builds the record the reference
-// way (DecisionMembers), which handles replacement and redaction.
+// Otherwise it returns false and the caller tries AppendRedactedDecisionMembers,
+// which redacts while it writes, and for invalid UTF-8 builds the record the
+// reference way (DecisionMembers), which handles replacement.
 // tests/engine/audit/record_writer_test.cc compares both paths byte for byte.
 #pragma once
 
@@ -44,5 +45,13 @@ bool AppendCanonicalJson(std::string* out, const nlohmann::json& value, Redactio
 // then left partly written and must be discarded.
 bool AppendDecisionMembers(std::string* out, const ToolCall& call, const Decision& decision, const PeerInfo& peer,
                            const SecretRedactor& redactor, const std::string& host);
+
+// The same for a record whose strings need redaction: each redacted member is
+// scanned alone, as RedactJson scans it, and a member whose scan is not clean
+// is written as RedactJson's walk leaves it, with the "redactions" list the
+// reference path adds. Returns false (out partly written) only on invalid
+// UTF-8 or a binary/discarded value, which need the reference path.
+bool AppendRedactedDecisionMembers(std::string* out, const ToolCall& call, const Decision& decision,
+                                   const PeerInfo& peer, const SecretRedactor& redactor, const std::string& host);
 
 }  // namespace toolgate::audit

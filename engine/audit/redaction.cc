@@ -146,10 +146,14 @@ bool KeyMightNameSecret(std::string_view key) {
   static constexpr std::string_view kWords[] = {"pass", "secret", "token", "key", "cred"};
   // ASCII lower case: the words are ASCII, and std::tolower is a call per byte.
   const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-  for (std::string_view w : kWords) {
-    if (key.size() < w.size()) continue;
-    for (std::size_t i = 0; i + w.size() <= key.size(); ++i) {
-      std::size_t k = 0;
+  // One pass over the key; only a byte that starts one of the words is
+  // compared further (every key and many values of every record come here).
+  for (std::size_t i = 0; i < key.size(); ++i) {
+    const char c = lower(key[i]);
+    if (c != 'p' && c != 's' && c != 't' && c != 'k' && c != 'c') continue;
+    for (std::string_view w : kWords) {
+      if (w[0] != c || i + w.size() > key.size()) continue;
+      std::size_t k = 1;
       while (k < w.size() && lower(key[i + k]) == w[k]) ++k;
       if (k == w.size()) return true;
     }
@@ -190,6 +194,14 @@ bool SecretRedactor::ScanIsClean(const RedactionScan& scan) const {
   return !scan.suspicious && (detectors_.empty() || !prefilter_->set.Match(scan.text, nullptr));
 }
 
+bool SecretRedactor::IsSecretKey(std::string_view key) const {
+  return RE2::FullMatch(re2::StringPiece(key.data(), key.size()), *prefilter_->secret_key);
+}
+
+bool SecretRedactor::IsSecretFlag(std::string_view item) const {
+  return RE2::FullMatch(re2::StringPiece(item.data(), item.size()), *prefilter_->secret_flag);
+}
+
 void SecretRedactor::RedactJson(json* value, const std::string& base, std::vector<Redaction>* found) const {
   if (!enabled_) return;
   // Most records hold no secret: one DFA pass over all their text decides that.
@@ -220,7 +232,7 @@ void SecretRedactor::RedactJsonWalk(json* value, const std::string& base, std::v
         next_is_secret = false;
         continue;
       }
-      next_is_secret = item.is_string() && RE2::FullMatch(item.get_ref<const std::string&>(), *prefilter_->secret_flag);
+      next_is_secret = item.is_string() && IsSecretFlag(item.get_ref<const std::string&>());
       RedactJsonWalk(&item, pointer, found);
     }
     return;
@@ -229,7 +241,7 @@ void SecretRedactor::RedactJsonWalk(json* value, const std::string& base, std::v
     for (auto it = value->begin(); it != value->end(); ++it) {
       const std::string pointer = base + "/" + EscapePointerToken(it.key());
       if (secret_key_names_ && it.value().is_string() && !it.value().get_ref<const std::string&>().empty() &&
-          RE2::FullMatch(it.key(), *prefilter_->secret_key)) {
+          IsSecretKey(it.key())) {
         it.value() = "[REDACTED:secret_field]";
         found->push_back(Redaction{"secret_field", pointer});
         continue;

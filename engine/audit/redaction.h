@@ -65,6 +65,14 @@ class SecretRedactor {
   // pattern may anchor at the start of the text, so with extras it is false.
   bool scans_combine() const { return scans_combine_; }
 
+  // The two whole-value tests of RedactJson's walk, for a writer that redacts
+  // while it serializes (record_writer.cc) and must decide exactly as the walk:
+  // a non-empty string under a key named like a secret is replaced whole, and
+  // so is the array element after an argv flag that names a secret.
+  bool secret_key_names() const { return secret_key_names_; }
+  bool IsSecretKey(std::string_view key) const;
+  bool IsSecretFlag(std::string_view item) const;
+
  private:
   void RedactJsonWalk(nlohmann::json* value, const std::string& base, std::vector<Redaction>* found) const;
 

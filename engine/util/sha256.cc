@@ -16,6 +16,12 @@ struct MdCtxFree {
 }  // namespace
 
 std::string Sha256Hex(std::string_view bytes) {
+  std::string out(64, '0');
+  Sha256HexTo(bytes, out.data());
+  return out;
+}
+
+void Sha256HexTo(std::string_view bytes, char* hex) {
   // The digest is fetched once and each thread keeps one context: EVP_Digest
   // looks the algorithm up in the provider tables and allocates a context on
   // every call, which cost more than hashing a short input (the decision log
@@ -30,12 +36,10 @@ std::string Sha256Hex(std::string_view bytes) {
     throw std::runtime_error("sha256 failed in libcrypto");
   }
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(2 * len, '0');
   for (unsigned int i = 0; i < len; ++i) {
-    out[2 * i] = kHex[md[i] >> 4];
-    out[2 * i + 1] = kHex[md[i] & 0xf];
+    hex[2 * i] = kHex[md[i] >> 4];
+    hex[2 * i + 1] = kHex[md[i] & 0xf];
   }
-  return out;
 }
 
 }  // namespace toolgate

@@ -470,3 +470,85 @@ TEST_CASE("concurrent durable appenders, fast and reference records mixed, acros
   CHECK(r.decisions == kThreads * kPerThread);
   for (const std::string& f : r.files) CHECK(ReadFile(f).find("AKIAIOSFODNN7EXAMPLE") == std::string::npos);
 }
+
+TEST_CASE("the redacting writer gives the reference bytes for every record it takes, secrets included") {
+  RedactionOptions with_extra;
+  with_extra.extra.push_back({"ticket", "TICKET-[0-9]{4}"});
+  RedactionOptions off;
+  off.enabled = false;
+  const std::shared_ptr<const SecretRedactor> redactors[] = {Redactor({}), Redactor(with_extra), Redactor(off)};
+  Gen g(20261123);
+  int taken = 0, redacted = 0, declined = 0;
+  for (int i = 0; i < 6000; ++i) {
+    const int hostility = i % 3 == 0 ? 0 : 1;
+    const Sample x = MakeSample(g, hostility);
+    const SecretRedactor& r = *redactors[(i / 3) % 3];
+    const std::string ref = Reference(x, r);
+    std::string out;
+    if (AppendRedactedDecisionMembers(&out, x.call, x.decision, x.peer, r, x.host)) {
+      ++taken;
+      if (ref.find("\"redactions\":") != std::string::npos) ++redacted;
+      REQUIRE_MESSAGE(out == ref, "record " << i);
+    } else {
+      ++declined;
+      // Only invalid UTF-8 (or a binary value) sends a record to the reference path.
+      CHECK_MESSAGE(hostility == 1, "record " << i);
+    }
+  }
+  CHECK(taken > 2000);
+  CHECK(redacted > 150);  // records with a "redactions" list, written byte for byte as the reference
+  CHECK(declined > 500);
+}
+
+TEST_CASE("the redacting writer redacts a secret in each member as the reference path does") {
+  RedactionOptions with_extra;
+  with_extra.extra.push_back({"ticket", "TICKET-[0-9]{4}"});
+  const std::shared_ptr<const SecretRedactor> redactors[] = {Redactor({}), Redactor(with_extra)};
+  std::vector<std::string> secrets(kSecretish.begin(), kSecretish.end());
+  secrets.push_back("-----BEGIN OPENSSH PRIVATE KEY-----");
+  secrets.push_back("token:abcdefgh");
+  secrets.push_back("TICKET-1234");
+  for (const auto& r : redactors) {
+    for (const std::string& secret : secrets) {
+      for (int where = 0; where < 7; ++where) {
+        Sample x{SampleCall("ls"), SampleDecision(Verdict::kDeny), PeerInfo::CurrentProcess("cli"), "vm"};
+        switch (where) {
+          case 0: x.call.tool_input["command"] = secret; break;
+          case 1: x.decision.effects.execs.push_back(ExecEffect{"env", "", {"env", secret, "x"}, "command"}); break;
+          case 2: x.decision.effects.unknowns.push_back(UnknownEffect{"why", secret}); break;
+          case 3: x.decision.error = Error{ErrorCode::kInternal, secret, "here"}; break;
+          case 4: {
+            Finding f;
+            f.verdict = Verdict::kDeny;
+            f.subject = Subject::kCall;
+            f.note = secret;
+            f.target = secret;
+            x.decision.findings.push_back(f);
+            break;
+          }
+          case 5: x.call.tool_input = json{{"args", json::array({"run", secret, "next"})}, {"api_key", secret}}; break;
+          case 6: x.decision.effects.urls.push_back(secret); break;
+        }
+        const std::string ref = Reference(x, *r);
+        std::string out;
+        REQUIRE_MESSAGE(AppendRedactedDecisionMembers(&out, x.call, x.decision, x.peer, *r, x.host),
+                        "member " << where << ": " << secret);
+        CHECK_MESSAGE(out == ref, "member " << where << ": " << secret);
+      }
+    }
+  }
+}
+
+TEST_CASE("the redacting writer lists at most 32 redactions and then their total") {
+  const auto r = Redactor({});
+  Sample x{SampleCall("ls"), SampleDecision(Verdict::kDeny), PeerInfo::CurrentProcess("cli"), "vm"};
+  json many = json::array();
+  for (int i = 0; i < 80; ++i) many.push_back(i % 2 == 0 ? "--password" : "hunter" + std::to_string(i));
+  x.call.tool_input = json{{"argv", many}, {"password", "x"}, {"note", "AKIAIOSFODNN7EXAMPLE"}};
+  const std::string ref = Reference(x, *r);
+  INFO(ref);
+  REQUIRE(ref.find("\"redactions_total\":42") != std::string::npos);
+  std::string out;
+  REQUIRE(AppendRedactedDecisionMembers(&out, x.call, x.decision, x.peer, *r, x.host));
+  CHECK(out == ref);
+}

@@ -110,3 +110,18 @@ TEST_CASE("a secret in the argv element after a secret flag is redacted") {
   REQUIRE(found.size() == 1);
   CHECK(found[0].pointer == "/effects/execs/0/argv/2");
 }
+
+TEST_CASE("a key that mentions a secret word anywhere, in any case, makes the scan suspicious") {
+  for (const char* k : {"pass", "PASSWORD", "db_Pass", "xsecret", "mySECRETs", "token", "AccessToken", "api_key",
+                        "KEY", "monkey", "cred", "Credentials", "x-cReD-y", "ppass", "sstoken", "kkey", "ccred"}) {
+    toolgate::audit::RedactionScan scan;
+    scan.Key(k);
+    CHECK_MESSAGE(scan.suspicious, k);
+  }
+  for (const char* k : {"", "p", "pas", "secre", "toke", "ke", "cre", "command", "description", "file_path", "url",
+                        "passe_partout_x"}) {
+    toolgate::audit::RedactionScan scan;
+    scan.Key(k);
+    CHECK_MESSAGE(scan.suspicious == (std::string_view(k).find("pass") != std::string_view::npos), k);
+  }
+}
