@@ -4,7 +4,7 @@ A spec is a set of grants (tools, file reads and writes, denied paths, programs,
 hosts) plus content rules (a literal string that, anywhere in the call's input,
 denies it). From it this module writes:
   - a toolgate policy (grants in one profile) and a Lua rule pack (one rule per
-    content rule, prefiltered on the literal),
+    content rule, prefiltered on the literal, at most 250 rules a pack),
   - a Cedar policy set (a permit or forbid per grant, a forbid per content rule)
     and the Cedar request for every call,
   - the spec itself as JSON, which the Python and Node hooks read,
@@ -195,15 +195,25 @@ def toolgate_policy(spec, pack_path):
         "agents": {AGENT: {"profile": "bench"}},
         "profiles": {"bench": profile},
     }
-    if spec["rules"]:
-        policy["rule_packs"] = {"bench-rules": {"path": pack_path}}
-        profile["rules"] = {"bench-rules": True}
+    packs = pack_names(spec)
+    if packs:
+        policy["rule_packs"] = {p: {"path": "%s.%s.lua" % (pack_path, p)} for p in packs}
+        profile["rules"] = {p: True for p in packs}
     return policy
 
 
-def lua_pack(spec):
-    out = ['pack { id = "bench-rules", description = "Benchmark content rules: a literal anywhere in the input denies." }', ""]
-    for i, lit in enumerate(spec["rules"]):
+RULES_PER_PACK = 250  # toolgate takes at most 256 rules in one pack
+
+
+def pack_names(spec):
+    n = len(spec["rules"])
+    return ["bench-rules-%d" % k for k in range((n + RULES_PER_PACK - 1) // RULES_PER_PACK)]
+
+
+def lua_pack(spec, k):
+    name = "bench-rules-%d" % k
+    out = ['pack { id = "%s", description = "Benchmark content rules: a literal anywhere in the input denies." }' % name, ""]
+    for i, lit in list(enumerate(spec["rules"]))[k * RULES_PER_PACK:(k + 1) * RULES_PER_PACK]:
         q = json.dumps(lit)  # a JSON string literal is a valid Lua string literal for these ASCII strings
         out.append('rule { id = "r%d", description = "deny %s", contains = { %s },' % (i, lit.replace('"', "'"), q))
         out.append('  check = function(call) if call.text:find(%s, 1, true) then return tg.deny("contains " .. %s) end end }' % (q, q))
@@ -277,15 +287,16 @@ def cedar_request(call):
 
 
 def write_set(directory, name, spec, calls):
-    """Writes NAME.policy.json, NAME.lua, NAME.cedar, NAME.cedar-requests.json, NAME.spec.json, NAME.calls.jsonl."""
+    """Writes NAME.policy.json, NAME.bench-rules-K.lua, NAME.cedar, NAME.cedar-requests.json, NAME.spec.json, NAME.calls.jsonl."""
     os.makedirs(directory, exist_ok=True)
     paths = {k: os.path.join(directory, name + suffix) for k, suffix in (
-        ("policy", ".policy.json"), ("pack", ".lua"), ("cedar", ".cedar"), ("requests", ".cedar-requests.json"),
+        ("policy", ".policy.json"), ("cedar", ".cedar"), ("requests", ".cedar-requests.json"),
         ("spec", ".spec.json"), ("calls", ".calls.jsonl"), ("schema", ".cedarschema"))}
     with open(paths["policy"], "w") as f:
-        json.dump(toolgate_policy(spec, name + ".lua"), f, indent=1)
-    with open(paths["pack"], "w") as f:
-        f.write(lua_pack(spec))
+        json.dump(toolgate_policy(spec, name), f, indent=1)
+    for k, pack in enumerate(pack_names(spec)):
+        with open(os.path.join(directory, "%s.%s.lua" % (name, pack)), "w") as f:
+            f.write(lua_pack(spec, k))
     with open(paths["cedar"], "w") as f:
         f.write(cedar_policies(spec))
     with open(paths["schema"], "w") as f:

@@ -201,7 +201,7 @@ class Run:
         self.row("decision", "decision p50 (µs)", t["p50_us"], "Python hook checks, in-process", py["p50_us"], "µs")
         self.row("decision", "decision p99 (µs)", t["p99_us"], "Python hook checks, in-process", py["p99_us"], "µs")
         d = tg["decide"]
-        self.row("decision", "Engine::Decide p50 / p99 (µs), parsed call", d["p50_us"], "Cedar (wasm, Node)",
+        self.row("decision", "Engine::Decide p50 (µs), call parsed beforehand", d["p50_us"], "Cedar (wasm, Node)",
                  cedar["p50_us"], "µs", "", None)
         self.raw["decision"]["decide_p99_us"] = d["p99_us"]
 
@@ -467,7 +467,7 @@ def print_table(rows):
     for r in rows:
         met = "-" if r["met"] is None else ("yes" if r["met"] else "NO")
         lines.append((r["figure"], fmt(r["toolgate"]), r["peer"] or "-", fmt(r["peer_value"]),
-                      "-" if r["ratio"] is None else "%.2f×" % r["ratio"], r["target"] or "-", met))
+                      "-" if r["ratio"] is None else "%.3g×" % r["ratio"], r["target"] or "-", met))
     w = [max(len(str(l[i])) for l in lines) for i in range(len(head))]
     for n, l in enumerate(lines):
         print("  ".join(str(c).ljust(w[i]) for i, c in enumerate(l)).rstrip())
