@@ -54,7 +54,7 @@ SIZES = {
     "scaling_sizes": ([10, 100, 1000], [10, 100, 1000, 10000]),
     "scaling_iterations": (5000, 50000),
     "scaling_cedar_iterations": (300, 3000),
-    "scaling_seconds": (3, 20),
+    "scaling_seconds": (3, 10),
 }
 
 

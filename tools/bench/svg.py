@@ -22,10 +22,10 @@ def _text(x, y, s, size=12, anchor="start", weight="normal", fill="#222"):
 def render(result):
     rows = [r for r in result["rows"] if advantage(r)]
     width = 980
-    label_w = 520
+    label_w = 500
     bar_x0 = label_w + 10
     bar_w = width - bar_x0 - 30
-    lo, hi = math.log10(0.01), math.log10(1000)
+    lo, hi = math.log10(0.001), math.log10(10000)
     def xpos(v):
         return bar_x0 + (min(max(math.log10(v), lo), hi) - lo) / (hi - lo) * bar_w
     row_h = 22
@@ -41,7 +41,7 @@ def render(result):
     out.append(_text(10, 42, "%d CPUs, load average %s before / %s after. Log scale; right of 1× = toolgate ahead. "
                      "Times: peer / toolgate; rates: toolgate / peer." % (
                          m["cpus"], m["load_average_before"], m["load_average_after"]), 11, fill="#555"))
-    for tick in (0.01, 0.1, 1, 10, 100, 1000):
+    for tick in (0.001, 0.01, 0.1, 1, 10, 100, 1000, 10000):
         x = xpos(tick)
         out.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="%s" stroke-width="%s"/>' % (
             x, top - 8, x, h1 - 30, "#333" if tick == 1 else "#ddd", 1.5 if tick == 1 else 1))
@@ -57,7 +57,8 @@ def render(result):
         color = "#3a9d5d" if a >= 1 else "#d9822b"
         out.append('<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"/>' % (min(x0, x1), y + 2, abs(x1 - x0),
                                                                                     row_h - 6, color))
-        out.append(_text(x1 + (4 if a >= 1 else -4), y + 12, "%.2f×" % a, 10, "start" if a >= 1 else "end"))
+        # The figure sits on the far side of the 1× line from the bar, so it never covers a label.
+        out.append(_text(x0 + (-4 if a >= 1 else 4), y + 12, ("{:,.0f}×".format(a) if a >= 1000 else "%.3g×" % a), 10, "end" if a >= 1 else "start"))
     if scaling:
         out.extend(_scaling(scaling, h1, width))
     out.append("</svg>")
