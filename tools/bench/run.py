@@ -7,7 +7,8 @@ Installs the peers itself (Cedar's wasm build and Anthropic's sandbox runtime fr
 the pins in tools/bench/package-lock.json, bubblewrap, socat and ripgrep from
 Debian), generates equivalent policies (policies.py), runs toolgate's own bench
 commands and the peers' benchmarks, prints one table (figure, toolgate, peer,
-ratio, target, met) and writes DIR/results.json and DIR/results.svg.
+ratio, target, met) and writes DIR/results.json, DIR/results.svg and the table as
+DIR/results.md.
 
 --quick: a few iterations of everything (a smoke test: every figure is produced;
 no figure from it means anything). --only: a comma-separated subset of
@@ -461,6 +462,17 @@ def fmt(v, unit=""):
     return "%.2f" % v
 
 
+def markdown_table(result):
+    """The table as Markdown, for the README."""
+    out = ["| figure | toolgate | peer | peer value | ratio | target | met |", "|---|---|---|---|---|---|---|"]
+    for r in result["rows"]:
+        met = "–" if r["met"] is None else ("yes" if r["met"] else "**no**")
+        out.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+            r["figure"], fmt(r["toolgate"]), r["peer"] or "–", fmt(r["peer_value"]),
+            "–" if r["ratio"] is None else "%.3g×" % r["ratio"], r["target"] or "–", met))
+    return "\n".join(out) + "\n"
+
+
 def print_table(rows):
     head = ("figure", "toolgate", "peer", "peer value", "ratio", "target", "met")
     lines = [head]
@@ -524,6 +536,8 @@ def main():
         f.write("\n")
     with open(os.path.join(args.out, "results.svg"), "w") as f:
         f.write(svg.render(result))
+    with open(os.path.join(args.out, "results.md"), "w") as f:
+        f.write(markdown_table(result))
     print("toolgate benchmark suite (%s), %s, %d CPUs, load average %s before, %s after, %.0f s" % (
         result["mode"], result["date_utc"], os.cpu_count(), load_before, load_after, result["seconds"]))
     print("ratio = toolgate / peer (for times lower is better, for rates higher is better)\n")
@@ -533,7 +547,7 @@ def main():
         for n, e in sorted(run.scaling.items()):
             print("  %6d grants + %4d rules: %8.2f  %10.2f  %10.2f" % (e["grants"], e["rules"], e["toolgate"],
                                                                        e["cedar"], e["python"]))
-    print("\nwrote %s and results.svg" % os.path.join(args.out, "results.json"))
+    print("\nwrote %s, results.svg and results.md" % os.path.join(args.out, "results.json"))
     shutil.rmtree(run.work, ignore_errors=True)
     if run.missing:
         print("\nMISSING figures:", file=sys.stderr)
