@@ -87,11 +87,15 @@ class Run:
         t0 = time.time()
         p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=kw.pop("env", self.env), **kw)
         self.raw.setdefault("commands", []).append(
-            {"argv": [a.replace(self.work, "$WORK") for a in argv], "seconds": round(time.time() - t0, 2),
-             "exit": p.returncode, "stdout": p.stdout[-4000:]})
+            {"argv": [self.portable(a) for a in argv], "seconds": round(time.time() - t0, 2),
+             "exit": p.returncode, "stdout": self.portable(p.stdout[-4000:])})
         if p.returncode != 0:
             raise RuntimeError("%s exited %d: %s" % (" ".join(argv[:3]), p.returncode, (p.stderr or p.stdout)[-600:]))
         return p.stdout
+
+    def portable(self, text):
+        """Paths in recorded output relative to the work directory and the source tree."""
+        return text.replace(self.work, "$WORK").replace(ROOT + "/", "")
 
     def row(self, part, figure, toolgate, peer=None, peer_value=None, unit="", target="", met=None, ratio=None,
             compared=""):
