@@ -8,6 +8,7 @@ packages=(g++ meson ninja-build pkg-config python3 liblua5.4-dev libre2-dev nloh
           libspdlog-dev doctest-dev libssl-dev libcurl4-openssl-dev
           libseccomp-dev bubblewrap  # the sandbox's syscall filter; bwrap: the sandbox benchmark's baseline
           chromium   # chromium: the HTML report's headless screenshot test
+          socat ripgrep  # the sandbox runtime srt, a peer in tools/bench, needs them
           git)       # git: the real-client tests' throwaway repositories
 
 missing=()

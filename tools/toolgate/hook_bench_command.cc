@@ -40,10 +40,12 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kUsage =
-    "usage: toolgate hook-bench [--iterations N] [--shim PATH] [--floor PATH]\n"
+    "usage: toolgate hook-bench [--iterations N] [--shim PATH] [--floor PATH] [--python-hook FILE] [--node-hook FILE]\n"
     "  Spawns each hook command N times (default 100) with a Claude PreToolUse input and reads its answer.\n"
     "  --shim / --floor: toolgate-hook and toolgate-hook-floor (default: beside this binary, or in the\n"
-    "  build tree's tools/toolgate-hook/).\n";
+    "  build tree's tools/toolgate-hook/).\n"
+    "  --python-hook / --node-hook: run this script with python3 / node instead of the built-in hook that only\n"
+    "  parses the input and prints an allow (it must answer the input, an allowed `git status`, with an allow).\n";
 
 // The input every command gets: an allowed shell call, as Claude Code sends it.
 constexpr const char* kInput =
@@ -72,6 +74,8 @@ struct Case {
 bool Executable(const std::string& path) { return !path.empty() && ::access(path.c_str(), X_OK) == 0; }
 
 std::string Dirname(const std::string& path) { return path.substr(0, path.rfind('/') + 1); }
+
+std::string Basename(const std::string& path) { return path.substr(path.rfind('/') + 1); }
 
 std::string FindInPath(const std::string& name) {
   const char* path = std::getenv("PATH");
@@ -229,7 +233,7 @@ int RunHookBench(const std::vector<std::string>& argv) {
     std::cout << kUsage;
     return 0;
   }
-  Args args(argv, {"--iterations", "--shim", "--floor"}, {});
+  Args args(argv, {"--iterations", "--shim", "--floor", "--python-hook", "--node-hook"}, {});
   if (!args.ok() || !args.positional().empty()) {
     std::cerr << "toolgate hook-bench: " << (args.ok() ? "unexpected argument " + args.positional()[0] : args.error())
               << "\n" << kUsage;
@@ -275,8 +279,16 @@ int RunHookBench(const std::vector<std::string>& argv) {
   }
   cases.push_back({"toolgate hook, daemon", {self, "hook", "--agent", "claude-dev", "--socket", sock}, {}, {}, ""});
   cases.push_back({"toolgate hook, no daemon", {self, "hook", "--agent", "claude-dev", "--socket", no_sock}, {}, {}, ""});
-  if (!py.empty()) cases.push_back({"python3 hook (prints allow)", {py, "-c", kPythonHook}, {}, {}, ""});
-  if (!node.empty()) cases.push_back({"node hook (prints allow)", {node, "-e", kNodeHook}, {}, {}, ""});
+  if (!py.empty()) {
+    const auto script = args.value("--python-hook");
+    cases.push_back(script ? Case{"python3 " + Basename(*script), {py, *script}, {}, {}, ""}
+                           : Case{"python3 hook (prints allow)", {py, "-c", kPythonHook}, {}, {}, ""});
+  }
+  if (!node.empty()) {
+    const auto script = args.value("--node-hook");
+    cases.push_back(script ? Case{"node " + Basename(*script), {node, *script}, {}, {}, ""}
+                           : Case{"node hook (prints allow)", {node, "-e", kNodeHook}, {}, {}, ""});
+  }
 
   // The daemon, judging with the embedded default policy, decisions not logged.
   pid_t daemon = -1;
