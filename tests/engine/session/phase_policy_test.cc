@@ -111,8 +111,8 @@ TEST_CASE("phases: a phase's default replaces the profile's in that phase only")
   Engine e(Load());
   CHECK(e.Decide(Call("fin", "mcp__bank__pay", {{"amount", 1}})).verdict == Verdict::kDeny);
   CHECK(e.Decide(Call("fin", "mcp__bank__pay", {{"amount", 1}}, "bill-processing")).verdict == Verdict::kAllow);
-  CHECK(e.Decide(Call("fin", "mcp__other__x", {}, "bill-processing")).verdict == Verdict::kAsk);
-  CHECK(e.Decide(Call("fin", "mcp__other__x", {})).verdict == Verdict::kDeny);
+  CHECK(e.Decide(Call("fin", "mcp__other__x", nlohmann::json::object(), "bill-processing")).verdict == Verdict::kAsk);
+  CHECK(e.Decide(Call("fin", "mcp__other__x", nlohmann::json::object())).verdict == Verdict::kDeny);
 }
 
 TEST_CASE("phases: an unknown phase is a deny naming the phases the profile declares") {
