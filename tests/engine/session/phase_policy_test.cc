@@ -2,6 +2,10 @@
 // is judged with in each phase.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "toolgate/engine.h"
@@ -159,4 +163,49 @@ TEST_CASE("phases: schema errors are located") {
   e = Errors(R"({"toolgate_policy": 1, "agents": {"a": {"profile": "p@w"}}, "profiles": {"p": {"phases": {"w": {}}}}})");
   REQUIRE(e.size() == 1);
   CHECK(e[0].code == ErrorCode::kPolicyReference);
+}
+
+// tg.phase: a rule reads the call's phase and asks to move the session on;
+// the request rides on the Decision, and an unknown name is a rule error.
+TEST_CASE("phases: tg.phase.get and tg.phase.set in a rule") {
+  char dir[] = "/tmp/toolgate-phase-XXXXXX";
+  REQUIRE(mkdtemp(dir) != nullptr);
+  const std::string pack = std::string(dir) + "/phaser.lua";
+  {
+    std::FILE* f = std::fopen(pack.c_str(), "w");
+    REQUIRE(f != nullptr);
+    std::fputs(R"(pack { id = "phaser", description = "moves sessions" }
+rule {
+  id = "move",
+  description = "Submitting a draft ends the writing phase.",
+  tools = { "Submit" },
+  check = function(call, params)
+    if tg.phase.get() == "writing" then tg.phase.set("review") end
+    if call.tool_input.bad then tg.phase.set("nope") end
+    return nil
+  end,
+}
+)", f);
+    std::fclose(f);
+  }
+  const std::string policy = R"({"toolgate_policy": 1, "default_profile": "p",
+    "rule_packs": {"phaser": {"path": ")" + pack + R"("}},
+    "profiles": {"p": {"default": "allow", "rules": {"phaser": true},
+                       "phases": {"writing": {}, "review": {}}}}})";
+  auto r = LoadPolicyText(policy, std::string(dir) + "/p.json");
+  for (const auto& d : r.diagnostics) INFO(FormatDiagnostic(d));
+  REQUIRE(r.ok());
+  Engine e(r.policy);
+  ToolCall c = Call("a", "Submit", nlohmann::json::object(), "writing");
+  Decision d = e.Decide(c);
+  CHECK(d.verdict == Verdict::kAllow);
+  REQUIRE(d.requested_phase.has_value());
+  CHECK(*d.requested_phase == "review");
+  c.phase = "review";
+  CHECK(!e.Decide(c).requested_phase.has_value());
+  c.tool_input = {{"bad", true}};
+  d = e.Decide(c);
+  CHECK(d.verdict == Verdict::kDeny);  // a rule error is a deny
+  std::remove(pack.c_str());
+  ::rmdir(dir);
 }
