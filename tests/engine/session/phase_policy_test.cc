@@ -181,7 +181,8 @@ rule {
   tools = { "Submit" },
   check = function(call, params)
     if tg.phase.get() == "writing" then tg.phase.set("review") end
-    if call.tool_input.bad then tg.phase.set("nope") end
+    if call.input.bad then tg.phase.set("nope") end
+    if call.phase ~= tg.phase.get() then return tg.deny("phase mismatch") end
     return nil
   end,
 }
