@@ -135,5 +135,22 @@ PY
 expect_eq "session events logged" "grant_created grant_expired grant_revoked phase_set" "$(sed -n 1p "$tmp/summary")"
 expect_eq "phases in decision records" " research writing" "$(sed -n 2p "$tmp/summary")"
 
+# ---- credentials scoped to phases (toolgate run --phase) -------------------------
+cat > "$tmp/fin.json" <<'JSON'
+{"toolgate_policy": 1, "profiles": {"finance": {"default": "deny",
+  "phases": {"bill-processing": {}, "chat": {}},
+  "sandbox": {"tier": "process", "credentials": {"BANK_TOKEN": {"from_env": "BANK_TOKEN", "phases": ["bill-processing"]},
+                                                 "PLAIN": {"from_env": "PLAIN"}}}}}}
+JSON
+run_notes() { BANK_TOKEN=x PLAIN=y timeout 20 "$tg" run --policy "$tmp/fin.json" --profile finance --verbose "$@" -- /bin/true 2>&1 | grep '^toolgate run: credential'; }
+notes=$(run_notes --phase bill-processing)
+if echo "$notes" | grep -q "credential PLAIN is set"; then  # the process tier could be set up here
+  echo "$notes" | grep -q "credential BANK_TOKEN is set" && ok || bad "bill-processing: BANK_TOKEN not injected: $notes"
+  run_notes --phase chat | grep -q "credential BANK_TOKEN is not set" && ok || bad "chat: BANK_TOKEN injected"
+  run_notes | grep -q "credential BANK_TOKEN is not set" && ok || bad "no phase: BANK_TOKEN injected"
+fi
+timeout 20 "$tg" run --policy "$tmp/fin.json" --profile finance --phase payroll -- /bin/true 2>/dev/null
+expect_eq "run in an undeclared phase" 78 $?
+
 echo "governance: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
