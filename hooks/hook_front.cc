@@ -130,6 +130,7 @@ void ForwardIntoSandbox(const HookOptions& options, bool shell_sandboxed, const 
   fo.toolgate_path = options.toolgate_path;
   fo.policy_path = options.policy_path;
   fo.session_id = call.session_id;
+  fo.phase = call.phase;
   if (!options.log_path.empty()) {
     // The proxy's connection decisions go beside the hook's log, in a chain
     // of their own (DIR/egress/egress.jsonl): one process holds a log file at

@@ -883,6 +883,19 @@ Result<AppendReceipt> AuditLog::AppendBatch(std::span<const AuditEntry> entries,
                                    wait_for_sync);
 }
 
+Result<AppendReceipt> AuditLog::AppendEvent(std::string_view type, const json& members) {
+  if (!members.is_object()) return AuditError("an event record's members must be a JSON object");
+  for (const char* reserved : {"seq", "prev_hash", "type", "time", "hash"}) {
+    if (members.contains(reserved)) return AuditError(std::string("an event record may not set \"") + reserved + "\"");
+  }
+  try {
+    bool changed = false;
+    return s_->AppendMembers(type, audit::SanitizedJson(members, &changed), true);
+  } catch (const std::exception& e) {
+    return AuditError(std::string("cannot build the audit record: ") + e.what());
+  }
+}
+
 std::uint64_t AuditLog::synced_seq() const { return s_->synced_seq.load(); }
 
 Result<std::uint64_t> AuditLog::WaitSynced(std::uint64_t after, std::chrono::milliseconds timeout) {

@@ -2,6 +2,8 @@
 // point checks its arguments and catches everything: no exception reaches C,
 // and whatever fails during an evaluation is a deny that says what failed.
 #include "toolgate/toolgate.h"
+#include "toolgate/session.h"
+#include "session/session_json.h"
 
 #include <sys/stat.h>
 
@@ -43,6 +45,8 @@ struct toolgate_engine {
   toolgate::PolicyLoadOptions load_options;  // the open's (home), for reloads
   std::unique_ptr<toolgate::AuditLog> log;   // null when no log directory was set
   toolgate::PeerInfo peer;
+  // Sessions' task phases set with toolgate_set_phase (or by a rule).
+  toolgate::SessionRegistry sessions;
 };
 
 // The decision is kept whole and its texts are rendered on first request:
@@ -416,7 +420,15 @@ toolgate_verdict Evaluate(const char* function, toolgate_engine* engine, const c
     Decision d;
     if (call) {
       if (agent) call->agent_id = *agent;
+      // A phase set for the session (toolgate_set_phase) overrides the call's
+      // own: the embedding program, not the model, decides where a session is.
+      if (!call->session_id.empty() && engine->sessions.HasPhase(call->session_id)) {
+        call->phase = engine->sessions.Phase(call->session_id);
+      }
       d = state->engine.Decide(*call);
+      if (d.requested_phase && !call->session_id.empty()) {
+        (void)engine->sessions.SetPhase(call->session_id, *d.requested_phase, "rule");
+      }
     } else {
       d = state->engine.DecideText(text);  // re-parses only to produce the same located deny
       if (agent) d.agent_id = *agent;
@@ -424,6 +436,11 @@ toolgate_verdict Evaluate(const char* function, toolgate_engine* engine, const c
     // Parse and judgment, as Engine::DecideText counts it; the log and the
     // caller see the same figure.
     d.latency = std::chrono::steady_clock::now() - start;
+    if (auto e = LogSessionEvents(&engine->sessions, engine->log.get())) {
+      DenyWith(&d, Error{ErrorCode::kInternal, "a session event could not be written to the decision log: " + e->message,
+                         engine->log->current_file()},
+               "the decision log is unavailable, so nothing is allowed");
+    }
     if (engine->log != nullptr) RecordOrDeny(engine, text, call, &d);
     return Deliver(state->policy, std::move(d), (flags & TOOLGATE_EVALUATE_EXPLAIN) != 0, nullptr, decision_out);
   } catch (const std::bad_alloc&) {
@@ -518,6 +535,57 @@ toolgate_status toolgate_open_default(const toolgate_options* options, toolgate_
   constexpr const char* kFunction = "toolgate_open_default";
   if (!StartOpen(kFunction, engine_out, error_out)) return TOOLGATE_ERROR_INVALID_ARGUMENT;
   return Open(kFunction, LoadDefault, nullptr, options, engine_out, error_out);
+}
+
+toolgate_status toolgate_set_phase(toolgate_engine* engine, const char* session, const char* phase,
+                                   char** error_out) noexcept {
+  constexpr const char* kFunction = "toolgate_set_phase";
+  if (error_out != nullptr) *error_out = nullptr;
+  try {
+    if (engine == nullptr) return Fail(error_out, TOOLGATE_ERROR_INVALID_ARGUMENT, ArgumentError(kFunction, "engine", "is NULL"));
+    for (const auto& [name, value] : {std::pair{"session", session}, std::pair{"phase", phase}}) {
+      const std::string problem = CheckCString(value, 256, true);
+      if (!problem.empty()) return Fail(error_out, TOOLGATE_ERROR_INVALID_ARGUMENT, ArgumentError(kFunction, name, problem));
+    }
+    const std::shared_ptr<const EngineState> state = engine->state.load();
+    if (auto e = ValidatePhase(*state->policy, "", phase)) {
+      return Fail(error_out, TOOLGATE_ERROR_INVALID_ARGUMENT, std::string(kFunction) + ": " + e->message);
+    }
+    if (auto e = engine->sessions.SetPhase(session, phase, "capi")) {
+      return Fail(error_out, TOOLGATE_ERROR_INVALID_ARGUMENT, std::string(kFunction) + ": " + e->message);
+    }
+    if (auto e = LogSessionEvents(&engine->sessions, engine->log.get())) {
+      // The phase is set; the record of it is missing. Say so: the caller decides.
+      return Fail(error_out, TOOLGATE_ERROR_LOG, std::string(kFunction) + ": the phase change was not logged: " + e->message);
+    }
+    return TOOLGATE_OK;
+  } catch (const std::bad_alloc&) {
+    return FailInCatch(error_out, TOOLGATE_ERROR_NO_MEMORY, kFunction, "out of memory");
+  } catch (const std::exception& e) {
+    return FailInCatch(error_out, TOOLGATE_ERROR_INTERNAL, kFunction, "internal error: ", e.what());
+  } catch (...) {
+    return FailInCatch(error_out, TOOLGATE_ERROR_INTERNAL, kFunction, "unknown internal error");
+  }
+}
+
+toolgate_status toolgate_get_phase(toolgate_engine* engine, const char* session, char** phase_out,
+                                   char** error_out) noexcept {
+  constexpr const char* kFunction = "toolgate_get_phase";
+  if (error_out != nullptr) *error_out = nullptr;
+  if (phase_out != nullptr) *phase_out = nullptr;
+  try {
+    if (engine == nullptr) return Fail(error_out, TOOLGATE_ERROR_INVALID_ARGUMENT, ArgumentError(kFunction, "engine", "is NULL"));
+    if (phase_out == nullptr) return Fail(error_out, TOOLGATE_ERROR_INVALID_ARGUMENT, ArgumentError(kFunction, "phase_out", "is NULL"));
+    const std::string problem = CheckCString(session, 256, true);
+    if (!problem.empty()) return Fail(error_out, TOOLGATE_ERROR_INVALID_ARGUMENT, ArgumentError(kFunction, "session", problem));
+    *phase_out = CopyToC(engine->sessions.Phase(session));
+    if (*phase_out == nullptr) return Fail(error_out, TOOLGATE_ERROR_NO_MEMORY, std::string(kFunction) + ": out of memory");
+    return TOOLGATE_OK;
+  } catch (const std::bad_alloc&) {
+    return FailInCatch(error_out, TOOLGATE_ERROR_NO_MEMORY, kFunction, "out of memory");
+  } catch (...) {
+    return FailInCatch(error_out, TOOLGATE_ERROR_INTERNAL, kFunction, "unknown internal error");
+  }
 }
 
 void toolgate_close(toolgate_engine* engine) noexcept {

@@ -7,6 +7,8 @@
 
 #include "grants/compiled_profile.h"
 #include "lua/rule_set.h"
+#include "policy/raw_policy.h"
+#include "session/temporary_grant.h"
 
 namespace toolgate {
 namespace {
@@ -41,41 +43,82 @@ void DenyWithError(Decision* d, Error error, std::string note) {
   d->error = std::move(error);
 }
 
-void Judge(const Policy& policy, const EffectsContext& context, const ToolCall& call, Decision* d) {
-  const CompiledProfile* profile = policy.ProfileFor(call.agent_id, &d->profile);
-  if (profile == nullptr) {
+// A temporary grant widens only what the profile's default decided (no
+// policy grant matched): an explicit deny or ask in the policy always wins.
+GrantMatch Widen(GrantMatch m, const GrantInfo* temporary) {
+  if (m.grant == nullptr && m.verdict != Verdict::kAllow && temporary != nullptr) return GrantMatch{Verdict::kAllow, temporary};
+  return m;
+}
+
+bool Undecided(const GrantMatch& m) { return m.grant == nullptr && m.verdict != Verdict::kAllow; }
+
+void Judge(const Policy& policy, const EffectsContext& context, const ToolCall& call, const TemporaryGrants* grants,
+           Decision* d) {
+  const CompiledProfile* base = policy.ProfileFor(call.agent_id, &d->profile);
+  if (base == nullptr) {
     d->verdict = Verdict::kDeny;
     d->findings.push_back(Finding{Verdict::kDeny, Subject::kCall, call.agent_id, nullptr,
                                   "no profile for agent '" + call.agent_id + "' and no default_profile"});
     return;
   }
+  // A phase the profile does not declare is a deny (fail closed): falling
+  // back to the profile itself would hide a typo or a stale phase.
+  const CompiledProfile* profile = base;
+  if (!call.phase.empty()) {
+    profile = policy.ProfileInPhase(d->profile, call.phase);
+    if (profile == nullptr) {
+      std::string known;
+      for (const std::string& p : policy.PhasesOf(d->profile)) known += (known.empty() ? "" : ", ") + p;
+      d->verdict = Verdict::kDeny;
+      d->findings.push_back(Finding{Verdict::kDeny, Subject::kCall, call.phase, nullptr,
+                                    "profile '" + d->profile + "' has no phase '" + call.phase + "'" +
+                                        (known.empty() ? " (it declares none)" : " (it declares: " + known + ")")});
+      return;
+    }
+  }
+  const std::string& agent = call.agent_id;
   // Start from allow: every check below can only raise the verdict.
   d->verdict = Verdict::kAllow;
   // Room for a typical call's findings up front, so the tool's finding is not
   // moved again when the exact count is reserved below.
   d->findings.reserve(d->findings.size() + 8);
-  Add(d, profile->CheckTool(call.tool_name), Subject::kTool, call.tool_name);
+  {
+    GrantMatch m = profile->CheckTool(call.tool_name);
+    if (grants != nullptr && Undecided(m)) m = Widen(m, grants->Tool(agent, call.tool_name));
+    Add(d, m, Subject::kTool, call.tool_name);
+  }
 
   d->effects = ExtractEffects(call, context);
   const Effects& e = d->effects;
   d->findings.reserve(d->findings.size() + e.execs.size() + e.paths.size() + e.hosts.size() + e.unknowns.size() + 1);
   for (const ExecEffect& x : e.execs) {
-    Add(d, profile->CheckExec(x), Subject::kExec, JoinArgv(x.argv), x.source);
+    GrantMatch m = profile->CheckExec(x);
+    if (grants != nullptr && Undecided(m)) m = Widen(m, grants->Exec(agent, x));
+    Add(d, m, Subject::kExec, JoinArgv(x.argv), x.source);
   }
   for (const PathEffect& p : e.paths) {
     const Subject s = p.access == PathAccess::kWrite ? Subject::kPathWrite : Subject::kPathRead;
-    Add(d, profile->CheckPath(p, call.cwd), s, p.path, p.source);
+    GrantMatch m = profile->CheckPath(p, call.cwd);
+    if (grants != nullptr && Undecided(m)) m = Widen(m, grants->Path(agent, p, call.cwd));
+    Add(d, m, s, p.path, p.source);
   }
   for (const HostEffect& h : e.hosts) {
-    Add(d, profile->CheckHost(h), Subject::kHost, HostTarget(h), h.source);
+    GrantMatch m = profile->CheckHost(h);
+    if (grants != nullptr && Undecided(m)) m = Widen(m, grants->Host(agent, h));
+    Add(d, m, Subject::kHost, HostTarget(h), h.source);
   }
   for (const UnknownEffect& u : e.unknowns) {
     Add(d, profile->CheckUnknown(u), Subject::kUnknown, u.what + ": " + u.detail);
   }
   // Rules judge what the grants let through; a call the grants deny is
-  // already decided and no rule can make it less severe.
+  // already decided and no rule can make it less severe. In a phase, the
+  // phase's rules (its view's) run.
   if (d->verdict != Verdict::kDeny && policy.rules() != nullptr) {
-    policy.rules()->Evaluate(call, e, d->profile, d);
+    if (call.phase.empty()) {
+      policy.rules()->Evaluate(call, e, d->profile, d);
+    } else {
+      policy.rules()->Evaluate(call, e, PhaseViewName(d->profile, call.phase), d);
+    }
   }
 }
 
@@ -90,14 +133,17 @@ Engine::Engine(std::shared_ptr<const Policy> policy) : policy_(std::move(policy)
   input_limits_.max_depth = s.max_json_depth;
 }
 
-Decision Engine::Decide(const ToolCall& call) const {
+Decision Engine::Decide(const ToolCall& call) const { return Decide(call, nullptr); }
+
+Decision Engine::Decide(const ToolCall& call, const TemporaryGrants* grants) const {
   const auto start = std::chrono::steady_clock::now();
   Decision d;
   d.agent_id = call.agent_id;
+  d.phase = call.phase;
   d.policy_digest = policy_->digest();
   // Fail closed: whatever goes wrong inside judgment is a deny, never an allow.
   try {
-    Judge(*policy_, effects_context_, call, &d);
+    Judge(*policy_, effects_context_, call, grants, &d);
   } catch (const std::bad_alloc&) {
     DenyWithError(&d, Error{ErrorCode::kInternal, "out of memory while judging the call", {}},
                   "internal error: out of memory");

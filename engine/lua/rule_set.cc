@@ -450,6 +450,10 @@ void RuleSet::Evaluate(const ToolCall& call, const Effects& effects, std::string
   const std::size_t profile_index = it->second;
   const ProfilePlan& plan = *plans_[profile_index];
   if (plan.rules.empty()) return;
+  const std::vector<std::string>* phases = nullptr;
+  if (const auto p = spec_.phases.find(profile.substr(0, profile.find('@'))); p != spec_.phases.end()) {
+    phases = &p->second;
+  }
 
   // Prefilter in C++.
   const unsigned mask = EffectMask(effects);
@@ -534,6 +538,8 @@ void RuleSet::Evaluate(const ToolCall& call, const Effects& effects, std::string
     scope.state = &state_;
     scope.http_probe = &http_;
     scope.home = spec_.home;
+    scope.decision = d;
+    scope.phases = phases;
     ctx.scope = &scope;
     lua_rawgeti(L, LUA_REGISTRYINDEX, vm->check_ref(enabled.pack, r.rule));
     lua_pushvalue(L, 1);

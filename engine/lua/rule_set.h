@@ -44,6 +44,9 @@ struct RuleSetSpec {
   std::vector<PackDefinition> packs;
   std::map<std::string, std::vector<EnabledPack>> profiles;  // profile name -> packs in order
   std::string home;                                          // the policy's home, for tg.path
+  // Declared profile name -> its phases (for tg.phase.set). Phase views
+  // ("dev@writing") have their own entries in `profiles`.
+  std::map<std::string, std::vector<std::string>, std::less<>> phases;
 };
 
 class RuleVm;  // engine/lua/rule_set.cc

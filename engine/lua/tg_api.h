@@ -10,6 +10,7 @@
 //   tg.http   status probes via libcurl, only for packs granted "http"
 //   tg.log    operational log lines through spdlog
 //   tg.text   lookalike/width/accent folding for phrase matching, entropy
+//   tg.phase  the call's task phase; a request to move the session to another
 //   tg.deny / tg.ask / tg.allow   verdict values a rule's check returns
 //
 // One file per module (tg_re.cc, ...). Each Open* pushes that module's table.
@@ -18,11 +19,13 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "lua/lua_binding.h"
 
 namespace toolgate {
 struct ToolCall;
+struct Decision;
 }
 
 namespace toolgate::lua {
@@ -41,6 +44,8 @@ struct EvalScope {
   SessionStore* state = nullptr;
   HttpProbe* http_probe = nullptr;
   std::string_view home;            // the policy's home, for ~ in tg.path
+  Decision* decision = nullptr;     // the decision being made (tg.phase.set records its request here)
+  const std::vector<std::string>* phases = nullptr;  // the profile's phases (tg.phase.set checks names)
 };
 
 // The scope of the running rule; throws HostError naming fn when none is set
@@ -57,6 +62,7 @@ void OpenTgState(lua_State* L);
 void OpenTgHttp(lua_State* L);
 void OpenTgLog(lua_State* L);
 void OpenTgText(lua_State* L);
+void OpenTgPhase(lua_State* L);
 
 // Pushes the whole tg table (modules plus verdict helpers).
 void OpenTg(lua_State* L);

@@ -63,6 +63,8 @@ void OpenTg(lua_State* L) {
   lua_setfield(L, -2, "log");
   OpenTgText(L);
   lua_setfield(L, -2, "text");
+  OpenTgPhase(L);
+  lua_setfield(L, -2, "phase");
   SetFunction(L, "deny", HostFunction<Deny>);
   SetFunction(L, "ask", HostFunction<Ask>);
   SetFunction(L, "allow", HostFunction<Allow>);

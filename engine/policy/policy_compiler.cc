@@ -20,7 +20,11 @@ void AddError(PolicyAnalysis* a, ErrorCode code, std::string json_path, std::str
   a->diagnostics.push_back(std::move(d));
 }
 
-bool HasProfile(const RawPolicy& raw, const std::string& name) { return raw.profiles.count(name) != 0; }
+// A reference names a declared profile; phase views ("dev@writing") are not
+// names a policy may use: name the profile and set the phase.
+bool HasProfile(const RawPolicy& raw, const std::string& name) {
+  return !IsPhaseView(name) && raw.profiles.count(name) != 0;
+}
 
 void CheckReferences(PolicyAnalysis* a) {
   const RawPolicy& raw = *a->raw;
@@ -35,6 +39,7 @@ void CheckReferences(PolicyAnalysis* a) {
     }
   }
   for (const auto& [name, profile] : raw.profiles) {
+    if (IsPhaseView(name)) continue;  // synthesized: its references are right by construction
     for (const RawReference& parent : profile.extends) {
       if (!HasProfile(raw, parent.name)) {
         AddError(a, ErrorCode::kPolicyReference, parent.json_path,
@@ -89,6 +94,71 @@ class CycleFinder {
   std::vector<std::string> stack_;
   std::set<std::string> cyclic_;
 };
+
+// Every phase a profile knows: its own and, through extends, its ancestors'.
+std::set<std::string> PhaseClosure(const RawPolicy& raw, const std::string& name, int depth) {
+  std::set<std::string> out;
+  const auto it = raw.profiles.find(name);
+  if (it == raw.profiles.end() || depth > 64) return out;  // deeper: a cycle, reported by CycleFinder
+  for (const RawProfile& phase : it->second.phases) out.insert(phase.name);
+  for (const RawReference& parent : it->second.extends) {
+    for (const std::string& p : PhaseClosure(raw, parent.name, depth + 1)) out.insert(p);
+  }
+  return out;
+}
+
+// Turns every (profile, phase) into a view profile "profile@phase" that the
+// rest of the pipeline compiles like any other:
+//   extends = [profile] + [parent@phase for each direct parent knowing phase]
+//   own     = the profile's own body for that phase (may be empty)
+// so a view holds the profile's grants plus every phase grant declared for
+// that phase along the chain. The Flattener takes settings (default,
+// unknown_effects) from a parent view only when a phase body set them, and
+// the sandbox only from the profile itself.
+void SynthesizePhaseViews(PolicyAnalysis* a) {
+  RawPolicy& raw = *a->raw;
+  std::map<std::string, std::set<std::string>> closures;
+  for (const auto& [name, profile] : raw.profiles) closures[name] = PhaseClosure(raw, name, 0);
+  std::vector<RawProfile> views;
+  for (auto& [name, profile] : raw.profiles) {
+    for (const std::string& phase : closures[name]) {
+      RawProfile view;
+      for (RawProfile& body : profile.phases) {
+        if (body.name == phase) view = std::move(body);
+      }
+      view.name = PhaseViewName(name, phase);
+      if (view.json_path.empty()) view.json_path = profile.json_path + "/phases/" + JsonPointerToken(phase);
+      view.extends.push_back(RawReference{name, profile.json_path});
+      for (const RawReference& parent : profile.extends) {
+        const auto c = closures.find(parent.name);
+        if (c != closures.end() && c->second.count(phase)) {
+          view.extends.push_back(RawReference{PhaseViewName(parent.name, phase), parent.json_path});
+        }
+      }
+      views.push_back(std::move(view));
+    }
+    profile.phases.clear();  // moved into the views
+  }
+  for (RawProfile& view : views) raw.profiles.emplace(view.name, std::move(view));
+}
+
+// A credential's "phases" must name phases its profile knows.
+void CheckCredentialPhases(PolicyAnalysis* a) {
+  const RawPolicy& raw = *a->raw;
+  for (const auto& [name, profile] : raw.profiles) {
+    if (IsPhaseView(name) || !profile.sandbox || !profile.sandbox->credentials) continue;
+    for (const auto& [cred, c] : *profile.sandbox->credentials) {
+      for (std::size_t i = 0; i < c.phases.size(); ++i) {
+        // After SynthesizePhaseViews a phase the profile knows is a view.
+        if (raw.profiles.count(PhaseViewName(name, c.phases[i]))) continue;
+        AddError(a, ErrorCode::kPolicyReference,
+                 profile.sandbox->json_path + "/credentials/" + JsonPointerToken(cred) + "/phases/" + std::to_string(i),
+                 "credential " + cred + " names phase '" + c.phases[i] + "', which profile '" + name +
+                     "' does not declare (in /profiles/" + name + "/phases or a profile it extends)");
+      }
+    }
+  }
+}
 
 // Parses one declared pattern; reports kPolicyPattern at its pointer on failure.
 void ParseGrant(PolicyAnalysis* a, ParsedGrant* g) {
@@ -199,6 +269,7 @@ class Flattener {
     flat.name = name;
     std::set<const ParsedGrant*> seen;  // a diamond brings an ancestor's grants in once
     bool ok = true;
+    const bool view = IsPhaseView(name);
     for (const RawReference& parent : raw.extends) {
       if (!Flatten(parent.name)) {
         ok = false;
@@ -208,10 +279,18 @@ class Flattener {
       for (const ParsedGrant* g : p.grants) {
         if (seen.insert(g).second) flat.grants.push_back(g);
       }
+      // A view's parent views bring their phase grants; their settings count
+      // only where a phase body set them, so an ancestor's base default never
+      // overrides the profile's own.
+      const bool parent_view = view && IsPhaseView(parent.name);
       // Parents merge in order: a later parent's setting overrides an earlier one's.
-      if (p.default_setting) flat.default_setting = p.default_setting;
-      if (p.unknown_effects) flat.unknown_effects = p.unknown_effects;
-      MergeSandbox(p.sandbox, &flat.sandbox);
+      if (p.default_setting && (!parent_view || IsPhaseView(p.default_setting->first))) {
+        flat.default_setting = p.default_setting;
+      }
+      if (p.unknown_effects && (!parent_view || IsPhaseView(p.unknown_effects->first))) {
+        flat.unknown_effects = p.unknown_effects;
+      }
+      if (!parent_view) MergeSandbox(p.sandbox, &flat.sandbox);
     }
     if (const auto it = own_.find(name); it != own_.end()) {
       for (const ParsedGrant* g : it->second) {
@@ -261,6 +340,12 @@ PolicyAnalysis PolicyCompiler::Analyze(std::string_view text, const std::string&
              "more than " + std::to_string(kMaxProfiles) + " profiles; split the policy");
     return a;
   }
+  SynthesizePhaseViews(&a);
+  if (raw.profiles.size() > kMaxProfiles * 8) {
+    AddError(&a, ErrorCode::kPolicySchema, "/profiles",
+             "more than " + std::to_string(kMaxProfiles * 8) + " profile phases; split the policy");
+    return a;
+  }
   std::size_t pattern_count = 0;
   for (const auto& [name, profile] : raw.profiles) {
     for (const auto& list : profile.lists) pattern_count += list.size();
@@ -272,6 +357,7 @@ PolicyAnalysis PolicyCompiler::Analyze(std::string_view text, const std::string&
   }
 
   CheckReferences(&a);
+  CheckCredentialPhases(&a);
   const std::set<std::string> cyclic = CycleFinder(&a).Run();
 
   std::map<std::string, std::vector<const ParsedGrant*>> own;
@@ -366,6 +452,10 @@ std::shared_ptr<const Policy> PolicyCompiler::Build(const PolicyAnalysis& a, std
     }
     policy->profiles_.emplace(name, std::move(profile));
     policy->sandboxes_.emplace(name, CompileSandbox(flat));
+    if (IsPhaseView(name)) {
+      const std::string_view base = PhaseViewBase(name);
+      policy->phases_[std::string(base)].push_back(name.substr(base.size() + 1));
+    }
   }
   if (!ok) return nullptr;
   return policy;

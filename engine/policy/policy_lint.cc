@@ -233,9 +233,11 @@ class Linter {
     if (raw.default_profile) used.insert(raw.default_profile->name);
     for (const RawAgent& agent : raw.agents) used.insert(agent.profile.name);
     for (const auto& [name, profile] : raw.profiles) {
+      if (IsPhaseView(name)) continue;  // a phase view extends its own profile: that is no use
       for (const RawReference& parent : profile.extends) used.insert(parent.name);
     }
     for (const auto& [name, profile] : raw.profiles) {
+      if (IsPhaseView(name)) continue;
       if (!used.count(name)) {
         Warn("unused_profile", profile.json_path,
              "profile '" + name + "' is not used by any agent, default_profile or extends");

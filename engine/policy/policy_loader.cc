@@ -3,12 +3,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "grants/compiled_profile.h"
 #include "policy/policy_compiler.h"
 #include "policy/policy_file.h"
+#include "policy/raw_policy.h"
 #include "toolgate/policy.h"
 
 namespace toolgate {
@@ -34,6 +36,30 @@ const SandboxProfile* Policy::SandboxFor(std::string_view profile) const {
   return it == sandboxes_.end() ? nullptr : &it->second;
 }
 
+const SandboxProfile* Policy::SandboxFor(std::string_view profile, std::string_view phase) const {
+  if (phase.empty()) return SandboxFor(profile);
+  if (!HasPhase(profile, phase)) return nullptr;
+  return SandboxFor(PhaseViewName(profile, phase));
+}
+
+const CompiledProfile* Policy::ProfileInPhase(std::string_view profile, std::string_view phase) const {
+  if (IsPhaseView(profile)) return nullptr;
+  if (phase.empty()) return ProfileNamed(profile);
+  if (!HasPhase(profile, phase)) return nullptr;
+  return ProfileNamed(PhaseViewName(profile, phase));
+}
+
+const std::vector<std::string>& Policy::PhasesOf(std::string_view profile) const {
+  static const std::vector<std::string> kNone;
+  const auto it = phases_.find(profile);
+  return it == phases_.end() ? kNone : it->second;
+}
+
+bool Policy::HasPhase(std::string_view profile, std::string_view phase) const {
+  const std::vector<std::string>& phases = PhasesOf(profile);
+  return std::binary_search(phases.begin(), phases.end(), phase);
+}
+
 const char* SandboxTierName(SandboxTier tier) {
   switch (tier) {
     case SandboxTier::kProcess: return "process";
@@ -46,7 +72,9 @@ const char* SandboxTierName(SandboxTier tier) {
 std::vector<std::string> Policy::ProfileNames() const {
   std::vector<std::string> names;
   names.reserve(profiles_.size());
-  for (const auto& [name, profile] : profiles_) names.push_back(name);
+  for (const auto& [name, profile] : profiles_) {
+    if (!IsPhaseView(name)) names.push_back(name);
+  }
   return names;
 }
 

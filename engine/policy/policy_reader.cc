@@ -165,6 +165,19 @@ std::string JoinKeys(std::initializer_list<const char*> keys) {
   return out;
 }
 
+}  // namespace
+
+bool IsPhaseName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (const char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+namespace {
+
 bool IsProfileName(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;
   for (const char c : name) {
@@ -341,8 +354,9 @@ class Validator {
 
   void Profile(const json& v, RawProfile* p) {
     const std::string& ptr = p->json_path;
-    Keys(v, ptr, {"description", "extends", "default", "unknown_effects", "tools", "fs", "network", "exec", "rules", "sandbox"});
-    if (const auto it = v.find("description"); it != v.end()) String(*it, ptr + "/description", true);
+    Keys(v, ptr, {"description", "extends", "default", "unknown_effects", "tools", "fs", "network", "exec", "rules", "sandbox",
+                  "phases"});
+    Grants(v, p);
     if (const auto it = v.find("extends"); it != v.end()) {
       if (it->is_string()) {
         if (auto name = String(*it, ptr + "/extends", false)) p->extends.push_back({*name, ptr + "/extends"});
@@ -355,6 +369,15 @@ class Validator {
         r_->Schema(ptr + "/extends", std::string("expected a profile name or an array of them, found ") + it->type_name());
       }
     }
+    if (const auto it = v.find("sandbox"); it != v.end()) Sandbox(*it, p);
+    if (const auto it = v.find("phases"); it != v.end()) Phases(*it, p);
+  }
+
+  // What a profile and a phase body share: description, default,
+  // unknown_effects, the four grant categories and rules.
+  void Grants(const json& v, RawProfile* p) {
+    const std::string& ptr = p->json_path;
+    if (const auto it = v.find("description"); it != v.end()) String(*it, ptr + "/description", true);
     if (const auto it = v.find("default"); it != v.end()) p->default_verdict = VerdictValue(*it, ptr + "/default");
     if (const auto it = v.find("unknown_effects"); it != v.end()) {
       p->unknown_effects = VerdictValue(*it, ptr + "/unknown_effects");
@@ -364,7 +387,32 @@ class Validator {
     Category(v, p, "network", {GrantList::kNetworkAllow, GrantList::kNetworkAsk, GrantList::kNetworkDeny});
     Category(v, p, "exec", {GrantList::kExecAllow, GrantList::kExecAsk, GrantList::kExecDeny});
     if (const auto it = v.find("rules"); it != v.end()) Rules(*it, p);
-    if (const auto it = v.find("sandbox"); it != v.end()) Sandbox(*it, p);
+  }
+
+  // "phases": { "<phase>": { <description, default, unknown_effects, tools,
+  // fs, network, exec, rules> } }. A phase body has no extends, sandbox or
+  // phases of its own: it layers on the profile (see the compiler).
+  void Phases(const json& v, RawProfile* p) {
+    const std::string ptr = p->json_path + "/phases";
+    if (!Object(v, ptr)) return;
+    if (v.size() > kMaxPhasesPerProfile) {
+      r_->Schema(ptr, "more than " + std::to_string(kMaxPhasesPerProfile) + " phases in one profile");
+      return;
+    }
+    for (const auto& [name, body] : v.items()) {
+      const std::string phase_ptr = ptr + "/" + JsonPointerToken(name);
+      if (!IsPhaseName(name)) {
+        r_->Schema(phase_ptr, "phase names must be 1-64 characters of A-Z a-z 0-9 _ -");
+        continue;
+      }
+      if (!Object(body, phase_ptr)) continue;
+      Keys(body, phase_ptr, {"description", "default", "unknown_effects", "tools", "fs", "network", "exec", "rules"});
+      RawProfile phase;
+      phase.name = name;
+      phase.json_path = phase_ptr;
+      Grants(body, &phase);
+      p->phases.push_back(std::move(phase));
+    }
   }
 
   static bool IsEnvName(std::string_view name) {
@@ -441,8 +489,25 @@ class Validator {
             continue;
           }
           if (!Object(body, item)) continue;
-          Keys(body, item, {"from_env", "from_file"});
+          Keys(body, item, {"from_env", "from_file", "phases"});
           SandboxCredential c;
+          if (const auto ph = body.find("phases"); ph != body.end()) {
+            if (!ph->is_array() || ph->empty()) {
+              r_->Schema(item + "/phases", "expected a non-empty array of phase names");
+              continue;
+            }
+            bool ok = true;
+            for (std::size_t i = 0; i < ph->size(); ++i) {
+              auto name = String((*ph)[i], item + "/phases/" + std::to_string(i), false);
+              if (name && IsPhaseName(*name)) {
+                c.phases.push_back(*name);
+              } else {
+                if (name) r_->Schema(item + "/phases/" + std::to_string(i), "expected a phase name (A-Z a-z 0-9 _ -)");
+                ok = false;
+              }
+            }
+            if (!ok) continue;
+          }
           const auto env = body.find("from_env");
           const auto file = body.find("from_file");
           if ((env == body.end()) == (file == body.end())) {

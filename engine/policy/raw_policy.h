@@ -69,15 +69,37 @@ struct RawSandbox {
 };
 
 struct RawProfile {
-  std::string name;
-  std::string json_path;  // "/profiles/dev"
+  std::string name;       // for a phase body: the phase's name
+  std::string json_path;  // "/profiles/dev", or "/profiles/dev/phases/writing" for a phase body
   std::vector<RawReference> extends;
   std::optional<RawVerdict> default_verdict;
   std::optional<RawVerdict> unknown_effects;
   std::array<std::vector<RawPattern>, kGrantListCount> lists;  // indexed by GrantList
   std::vector<RawRuleUse> rules;  // in file order
   std::optional<RawSandbox> sandbox;
+  // "phases": each phase body as the reader found it (no extends, sandbox or
+  // phases of its own), in name order. The compiler turns every (profile,
+  // phase) into a view profile named PhaseViewName(profile, phase).
+  std::vector<RawProfile> phases;
 };
+
+// Most phases one profile may declare.
+inline constexpr std::size_t kMaxPhasesPerProfile = 32;
+
+// The name of the view profile of (profile, phase): "dev@writing". '@' is not
+// allowed in profile names, so a view never collides with a declared profile.
+inline std::string PhaseViewName(std::string_view profile, std::string_view phase) {
+  std::string out(profile);
+  out += '@';
+  out += phase;
+  return out;
+}
+inline bool IsPhaseView(std::string_view name) { return name.find('@') != std::string_view::npos; }
+// "dev@writing" -> "dev"; a name that is not a view is returned as it is.
+inline std::string_view PhaseViewBase(std::string_view name) { return name.substr(0, name.find('@')); }
+
+// Phase names follow profile names' alphabet: 1-64 of A-Z a-z 0-9 _ -.
+bool IsPhaseName(std::string_view name);
 
 struct RawAgent {
   std::string id;

@@ -91,28 +91,51 @@ class RuleMerger {
  public:
   explicit RuleMerger(const RawPolicy& raw) : raw_(raw) {}
 
+  // A phase view ("dev@writing"): the profile's merged uses, then the phase
+  // bodies' uses along the chain (parents' first), so a phase can enable,
+  // re-parameterise or (with false) disable a pack for that phase only.
   std::vector<const RawRuleUse*> For(const std::string& name, int depth = 0) {
     std::vector<const RawRuleUse*> out;
     const auto it = raw_.profiles.find(name);
     if (it == raw_.profiles.end() || depth > 64) return out;
-    const auto upsert = [&out](const RawRuleUse* use) {
-      for (auto& existing : out) {
-        if (existing->pack == use->pack) {
-          existing = use;
-          return;
-        }
+    if (IsPhaseView(name)) {
+      out = For(std::string(PhaseViewBase(name)), depth + 1);
+      for (const RawRuleUse* use : PhaseUses(name, depth + 1)) Upsert(&out, use);
+    } else {
+      for (const RawReference& parent : it->second.extends) {
+        for (const RawRuleUse* use : For(parent.name, depth + 1)) Upsert(&out, use);
       }
-      out.push_back(use);
-    };
-    for (const RawReference& parent : it->second.extends) {
-      for (const RawRuleUse* use : For(parent.name, depth + 1)) upsert(use);
+      for (const RawRuleUse& use : it->second.rules) Upsert(&out, &use);
     }
-    for (const RawRuleUse& use : it->second.rules) upsert(&use);
     std::erase_if(out, [](const RawRuleUse* use) { return !use->enabled; });
     return out;
   }
 
  private:
+  static void Upsert(std::vector<const RawRuleUse*>* out, const RawRuleUse* use) {
+    for (auto& existing : *out) {
+      if (existing->pack == use->pack) {
+        existing = use;
+        return;
+      }
+    }
+    out->push_back(use);
+  }
+
+  // The uses phase bodies declare for a view, parents' views first (disabled
+  // ones kept: they remove the pack from the profile's list).
+  std::vector<const RawRuleUse*> PhaseUses(const std::string& view, int depth) {
+    std::vector<const RawRuleUse*> out;
+    const auto it = raw_.profiles.find(view);
+    if (it == raw_.profiles.end() || depth > 64) return out;
+    for (const RawReference& parent : it->second.extends) {
+      if (!IsPhaseView(parent.name)) continue;
+      for (const RawRuleUse* use : PhaseUses(parent.name, depth + 1)) Upsert(&out, use);
+    }
+    for (const RawRuleUse& use : it->second.rules) Upsert(&out, &use);
+    return out;
+  }
+
   const RawPolicy& raw_;
 };
 
@@ -145,6 +168,11 @@ RuleCompileResult CompileRules(const RawPolicy& raw, const std::vector<std::stri
   // broken file should not wait until someone enables it).
   lua::RuleSetSpec spec;
   spec.home = raw.settings.home;
+  for (const std::string& profile : profiles) {
+    if (IsPhaseView(profile)) {
+      spec.phases[std::string(PhaseViewBase(profile))].push_back(profile.substr(PhaseViewBase(profile).size() + 1));
+    }
+  }
   std::map<std::string, std::size_t> pack_index;
   for (const auto& [name, declared] : raw.rule_packs) {
     const std::string file = ResolvePackPath(raw.source, declared.path);

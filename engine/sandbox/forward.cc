@@ -25,7 +25,7 @@ bool Clean(std::string_view s) {
 std::string WrapCommandForSandbox(std::string_view original_command, const ForwardOptions& o) {
   for (const std::string_view s : {original_command, std::string_view(o.toolgate_path), std::string_view(o.policy_path),
                                    std::string_view(o.agent_id), std::string_view(o.profile), std::string_view(o.shell),
-                                   std::string_view(o.session_id), std::string_view(o.log_dir)}) {
+                                   std::string_view(o.session_id), std::string_view(o.log_dir), std::string_view(o.phase)}) {
     if (!Clean(s)) return "";
   }
   if (o.toolgate_path.empty() || o.toolgate_path[0] != '/') return "";
@@ -35,6 +35,7 @@ std::string WrapCommandForSandbox(std::string_view original_command, const Forwa
   std::string out = ShellQuote(o.toolgate_path) + " run";
   if (!o.policy_path.empty()) out += " --policy " + ShellQuote(o.policy_path);
   if (!o.session_id.empty()) out += " --session " + ShellQuote(o.session_id);
+  if (!o.phase.empty()) out += " --phase " + ShellQuote(o.phase);
   if (!o.log_dir.empty()) out += " --log " + ShellQuote(o.log_dir);
   if (!o.agent_id.empty()) {
     out += " --agent " + ShellQuote(o.agent_id);
@@ -65,6 +66,7 @@ std::optional<nlohmann::json> SandboxedToolInput(const nlohmann::json& tool_inpu
   nlohmann::json argv = nlohmann::json::array({o.toolgate_path, "run"});
   if (!o.policy_path.empty()) argv.push_back("--policy"), argv.push_back(o.policy_path);
   if (!o.session_id.empty()) argv.push_back("--session"), argv.push_back(o.session_id);
+  if (!o.phase.empty()) argv.push_back("--phase"), argv.push_back(o.phase);
   if (!o.log_dir.empty()) argv.push_back("--log"), argv.push_back(o.log_dir);
   if (!o.agent_id.empty()) argv.push_back("--agent"), argv.push_back(o.agent_id);
   else argv.push_back("--profile"), argv.push_back(o.profile);

@@ -24,6 +24,7 @@ struct ForwardOptions {
   std::string profile;        // used when agent_id is empty
   std::string shell = "/bin/bash";
   std::string session_id;     // passed as --session: recorded with the egress proxy's decisions
+  std::string phase;          // passed as --phase: the sandbox of that task phase, its credentials
   std::string log_dir;        // absolute; passed as --log: the proxy's decisions go to DIR/egress.jsonl
 };
 

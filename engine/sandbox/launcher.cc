@@ -323,6 +323,11 @@ Result<int> RunSandboxed(const LaunchOptions& o) {
     if (const char* v = EnvValue(o.environ, name)) env.push_back(name + "=" + v);
   }
   for (const auto& [name, cred] : sb.credentials) {
+    if (!CredentialInPhase(cred, o.phase)) {
+      note("credential " + name + " is not set: it is scoped to other phases" +
+           (o.phase.empty() ? std::string(" (no --phase given)") : " than '" + o.phase + "'"));
+      continue;
+    }
     std::string value;
     if (!cred.from_env.empty()) {
       const char* v = EnvValue(o.environ, cred.from_env);

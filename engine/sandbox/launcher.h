@@ -49,6 +49,7 @@ struct LaunchOptions {
   std::string profile_name;
   std::string agent_id;
   std::string session_id;                     // recorded with the proxy's connection decisions
+  std::string phase;                          // task phase: credentials scoped to other phases are not injected
   std::string policy_digest;
   AuditLog* log = nullptr;                    // the proxy's connection decisions go here when set
   std::string cwd;                            // absolute; anchors ${cwd} scopes; the command starts here

@@ -6,7 +6,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include "sandbox/forward.h"
+#include "session/session_json.h"
 #include "server/request.h"
 
 namespace toolgate::server {
@@ -14,7 +17,9 @@ namespace {
 
 // One request of a batch and what it earned.
 struct Slot {
-  enum class Kind { kError, kPong, kDecision } kind = Kind::kError;
+  enum class Kind { kError, kPong, kDecision, kObject } kind = Kind::kError;
+  nlohmann::json body;  // kObject: the session op's reply members
+  std::shared_ptr<const TemporaryGrants> grants;  // the session's grants the decision may point into
   std::string id;
   ProtocolError error = ProtocolError::kInternal;
   std::string message;
@@ -35,6 +40,70 @@ void DenyUnlogged(Decision* d, const Error& failure) {
   f.subject = Subject::kCall;
   f.note = "the audit log is unavailable, so nothing is allowed";
   d->findings.push_back(std::move(f));
+}
+
+// Who may change sessions: root and the daemon's own user. Agents connect
+// as other users (the socket's group lets them in), so an agent can never
+// widen its own grants or switch its own phase.
+bool MayGovern(const PeerInfo& peer) {
+  if (!peer.uid) return false;
+  return *peer.uid == 0 || *peer.uid == static_cast<std::int64_t>(::geteuid());
+}
+
+std::string OperatorName(const PeerInfo& peer) {
+  return "operator uid " + (peer.uid ? std::to_string(*peer.uid) : std::string("?")) +
+         (peer.pid ? " pid " + std::to_string(*peer.pid) : std::string());
+}
+
+// Runs one session op; fills the slot's reply or error.
+void HandleSessionOp(const Request& req, const Engine& engine, const PeerInfo& peer, SessionRegistry* sessions,
+                     Slot* s) {
+  const auto fail = [s](ProtocolError code, std::string message) {
+    s->kind = Slot::Kind::kError;
+    s->error = code;
+    s->message = std::move(message);
+  };
+  if (sessions == nullptr) return fail(ProtocolError::kInvalidArgument, "this daemon keeps no session state");
+  if (IsPrivilegedOp(req.op) && !MayGovern(peer)) {
+    return fail(ProtocolError::kForbidden,
+                "only root or the daemon's own user may change a session's phase or grants");
+  }
+  const std::string by = OperatorName(peer);
+  s->kind = Slot::Kind::kObject;
+  switch (req.op) {
+    case Op::kPhaseSet: {
+      if (auto e = ValidatePhase(engine.policy(), req.agent, req.phase)) return fail(ProtocolError::kInvalidArgument, e->message);
+      const std::string previous = sessions->Phase(req.session);
+      if (auto e = sessions->SetPhase(req.session, req.phase, by)) return fail(ProtocolError::kInvalidArgument, e->message);
+      s->body = {{"session", req.session}, {"phase", req.phase}, {"previous_phase", previous}};
+      return;
+    }
+    case Op::kPhaseGet:
+      s->body = {{"session", req.session}, {"phase", sessions->Phase(req.session)}};
+      return;
+    case Op::kGrant: {
+      Result<TemporaryGrantInfo> g = sessions->AddGrant(req.session, req.agent, req.grant,
+                                                        std::chrono::seconds(req.for_s), engine.policy(), by);
+      if (!g) return fail(ProtocolError::kInvalidArgument, g.error().message);
+      s->body = {{"grant", ToJson(*g)}};
+      return;
+    }
+    case Op::kGrants: {
+      nlohmann::json list = nlohmann::json::array();
+      for (const TemporaryGrantInfo& g : sessions->Grants(req.session)) list.push_back(ToJson(g));
+      s->body = {{"session", req.session}, {"grants", std::move(list)}};
+      return;
+    }
+    case Op::kRevoke:
+      if (!sessions->Revoke(req.session, req.grant_id, by)) {
+        return fail(ProtocolError::kNotFound, "session has no live grant '" + req.grant_id + "'");
+      }
+      s->body = {{"session", req.session}, {"revoked", req.grant_id}};
+      return;
+    case Op::kDecide:
+    case Op::kPing: break;
+  }
+  fail(ProtocolError::kInternal, "not a session op");
 }
 
 }  // namespace
@@ -71,6 +140,10 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
         s.kind = Slot::Kind::kPong;
         continue;
       }
+      if (req.op != Op::kDecide) {
+        HandleSessionOp(req, *engine, peer, sessions_, &s);
+        continue;
+      }
       s.kind = Slot::Kind::kDecision;
       ++decisions;
       // A call bigger than the policy's own input limit is judged as the
@@ -93,7 +166,18 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
         }
       }
       if (call && !too_big) {
-        s.decision = engine->Decide(*call);
+        if (sessions_ != nullptr) {
+          SessionSnapshot session = sessions_->Snapshot(call->session_id);
+          call->phase = std::move(session.phase);
+          s.grants = std::move(session.grants);
+        }
+        s.decision = engine->Decide(*call, s.grants.get());
+        // A rule asked to move the session on: its next call sees the new phase.
+        if (sessions_ != nullptr && s.decision.requested_phase && !call->session_id.empty()) {
+          if (auto e = sessions_->SetPhase(call->session_id, *s.decision.requested_phase, "rule")) {
+            spdlog::warn("toolgate serve: a rule's phase request was refused: {}", e->message);
+          }
+        }
         // Only an allowed shell call is forwarded; the profile lookup is skipped for the rest.
         s.shell_sandboxed = s.decision.verdict == Verdict::kAllow && call->tool_name == "Bash" &&
                             sandbox::ProfileRunsShellSandboxed(engine->policy(), call->agent_id);
@@ -109,6 +193,24 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
       s.kind = Slot::Kind::kError;
       s.error = ProtocolError::kInternal;
       s.message = "internal error while handling the request";
+    }
+  }
+
+  // Session events (phase changes, grants created, revoked, expired) go to
+  // the log before the batch's decisions. What cannot be logged is not
+  // allowed: a failure denies the batch's decisions.
+  std::optional<Error> events_failed;
+  if (sessions_ != nullptr) {
+    sessions_->ExpireLapsed();
+    events_failed = LogSessionEvents(sessions_, log_);
+    if (events_failed) {
+      spdlog::error("toolgate serve: audit log: session events: {}", events_failed->message);
+      for (Slot& s : slots) {
+        if (s.kind == Slot::Kind::kDecision) {
+          DenyUnlogged(&s.decision, *events_failed);
+          s.shell_sandboxed = false;
+        }
+      }
     }
   }
 
@@ -139,6 +241,7 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
       case Slot::Kind::kError: AppendErrorReply(out, s.id, s.error, s.message); break;
       case Slot::Kind::kPong: AppendPongReply(out, s.id, engine->policy().digest()); break;
       case Slot::Kind::kDecision: AppendDecisionReply(out, s.id, s.decision, s.shell_sandboxed); break;
+      case Slot::Kind::kObject: AppendObjectReply(out, s.id, s.body); break;
     }
   }
   return sync_seq;

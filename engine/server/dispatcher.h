@@ -12,6 +12,7 @@
 
 #include "server/engine_holder.h"
 #include "toolgate/audit.h"
+#include "toolgate/session.h"
 
 namespace toolgate::server {
 
@@ -31,6 +32,18 @@ class Dispatcher {
 
   AuditLog* log() const { return log_; }
 
+  // The sessions' phases and temporary grants (include/toolgate/session.h).
+  // With a registry, every decide takes the session's phase from it (the
+  // phase a request's call carries is replaced: a call is written by the
+  // agent's side, and an agent must not pick its own phase) and its live
+  // temporary grants; the session ops (phase_set, phase_get, grant, grants,
+  // revoke) are answered, and each batch's session events (phase changes,
+  // grants created, revoked and expired) are logged as "session" records
+  // before its decisions. Without one, session ops get unknown_op's sibling
+  // error invalid_argument and calls keep their own phase. Set before use.
+  void set_sessions(SessionRegistry* sessions) { sessions_ = sessions; }
+  SessionRegistry* sessions() const { return sessions_; }
+
   // The reply to a line over max_message_bytes (the connection closes after it).
   void AppendOversizedReply(std::string* out) const;
 
@@ -41,6 +54,7 @@ class Dispatcher {
   AuditLog* log_;
   std::size_t max_message_bytes_;
   bool defer_sync_;
+  SessionRegistry* sessions_ = nullptr;
 };
 
 }  // namespace toolgate::server

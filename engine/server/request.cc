@@ -41,6 +41,9 @@ const char* ProtocolErrorName(ProtocolError code) {
     case ProtocolError::kUnknownOp: return "unknown_op";
     case ProtocolError::kBadRequest: return "bad_request";
     case ProtocolError::kInternal: return "internal";
+    case ProtocolError::kForbidden: return "forbidden";
+    case ProtocolError::kInvalidArgument: return "invalid_argument";
+    case ProtocolError::kNotFound: return "not_found";
   }
   return "internal";
 }
@@ -86,9 +89,54 @@ std::variant<Request, RequestError> ParseRequest(std::string_view line, const In
     req.op = Op::kPing;
     return req;
   }
+  static constexpr std::pair<std::string_view, Op> kSessionOps[] = {
+      {"phase_set", Op::kPhaseSet}, {"phase_get", Op::kPhaseGet}, {"grant", Op::kGrant},
+      {"grants", Op::kGrants},      {"revoke", Op::kRevoke},
+  };
+  for (const auto& [op_name, op_value] : kSessionOps) {
+    if (name != op_name) continue;
+    req.op = op_value;
+    const auto text = [&](const char* key, bool required, std::string* into) -> bool {
+      const auto it = doc.find(key);
+      if (it == doc.end()) {
+        if (!required) return true;
+        err.code = ProtocolError::kBadRequest;
+        err.message = std::string("missing \"") + key + "\"";
+        return false;
+      }
+      if (!it->is_string()) {
+        err.code = ProtocolError::kBadRequest;
+        err.message = std::string("\"") + key + "\" must be a string";
+        return false;
+      }
+      *into = it->get<std::string>();
+      return true;
+    };
+    if (!text("session", true, &req.session)) return err;
+    if (req.session.empty()) {
+      err.code = ProtocolError::kBadRequest;
+      err.message = "\"session\" must not be empty";
+      return err;
+    }
+    if (!text("agent", false, &req.agent)) return err;
+    if (req.op == Op::kPhaseSet && !text("phase", true, &req.phase)) return err;
+    if (req.op == Op::kRevoke && !text("grant_id", true, &req.grant_id)) return err;
+    if (req.op == Op::kGrant) {
+      if (!text("grant", true, &req.grant)) return err;
+      const auto f = doc.find("for_s");
+      if (f == doc.end() || !f->is_number_integer()) {
+        err.code = ProtocolError::kBadRequest;
+        err.message = "\"for_s\" must be an integer number of seconds";
+        return err;
+      }
+      req.for_s = f->is_number_unsigned() && f->get<unsigned long long>() > (1ULL << 40) ? (1LL << 40)
+                                                                                         : f->get<long long>();
+    }
+    return req;
+  }
   if (name != "decide") {
     err.code = ProtocolError::kUnknownOp;
-    err.message = "unknown op \"" + name + "\"; known: decide, ping";
+    err.message = "unknown op \"" + name + "\"; known: decide, ping, phase_set, phase_get, grant, grants, revoke";
     return err;
   }
   req.op = Op::kDecide;
@@ -129,6 +177,21 @@ void AppendPongReply(std::string* out, std::string_view id, std::string_view pol
   AppendString(out, policy_digest);
   *out += ",\"version\":";
   AppendString(out, kVersion);
+  *out += "}\n";
+}
+
+bool IsPrivilegedOp(Op op) { return op == Op::kPhaseSet || op == Op::kGrant || op == Op::kRevoke; }
+
+void AppendObjectReply(std::string* out, std::string_view id, const json& body) {
+  *out += "{\"v\":1,\"id\":";
+  *out += id;
+  *out += ",\"ok\":true";
+  for (const auto& [key, value] : body.items()) {
+    *out += ',';
+    AppendString(out, key);
+    *out += ':';
+    *out += value.dump(-1, ' ', false, json::error_handler_t::replace);
+  }
   *out += "}\n";
 }
 

@@ -23,16 +23,30 @@ enum class ProtocolError {
   kUnknownOp,
   kBadRequest,          // missing or wrong-typed keys
   kInternal,
+  kForbidden,           // a session op from a peer that is neither root nor the daemon's own user
+  kInvalidArgument,     // a session op's value is refused (unknown phase, bad grant, duration out of range)
+  kNotFound,            // revoke: no such live grant
 };
 const char* ProtocolErrorName(ProtocolError code);  // "malformed_json", ...
 
-enum class Op { kDecide, kPing };
+enum class Op { kDecide, kPing, kPhaseSet, kPhaseGet, kGrant, kGrants, kRevoke };
 
 struct Request {
   std::string id;       // the request's id as JSON text, echoed verbatim in the reply
   Op op = Op::kPing;
   nlohmann::json call;  // for decide: the call object, as sent
+  // Session ops (phase_set, phase_get, grant, grants, revoke).
+  std::string session;
+  std::string phase;     // phase_set ("" clears)
+  std::string agent;     // phase_set: check the phase against this agent's profile; grant: only this agent
+  std::string grant;     // grant: "fs.write:/srv/blog/**"
+  long long for_s = 0;   // grant: seconds
+  std::string grant_id;  // revoke
 };
+
+// Whether op changes a session (phase_set, grant, revoke): only root or the
+// daemon's own user may send it, never the agents it judges.
+bool IsPrivilegedOp(Op op);
 
 struct RequestError {
   std::string id = "null";  // the id when it could be read, else null
@@ -57,5 +71,7 @@ void AppendDecisionReply(std::string* out, std::string_view id, const Decision& 
                          bool shell_sandboxed = false);
 void AppendPongReply(std::string* out, std::string_view id, std::string_view policy_digest);
 void AppendErrorReply(std::string* out, std::string_view id, ProtocolError code, std::string_view message);
+// {"v":1,"id":<id>,"ok":true,<members of body>}: the reply of a session op.
+void AppendObjectReply(std::string* out, std::string_view id, const nlohmann::json& body);
 
 }  // namespace toolgate::server

@@ -137,6 +137,12 @@ class AuditLog {
   // daemon uses this to keep judging a connection's next requests meanwhile.
   Result<AppendReceipt> AppendBatch(std::span<const AuditEntry> entries, bool wait_for_sync = true);
 
+  // Appends a record that is not a decision (type "session": a phase change,
+  // a temporary grant created, revoked or expired), chained like every other
+  // record and synced before it returns. members must not hold "seq",
+  // "prev_hash", "type", "time" or "hash".
+  Result<AppendReceipt> AppendEvent(std::string_view type, const nlohmann::json& members);
+
   // The highest seq an fdatasync has covered.
   std::uint64_t synced_seq() const;
   // Waits until synced_seq() passes `after`, the log breaks or closes, or the

@@ -69,6 +69,12 @@ struct Decision {
   std::string policy_digest;             // "sha256:<hex>" of the policy bytes
   std::chrono::nanoseconds latency{0};
   Effects effects;
+  // The task phase the call was judged in ("" = the profile itself); the
+  // call's phase, which the session's owner fills from its registry.
+  std::string phase;
+  // A rule asked (tg.phase.set) for the session to move to this phase from
+  // its next call on; the session's owner applies it. nullopt = no request.
+  std::optional<std::string> requested_phase;
 
   // Findings whose verdict equals the decision's verdict.
   std::vector<const Finding*> Reasons() const;

@@ -8,6 +8,7 @@
 #include "toolgate/decision.h"
 #include "toolgate/effects.h"
 #include "toolgate/policy.h"
+#include "toolgate/session.h"
 #include "toolgate/tool_call.h"
 
 namespace toolgate {
@@ -19,6 +20,14 @@ class Engine {
   // Judges a parsed call. Never throws: an internal error becomes a deny with
   // Decision::error set.
   Decision Decide(const ToolCall& call) const;
+
+  // The same, with a session's temporary grants (SessionRegistry::Snapshot):
+  // a check that no policy grant decided (the profile default) and that one
+  // of them allows becomes an allow whose finding names the temporary grant.
+  // Explicit policy denies and asks, unknown effects and rules are never
+  // widened. The Decision points into `grants`: keep the snapshot alive while
+  // the Decision is used. grants may be null.
+  Decision Decide(const ToolCall& call, const TemporaryGrants* grants) const;
 
   // Parses untrusted text (ParseToolCall, with the policy's input limits) and
   // judges it. A parse error is a deny whose error names the code and location.

@@ -66,12 +66,25 @@ class Policy {
   // profile_name receives the chosen profile's name.
   const CompiledProfile* ProfileFor(std::string_view agent_id, std::string* profile_name) const;
   const CompiledProfile* ProfileNamed(std::string_view name) const;
+  // The profile as it stands in a task phase: the profile's grants plus the
+  // phase's (its own "phases" entry and those of profiles it extends). "" is
+  // the profile itself. nullptr for an unknown profile or a phase the profile
+  // does not declare: the caller denies (fail closed).
+  const CompiledProfile* ProfileInPhase(std::string_view profile, std::string_view phase) const;
+  // The phases a profile declares (its own and inherited), sorted; empty for
+  // a profile without phases or an unknown one.
+  const std::vector<std::string>& PhasesOf(std::string_view profile) const;
+  bool HasPhase(std::string_view profile, std::string_view phase) const;
+  // Declared profiles (phase views are not listed).
   std::vector<std::string> ProfileNames() const;
   // The compiled Lua rules stage (rule_packs + profiles' "rules"); nullptr
   // when the policy enables no pack.
   const lua::RuleSet* rules() const { return rules_.get(); }
   // How `toolgate run` sandboxes commands for a profile; nullptr for an unknown name.
+  // With a phase, the sandbox of that phase (its fs grants included); nullptr
+  // when the profile does not declare the phase.
   const SandboxProfile* SandboxFor(std::string_view profile) const;
+  const SandboxProfile* SandboxFor(std::string_view profile, std::string_view phase) const;
 
  private:
   friend class PolicyCompiler;  // engine/policy/policy_loader.cc
@@ -85,6 +98,7 @@ class Policy {
   std::map<std::string, std::unique_ptr<CompiledProfile>, std::less<>> profiles_;
   std::shared_ptr<const lua::RuleSet> rules_;
   std::map<std::string, SandboxProfile, std::less<>> sandboxes_;  // profile name -> sandbox
+  std::map<std::string, std::vector<std::string>, std::less<>> phases_;  // profile -> its phases, sorted
 };
 
 struct PolicyLoadResult {

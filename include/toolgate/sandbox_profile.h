@@ -27,7 +27,19 @@ struct SandboxLimits {
 struct SandboxCredential {
   std::string from_env;   // the launcher's environment variable, or
   std::string from_file;  // a file whose contents (one trailing newline dropped) are the value
+  // Phases in which it is injected; empty = every phase (and no phase). A
+  // sandbox started outside these phases does not get it.
+  std::vector<std::string> phases;
 };
+
+// Whether a credential is injected into a sandbox started in `phase`.
+inline bool CredentialInPhase(const SandboxCredential& c, const std::string& phase) {
+  if (c.phases.empty()) return true;
+  for (const std::string& p : c.phases) {
+    if (p == phase) return true;
+  }
+  return false;
+}
 
 struct SandboxProfile {
   SandboxTier tier = SandboxTier::kAuto;

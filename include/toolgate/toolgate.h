@@ -236,6 +236,26 @@ TOOLGATE_API const char* toolgate_decision_message(const toolgate_decision* deci
 TOOLGATE_API const char* toolgate_decision_explanation(const toolgate_decision* decision) TOOLGATE_NOEXCEPT;
 TOOLGATE_API void toolgate_decision_free(toolgate_decision* decision) TOOLGATE_NOEXCEPT;
 
+/* ---- task phases ---------------------------------------------------------- */
+
+/* Puts session `session` in task phase `phase` ("" clears it) for every later
+ * toolgate_evaluate of a call with that "session_id": the call is judged with
+ * its profile's grants for that phase (the profile's "phases" in the policy),
+ * overriding any "phase" the call's JSON carries. The phase must be declared
+ * by some profile of the engine's policy (TOOLGATE_ERROR_INVALID_ARGUMENT
+ * otherwise); a call whose profile does not declare it is denied. With a
+ * decision log, the change is recorded (a "session" record); when that record
+ * cannot be written the phase is set all the same and TOOLGATE_ERROR_LOG is
+ * returned. Safe to call while other threads evaluate: each evaluation sees
+ * either the old or the new phase, never a mix. session and phase: UTF-8, at
+ * most 256 bytes. Phases are kept in memory for the engine's lifetime. */
+TOOLGATE_API toolgate_status toolgate_set_phase(toolgate_engine* engine, const char* session, const char* phase,
+                                                char** error_out) TOOLGATE_NOEXCEPT;
+/* The session's phase ("" when none) in *phase_out, to free with
+ * toolgate_string_free. */
+TOOLGATE_API toolgate_status toolgate_get_phase(toolgate_engine* engine, const char* session, char** phase_out,
+                                                char** error_out) TOOLGATE_NOEXCEPT;
+
 /* Frees a string the library returned through an error_out argument. */
 TOOLGATE_API void toolgate_string_free(char* text) TOOLGATE_NOEXCEPT;
 

@@ -604,6 +604,43 @@ static void test_home_option(void) {
   toolgate_close(engine);
 }
 
+/* Task phases: toolgate_set_phase moves a session; its calls are judged in
+ * that phase (a phase-only write grant), other sessions are not. */
+static void test_phases(void) {
+  static const char kPolicy[] =
+      "{\"toolgate_policy\":1,\"settings\":{\"resolve_symlinks\":false},\"default_profile\":\"w\","
+      "\"profiles\":{\"w\":{\"default\":\"deny\",\"tools\":{\"allow\":[\"Write\"]},"
+      "\"phases\":{\"writing\":{\"fs\":{\"write\":[\"/srv/blog/**\"]}},\"research\":{}}}}}";
+  static const char kWrite[] =
+      "{\"session_id\":\"s1\",\"tool_name\":\"Write\",\"cwd\":\"/srv\","
+      "\"tool_input\":{\"file_path\":\"/srv/blog/a.md\",\"content\":\"x\"}}";
+  static const char kWriteOther[] =
+      "{\"session_id\":\"s2\",\"tool_name\":\"Write\",\"cwd\":\"/srv\","
+      "\"tool_input\":{\"file_path\":\"/srv/blog/a.md\",\"content\":\"x\"}}";
+  toolgate_engine* engine = NULL;
+  CHECK(toolgate_open_json(kPolicy, strlen(kPolicy), "phases.json", NULL, &engine, NULL) == TOOLGATE_OK);
+  if (engine == NULL) return;
+  CHECK(toolgate_evaluate(engine, kWrite, strlen(kWrite), NULL) == TOOLGATE_DENY);
+  char* error = NULL;
+  CHECK(toolgate_set_phase(engine, "s1", "writing", &error) == TOOLGATE_OK);
+  CHECK(error == NULL);
+  char* phase = NULL;
+  CHECK(toolgate_get_phase(engine, "s1", &phase, NULL) == TOOLGATE_OK);
+  CHECK(phase != NULL && strcmp(phase, "writing") == 0);
+  toolgate_string_free(phase);
+  CHECK(toolgate_evaluate(engine, kWrite, strlen(kWrite), NULL) == TOOLGATE_ALLOW);
+  CHECK(toolgate_evaluate(engine, kWriteOther, strlen(kWriteOther), NULL) == TOOLGATE_DENY);
+  CHECK(toolgate_set_phase(engine, "s1", "chat", &error) == TOOLGATE_ERROR_INVALID_ARGUMENT);
+  CHECK(contains(error, "chat"));
+  toolgate_string_free(error);
+  CHECK(toolgate_set_phase(engine, NULL, "writing", NULL) == TOOLGATE_ERROR_INVALID_ARGUMENT);
+  CHECK(toolgate_set_phase(NULL, "s1", "writing", NULL) == TOOLGATE_ERROR_INVALID_ARGUMENT);
+  CHECK(toolgate_get_phase(engine, "s1", NULL, NULL) == TOOLGATE_ERROR_INVALID_ARGUMENT);
+  CHECK(toolgate_set_phase(engine, "s1", "", NULL) == TOOLGATE_OK);
+  CHECK(toolgate_evaluate(engine, kWrite, strlen(kWrite), NULL) == TOOLGATE_DENY);
+  toolgate_close(engine);
+}
+
 static int remove_entry(const char* path, const struct stat* st, int flag, struct FTW* ftw) {
   (void)st;
   (void)flag;
@@ -637,6 +674,7 @@ int main(int argc, char** argv) {
   test_rule_packs();
   test_reload();
   test_home_option();
+  test_phases();
 
   nftw(tmp_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
   printf("capi_test: %d checks, %d failed\n", checks, failures);

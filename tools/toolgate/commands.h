@@ -23,6 +23,8 @@ int RunUninstall(const std::vector<std::string>& argv); // uninstall CLIENT: rem
 int RunRun(const std::vector<std::string>& argv);       // run [...] -- CMD: run a command in the OS sandbox
 int RunDoctor(const std::vector<std::string>& argv);
 int RunRunBench(const std::vector<std::string>& argv);  // run-bench: the sandbox's launch cost against bare exec and bwrap    // doctor [--json]: what sandbox tiers this host supports
+int RunPhase(const std::vector<std::string>& argv);     // phase set|get: a session's task phase, via the daemon
+int RunGrant(const std::vector<std::string>& argv);     // grant [list|revoke]: a session's temporary grants, via the daemon
 int RunServe(const std::vector<std::string>& argv);     // serve: the decision daemon on a Unix socket
 int RunServeBench(const std::vector<std::string>& argv);
 int RunHookBench(const std::vector<std::string>& argv);  // hook-bench: hook round trip against a static floor  // serve-bench: daemon throughput

@@ -35,6 +35,8 @@ constexpr const char* kUsage =
     "  run-bench            measure the sandbox's launch cost against bare exec and bwrap\n"
     "  serve                the decision daemon on a Unix socket (SIGHUP reloads the policy)\n"
     "  serve-bench          measure the daemon's throughput with concurrent clients\n"
+    "  phase set|get        a session's task phase, kept by the daemon\n"
+    "  grant [list|revoke]  a session's temporary (time-boxed) grants, kept by the daemon\n"
     "  version              print the version\n"
     "\n"
     "exit codes of check: 0 allow, 10 ask, 20 deny, 64 usage error, 78 policy failed to load\n";
@@ -70,6 +72,8 @@ int main(int argc, char** argv) {
     if (command == "doctor") return toolgate::cli::RunDoctor(args);
     if (command == "run-bench") return toolgate::cli::RunRunBench(args);
     if (command == "serve") return toolgate::cli::RunServe(args);
+    if (command == "phase") return toolgate::cli::RunPhase(args);
+    if (command == "grant") return toolgate::cli::RunGrant(args);
     if (command == "serve-bench") return toolgate::cli::RunServeBench(args);
     if (command == "hook-bench") return toolgate::cli::RunHookBench(args);
     if (command == "version" || command == "--version") {

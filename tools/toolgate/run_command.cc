@@ -66,7 +66,7 @@ class TerminalModeGuard {
 
 constexpr const char* kRunUsage =
     "usage: toolgate run [--policy FILE] (--agent ID | --profile NAME) [--tier process|namespace|auto]\n"
-    "                    [--timeout S] [--cwd DIR] [--session ID] [--log FILE|DIR [--log-key KEY]]\n"
+    "                    [--timeout S] [--cwd DIR] [--session ID] [--phase P] [--log FILE|DIR [--log-key KEY]]\n"
     "                    [--verbose] -- CMD [ARGS...]\n";
 
 }  // namespace
@@ -79,7 +79,7 @@ int RunRun(const std::vector<std::string>& argv) {
   }
   std::vector<std::string> options(argv.begin(), dashdash);
   const std::vector<std::string> command(dashdash + 1, argv.end());
-  Args args(options, {"--policy", "--agent", "--profile", "--tier", "--timeout", "--cwd", "--session", "--log", "--log-key"}, {"--verbose"});
+  Args args(options, {"--policy", "--agent", "--profile", "--tier", "--timeout", "--cwd", "--session", "--log", "--log-key", "--phase"}, {"--verbose"});
   if (!args.ok() || !args.positional().empty()) {
     std::cerr << "toolgate run: " << (args.ok() ? "unexpected argument '" + args.positional()[0] + "'" : args.error())
               << "\n" << kRunUsage;
@@ -146,7 +146,17 @@ int RunRun(const std::vector<std::string>& argv) {
       return kExitPolicy;
     }
   }
-  const SandboxProfile* sb = policy->SandboxFor(profile_name);
+  // --phase: the sandbox of that task phase (its fs grants) and only the
+  // credentials scoped to it. Fixed for the life of this sandbox.
+  const std::string phase = args.value("--phase").value_or("");
+  if (!phase.empty()) {
+    profile = policy->ProfileInPhase(profile_name, phase);
+    if (profile == nullptr) {
+      std::cerr << "toolgate run: profile '" << profile_name << "' has no phase '" << phase << "'\n";
+      return kExitPolicy;
+    }
+  }
+  const SandboxProfile* sb = policy->SandboxFor(profile_name, phase);
   if (sb == nullptr) {
     std::cerr << "toolgate run: profile '" << profile_name << "' has no sandbox settings\n";
     return kExitPolicy;
@@ -174,6 +184,7 @@ int RunRun(const std::vector<std::string>& argv) {
   launch.environ = environ;
   launch.verbose = args.has("--verbose");
   launch.session_id = args.value("--session").value_or("");
+  launch.phase = phase;
   launch.policy_digest = policy->digest();
   // The egress proxy's connection decisions go to the decision log.
   std::unique_ptr<AuditLog> log;

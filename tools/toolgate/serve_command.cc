@@ -17,6 +17,7 @@
 #include "server/engine_holder.h"
 #include "server/listener.h"
 #include "server/server.h"
+#include "toolgate/session.h"
 #include "toolgate/audit.h"
 #include "toolgate/daemon_protocol.h"
 
@@ -195,6 +196,9 @@ int RunServe(const std::vector<std::string>& argv) {
   const std::string where = listener->activated ? "the socket systemd passed (fd 3)" : listener->path;
 
   server::Dispatcher dispatcher(&engines, log.get(), max_message, /*defer_sync=*/true);
+  // Task phases and temporary grants live as long as the daemon (in memory).
+  SessionRegistry sessions;
+  dispatcher.set_sessions(&sessions);
   server::ServerOptions so;
   so.workers = static_cast<int>(workers);
   so.max_connections = max_connections;
