@@ -48,6 +48,7 @@ HookAnswer JudgeInProcess(const HookOptions& options, const std::vector<ToolCall
   std::size_t worst = 0;
   for (const ToolCall& call : calls) {
     decisions.push_back(engine.Decide(call));
+    if (options.learn_mode) ApplyLearnMode(&decisions.back());
     if (decisions.back().verdict > decisions[worst].verdict) worst = decisions.size() - 1;
   }
   if (!options.log_path.empty()) {
@@ -74,7 +75,9 @@ HookRun Run(std::string_view input, const HookOptions& options) {
   if (read.adapter == nullptr) return std::move(read.failed);
   HookRun run;
   run.client = read.client;
-  if (std::optional<HookAnswer> answer = AnswerViaDaemon(options, read.parsed.calls)) {
+  std::optional<HookAnswer> answer;
+  if (!options.learn_mode) answer = AnswerViaDaemon(options, read.parsed.calls);
+  if (answer) {
     run.answer = std::move(*answer);
     run.source = DecisionSource::kDaemon;
   } else {

@@ -804,7 +804,7 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(AuditLogOptions options) {
 }
 
 Result<AppendReceipt> AuditLog::Append(const ToolCall& call, const Decision& decision, const PeerInfo& peer) {
-  const bool durable = std::find(s_->opt.sync_verdicts.begin(), s_->opt.sync_verdicts.end(), decision.verdict) !=
+  const bool durable = std::find(s_->opt.sync_verdicts.begin(), s_->opt.sync_verdicts.end(), decision.PolicyVerdict()) !=
                        s_->opt.sync_verdicts.end();
   if (durable) s_->durable_building.fetch_add(1);
   // Serialized here, outside the log's lock, by every appender in parallel.
@@ -833,7 +833,7 @@ Result<AppendReceipt> AuditLog::AppendUnparsed(std::string_view raw_input, const
   } catch (const std::exception& e) {
     return AuditError(std::string("cannot build the audit record: ") + e.what());
   }
-  const bool durable = std::find(s_->opt.sync_verdicts.begin(), s_->opt.sync_verdicts.end(), decision.verdict) !=
+  const bool durable = std::find(s_->opt.sync_verdicts.begin(), s_->opt.sync_verdicts.end(), decision.PolicyVerdict()) !=
                        s_->opt.sync_verdicts.end();
   return s_->AppendMembers(audit::kTypeDecision, members, durable);
 }
@@ -843,7 +843,7 @@ Result<AppendReceipt> AuditLog::AppendBatch(std::span<const AuditEntry> entries,
   bool durable = false;
   for (const AuditEntry& e : entries) {
     if (e.decision == nullptr || e.peer == nullptr) return AuditError("an audit entry without a decision or peer");
-    durable = durable || std::find(s_->opt.sync_verdicts.begin(), s_->opt.sync_verdicts.end(), e.decision->verdict) !=
+    durable = durable || std::find(s_->opt.sync_verdicts.begin(), s_->opt.sync_verdicts.end(), e.decision->PolicyVerdict()) !=
                              s_->opt.sync_verdicts.end();
   }
   if (durable) s_->durable_building.fetch_add(1);

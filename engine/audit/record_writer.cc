@@ -422,6 +422,10 @@ bool AppendDecisionMembers(std::string* out, const ToolCall& call, const Decisio
   next_member();
   WriteEffects(w, decision.effects);
   if (!w.ok() || !clean()) return false;
+  if (decision.policy_verdict) {
+    w.Lit(",\"enforced\":");
+    w.Str(VerdictName(decision.verdict));
+  }
   if (decision.error) {
     w.Lit(",\"error\":{\"code\":");
     next_member();
@@ -445,6 +449,7 @@ bool AppendDecisionMembers(std::string* out, const ToolCall& call, const Decisio
   next_member();
   w.Scanned(decision.MessageForModel());
   if (!w.ok() || !clean()) return false;
+  if (decision.policy_verdict) w.Lit(",\"mode\":\"learn\"");
   w.Lit(",\"policy_digest\":");
   w.set_scan(nullptr);
   w.Str(decision.policy_digest);
@@ -462,7 +467,7 @@ bool AppendDecisionMembers(std::string* out, const ToolCall& call, const Decisio
   w.Lit("],\"v\":");
   w.Num(kRecordVersion);
   w.Lit(",\"verdict\":");
-  w.Str(VerdictName(decision.verdict));
+  w.Str(VerdictName(decision.PolicyVerdict()));
   if (!w.ok()) return false;
   return !redacting || !one_pass || redactor.ScanIsClean(scan);
 }

@@ -9,6 +9,7 @@
 #include "grants/compiled_profile.h"
 #include "policy/policy_compiler.h"
 #include "policy/policy_file.h"
+#include "policy/rule_compiler.h"
 #include "toolgate/policy.h"
 
 namespace toolgate {
@@ -98,6 +99,11 @@ PolicyLoadResult LoadPolicyText(std::string_view text, const std::string& source
   PolicyLoadResult result;
   result.diagnostics = std::move(analysis.diagnostics);
   if (!analysis.has_errors()) result.policy = std::move(analysis.policy);
+  if (analysis.raw) {
+    for (const auto& [name, pack] : analysis.raw->rule_packs) {
+      result.files.push_back(ResolvePackPath(analysis.raw->source, pack.path));
+    }
+  }
   return result;
 }
 
@@ -107,9 +113,12 @@ PolicyLoadResult LoadPolicyFile(const std::string& path, const PolicyLoadOptions
   if (!ReadPolicyFile(path, &text, &error)) {
     PolicyLoadResult result;
     result.diagnostics.push_back(std::move(error));
+    result.files.push_back(path);
     return result;
   }
-  return LoadPolicyText(text, path, options);
+  PolicyLoadResult result = LoadPolicyText(text, path, options);
+  result.files.insert(result.files.begin(), path);
+  return result;
 }
 
 }  // namespace toolgate

@@ -27,6 +27,7 @@ struct Slot {
 // The same fail-closed answer `toolgate check --log` gives when the record
 // cannot be written: what cannot be logged is not allowed.
 void DenyUnlogged(Decision* d, const Error& failure) {
+  LeaveLearnMode(d);  // a learning-mode allow needs its record as much as any other
   d->verdict = Verdict::kDeny;
   d->error = Error{ErrorCode::kInternal, "the decision could not be written to the audit log: " + failure.message,
                    failure.location};
@@ -39,8 +40,13 @@ void DenyUnlogged(Decision* d, const Error& failure) {
 
 }  // namespace
 
-Dispatcher::Dispatcher(const EngineHolder* engines, AuditLog* log, std::size_t max_message_bytes, bool defer_sync)
-    : engines_(engines), log_(log), max_message_bytes_(max_message_bytes), defer_sync_(defer_sync) {}
+Dispatcher::Dispatcher(const EngineHolder* engines, AuditLog* log, std::size_t max_message_bytes, bool defer_sync,
+                       bool learn_mode)
+    : engines_(engines),
+      log_(log),
+      max_message_bytes_(max_message_bytes),
+      defer_sync_(defer_sync),
+      learn_mode_(learn_mode) {}
 
 std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, const PeerInfo& peer,
                                       std::string* out) const {
@@ -94,6 +100,7 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
       }
       if (call && !too_big) {
         s.decision = engine->Decide(*call);
+        if (learn_mode_) ApplyLearnMode(&s.decision);
         // Only an allowed shell call is forwarded; the profile lookup is skipped for the rest.
         s.shell_sandboxed = s.decision.verdict == Verdict::kAllow && call->tool_name == "Bash" &&
                             sandbox::ProfileRunsShellSandboxed(engine->policy(), call->agent_id);
@@ -102,6 +109,7 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
         // The same located deny DecideText gives for the same text.
         s.raw_call = req.call.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
         s.decision = engine->DecideText(s.raw_call);
+        if (learn_mode_) ApplyLearnMode(&s.decision);  // stays a deny: it could not be judged
       }
     } catch (const std::exception& e) {
       spdlog::error("toolgate serve: internal error while handling a request: {}", e.what());

@@ -17,7 +17,10 @@ namespace {
 
 constexpr const char* kHookUsage =
     "usage: toolgate hook [--client claude|copilot|codex|gemini|cursor] [--policy FILE] [--agent ID]\n"
-    "                     [--socket PATH] [--no-daemon] [--log FILE [--log-key KEY]] [--timeout-ms N] < input.json\n";
+    "                     [--socket PATH] [--no-daemon] [--log FILE [--log-key KEY]] [--timeout-ms N]\n"
+    "                     [--mode enforce|learn] < input.json\n"
+    "  --mode learn: judge in-process and allow what the policy would deny or ask, recording the\n"
+    "                policy's verdict with \"mode\":\"learn\" (never the default)\n";
 
 }  // namespace
 
@@ -26,7 +29,7 @@ int RunHook(const std::vector<std::string>& argv) {
     std::cout << kHookUsage;
     return 0;
   }
-  Args args(argv, {"--client", "--policy", "--agent", "--socket", "--log", "--log-key", "--timeout-ms"},
+  Args args(argv, {"--client", "--policy", "--agent", "--socket", "--log", "--log-key", "--timeout-ms", "--mode"},
             {"--no-daemon"});
   hooks::HookOptions options;
   std::string usage_error;
@@ -44,6 +47,13 @@ int RunHook(const std::vector<std::string>& argv) {
       usage_error = "--timeout-ms needs a number of milliseconds from 1 to 600000";
     } else {
       options.daemon_timeout = std::chrono::milliseconds(ms);
+    }
+  }
+  if (const auto m = args.value("--mode"); m && usage_error.empty()) {
+    if (*m == "learn") {
+      options.learn_mode = true;
+    } else if (*m != "enforce") {
+      usage_error = "--mode takes enforce or learn";
     }
   }
   if (!usage_error.empty()) {
@@ -65,7 +75,10 @@ int RunHook(const std::vector<std::string>& argv) {
   if (!options.agent) {
     if (const char* env = std::getenv("TOOLGATE_AGENT"); env != nullptr && *env != '\0') options.agent = env;
   }
-  options.use_daemon = !args.has("--no-daemon");
+  options.use_daemon = !args.has("--no-daemon") && !options.learn_mode;
+  if (options.learn_mode) {
+    std::cerr << "toolgate hook: LEARNING MODE: calls the policy would deny or ask are allowed (and logged as such)\n";
+  }
   options.socket_path = args.value("--socket").value_or("");
   options.log_path = args.value("--log").value_or("");
   options.log_key_path = args.value("--log-key").value_or("");
