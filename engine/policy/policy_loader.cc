@@ -60,7 +60,9 @@ bool ReadPolicyFile(const std::string& path, std::string* text, PolicyDiagnostic
     error->message = std::move(message);
     return false;
   };
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO put where the policy was must not hang a reload (the
+  // regular-file check below refuses it); it changes nothing for a regular file.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return fail(ErrorCode::kPolicyIo, std::string("cannot open policy file: ") + std::strerror(errno));
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
