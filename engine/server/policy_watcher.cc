@@ -89,7 +89,9 @@ struct PolicyWatcher::State {
     return added;
   }
 
-  void SetFiles(const std::vector<std::string>& files) {
+  // True when a directory is watched now that was not before: a change made
+  // there before its watch existed would otherwise go unseen.
+  bool SetFiles(const std::vector<std::string>& files) {
     WatchSet next = WatchSetFor(files);
     for (auto it = dir_of_wd.begin(); it != dir_of_wd.end();) {
       if (next.count(it->second) == 0) {
@@ -106,11 +108,12 @@ struct PolicyWatcher::State {
       if (!have) unwatched.insert(dir);
     }
     wanted = std::move(next);
-    WatchMissing();
+    const bool added = WatchMissing();
     for (const std::string& dir : unwatched) {
       spdlog::warn("toolgate serve: cannot watch {} (missing?); checking again every {} ms", dir,
                    kRewatchEvery.count());
     }
+    return added;
   }
 
   // Reads every queued event; true when one touched a watched name.
@@ -179,7 +182,7 @@ struct PolicyWatcher::State {
           spdlog::error("toolgate serve: policy watcher: {}", e.what());
           continue;
         }
-        SetFiles(files);
+        if (SetFiles(files)) debounce.OnEvent(Clock::now());  // one more look, through the new watches
       }
     }
   }
