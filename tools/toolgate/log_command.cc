@@ -37,6 +37,7 @@ constexpr const char* kLogUsage =
     "      exit: 0 verified, 1 tampered or corrupt, 2 only a torn last line (crash), 66 unreadable\n"
     "  query [FILTERS] [--json] [--limit N] [--all-types] LOG...\n"
     "      list matching decisions as a table, or as JSON lines; exit 1 when nothing matched\n"
+    "      (L:deny, L:ask: the policy's verdict of a learning-mode record, which was answered allow)\n"
     "  stats [FILTERS] [--json] [--top N] LOG...\n"
     "      counts by verdict, agent, tool and rule; deny rate; latency p50/p90/p99\n"
     "  report --html FILE [FILTERS] [--key PUB] [--title TEXT] LOG...\n"
