@@ -100,10 +100,13 @@ else:
     n = bad = 0
     seen = []          # digests in the order they were first seen after a switch
     probe = {}         # digest -> set of verdicts for the probe call
+    rtt = []
     t0 = time.monotonic()
     while not os.path.exists(stop) and time.monotonic() - t0 < 60 and n < 200000:
         c = calls[n % len(calls)]
+        t = time.monotonic()
         r = ask(conn, {"v": 1, "id": n, "op": "decide", "call": c})
+        rtt.append(time.monotonic() - t)
         n += 1
         d = r.get("decision") if r.get("ok") is True and r.get("id") == n - 1 else None
         if not d or d.get("verdict") not in ("allow", "ask", "deny") or not d.get("policy_digest"):
@@ -113,7 +116,10 @@ else:
             seen.append(d["policy_digest"])
         if c["tool_name"] == "ReloadProbe":
             probe.setdefault(d["policy_digest"], set()).add(d["verdict"])
-    json.dump({"calls": n, "bad": bad, "seen": seen, "probe": {k: sorted(v) for k, v in probe.items()}},
+    rtt.sort()
+    json.dump({"calls": n, "bad": bad, "seen": seen, "probe": {k: sorted(v) for k, v in probe.items()},
+               "rtt_ms": {"p50": rtt[len(rtt) // 2] * 1000, "p99": rtt[len(rtt) * 99 // 100] * 1000,
+                          "max": rtt[-1] * 1000} if rtt else {}},
               open(out, "w"))
 PY
 ping() { python3 "$tmp/client.py" ping "$sock"; }
@@ -224,8 +230,10 @@ print("foreign", len([d for d in r["seen"] if d not in valid]))
 print("switches", len(r["seen"]) - 1)
 print("probeA", ",".join(r["probe"].get(sys.argv[2], [])))
 print("probeB", ",".join(r["probe"].get(sys.argv[3], [])))
+print("rtt", "p50 %.2f ms, p99 %.2f ms, max %.2f ms" % (r["rtt_ms"]["p50"], r["rtt_ms"]["p99"], r["rtt_ms"]["max"]))
 PY
 val() { awk -v k="$1" '$1 == k { print $2 }' "$tmp/load.check"; }
+echo "under reloads: $(val calls) calls, round trip $(sed -n 's/^rtt //p' "$tmp/load.check")"
 [ "$(val calls)" -ge 100 ] && ok || bad "the load made too few calls: $(cat "$tmp/load.check")"
 expect_eq "every reply under load is a valid decision" 0 "$(val bad)"
 expect_eq "no decision under a policy that did not load" 0 "$(val foreign)"
@@ -253,6 +261,7 @@ kill -TERM "$daemon"
 wait "$daemon"; code=$?
 daemon=""
 expect_eq "clean exit" 0 "$code"
+echo "load and swap times: $(sed -n 's/.*loaded and swapped in \([0-9]*\) us.*/\1/p' "$tmp/serve.err" | tr '\n' ' ')us"
 "$tg" log verify "$tmp/log" >/dev/null && ok || bad "the decision log does not verify"
 python3 - "$tmp/log/decisions.jsonl" "$dA" "$dB" "$dP" "$dP2" <<'PY' > "$tmp/log.check"
 import json, sys
