@@ -86,6 +86,7 @@ ReadHook ReadHookInput(std::string_view input, const HookOptions& options) {
   }
   for (ToolCall& call : parsed->calls) {
     if (options.agent) call.agent_id = *options.agent;
+    if (options.session) call.session_id = *options.session;
   }
   read.client = client;
   read.adapter = adapter;

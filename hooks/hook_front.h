@@ -28,6 +28,7 @@ inline constexpr int kMaxHookInputDepth = 64;
 struct HookOptions {
   Client client = Client::kUnknown;   // kUnknown = detect from the input's shape
   std::optional<std::string> agent;   // the agent identity the caller vouches for
+  std::optional<std::string> session;  // overrides the input's session id when set
   bool use_daemon = true;
   std::string socket_path;            // "" = DefaultSocketPath()
   std::chrono::milliseconds daemon_timeout{2000};
@@ -35,6 +36,7 @@ struct HookOptions {
   // in-process decisions are logged here: the daemon logs its own.
   std::string log_path;
   std::string log_key_path;
+  std::string log_transport = "hook";  // the records' peer transport ("mcp-stdio" for toolgate mcp)
   // Loads the policy for in-process judgement; null = it failed to load, and
   // *error says why. Called only when the daemon is not used.
   std::function<std::shared_ptr<const Policy>(std::string* error)> load_policy;

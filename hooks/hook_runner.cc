@@ -24,8 +24,8 @@ std::optional<std::string> LogDecisions(const HookOptions& options, const std::v
   // A directory holds the log as decisions.jsonl.
   if (struct stat st {}; ::stat(o.path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) o.path += "/decisions.jsonl";
   o.signing_key_path = options.log_key_path;
-  PeerInfo peer = PeerInfo::CurrentProcess("hook");
-  peer.pid = static_cast<std::int64_t>(::getppid());  // the agent client that ran the hook
+  PeerInfo peer = PeerInfo::CurrentProcess(options.log_transport);
+  peer.pid = static_cast<std::int64_t>(::getppid());  // the agent client that ran the hook or started `toolgate mcp`
   auto log = AuditLog::Open(o);
   if (!log) return log.error().message;
   for (std::size_t i = 0; i < calls.size(); ++i) {
@@ -75,20 +75,24 @@ HookRun Run(std::string_view input, const HookOptions& options) {
   if (read.adapter == nullptr) return std::move(read.failed);
   HookRun run;
   run.client = read.client;
-  std::optional<HookAnswer> answer;
-  if (!options.learn_mode) answer = AnswerViaDaemon(options, read.parsed.calls);
-  if (answer) {
-    run.answer = std::move(*answer);
-    run.source = DecisionSource::kDaemon;
-  } else {
-    run.answer = JudgeInProcess(options, read.parsed.calls);
-    run.source = DecisionSource::kInProcess;
-  }
+  run.answer = JudgeCalls(options, read.parsed.calls, &run.source);
   run.output = read.adapter->Render(read.parsed.context, run.answer);
   return run;
 }
 
 }  // namespace
+
+HookAnswer JudgeCalls(const HookOptions& options, const std::vector<ToolCall>& calls, DecisionSource* source) {
+  // Learning mode judges in-process: the daemon records its own decisions, in its own mode.
+  std::optional<HookAnswer> answer;
+  if (!options.learn_mode) answer = AnswerViaDaemon(options, calls);
+  if (answer) {
+    *source = DecisionSource::kDaemon;
+    return std::move(*answer);
+  }
+  *source = DecisionSource::kInProcess;
+  return JudgeInProcess(options, calls);
+}
 
 HookRun RunHook(std::string_view input, const HookOptions& options) {
   try {

@@ -28,6 +28,8 @@ void TripMemoryBudget(lua_State* L) {
   if (ctx->tripped == BudgetTrip::kNone) ctx->tripped = BudgetTrip::kMemory;
 }
 
+bool TimeBudgetSpent(lua_State* L) { return TripIfPastDeadline(L); }
+
 void EnterHost(lua_State* L) { ++ContextOf(L)->host_depth; }
 void LeaveHost(lua_State* L) { --ContextOf(L)->host_depth; }
 

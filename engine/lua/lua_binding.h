@@ -47,6 +47,8 @@ VmContext* ContextOf(lua_State* L);    // stored in lua_getextraspace
 bool MemoryOverCap(lua_State* L);
 // Marks the evaluation as tripped (so the wrapped pcall cannot swallow it).
 void TripMemoryBudget(lua_State* L);
+// True (and the budget marked tripped) when the invocation is past its deadline.
+bool TimeBudgetSpent(lua_State* L);
 void EnterHost(lua_State* L);
 void LeaveHost(lua_State* L);
 
@@ -79,6 +81,11 @@ int HostFunction(lua_State* L) {
     failed = true;
     TripMemoryBudget(L);
     std::snprintf(message, sizeof message, "memory budget exceeded");
+  }
+  // A host call (a regex over megabytes) may run long between count hooks.
+  if (!failed && TimeBudgetSpent(L)) {
+    failed = true;
+    std::snprintf(message, sizeof message, "time budget exceeded");
   }
   if (failed) {
     luaL_where(L, 1);  // "pack.lua:12: " of the rule code that called

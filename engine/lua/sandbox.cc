@@ -27,6 +27,12 @@ void* CappedAlloc(void* ud, void* ptr, std::size_t osize, std::size_t nsize) {
       if (ctx->armed && ctx->tripped == BudgetTrip::kNone) ctx->tripped = BudgetTrip::kMemory;
       return nullptr;  // Lua raises LUA_ERRMEM
     }
+    // Never inside a host function: a failure there would unwind C++ frames.
+    if (growth >= kTimeCheckAllocBytes && ctx->armed && ctx->host_depth == 0 &&
+        std::chrono::steady_clock::now() > ctx->deadline) {
+      if (ctx->tripped == BudgetTrip::kNone) ctx->tripped = BudgetTrip::kTime;
+      return nullptr;  // LUA_ERRMEM; the trip says it was the time budget
+    }
   }
   void* out = std::realloc(ptr, nsize);
   if (out == nullptr) return nullptr;  // shrinking never fails in glibc; growth may
@@ -144,12 +150,46 @@ int SafeSetmetatable(lua_State* L) {
   return 1;
 }
 
+// Library functions written in C run without the count hook, and one call can
+// take milliseconds (a plain find over megabytes, a long concat or sort): a
+// loop of them would only be stopped at the next hook, hundreds of calls
+// later. The costly ones check the wall clock before every call.
+int TimeOut(lua_State* L) {
+  lua_sethook(L, BudgetHook, LUA_MASKCOUNT, 1);  // as after any trip
+  return luaL_error(L, "time budget exceeded");
+}
+
+// The stock C function in upvalue 1, called after a deadline check. Called
+// from C it cannot see its own name, so its argument errors name it from
+// upvalue 2 ("bad argument #1 to 'rep'", not "to '?'").
+int TimedCall(lua_State* L) {
+  if (TripIfPastDeadline(L)) return TimeOut(L);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  if (lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0) != LUA_OK) {
+    if (lua_type(L, -1) == LUA_TSTRING) {  // no C++ object may be alive here: errors longjmp
+      const char* message = lua_tostring(L, -1);
+      const char* named = lua_pushfstring(L, "to '%s'", lua_tostring(L, lua_upvalueindex(2)));
+      luaL_gsub(L, message, "to '?'", named);
+    }
+    return lua_error(L);
+  }
+  return lua_gettop(L);
+}
+
+void PushTimed(lua_State* L, int library, const char* name) {
+  lua_getfield(L, library, name);
+  lua_pushstring(L, name);
+  lua_pushcclosure(L, TimedCall, 2);
+}
+
 // string.find(s, text, init, plain): only plain searches. Pattern matching
 // runs in C without budget checks and can backtrack exponentially.
 int PlainFind(lua_State* L) {
   if (lua_toboolean(L, 4) == 0) {
     return luaL_error(L, "string.find: Lua patterns are disabled in rules; pass plain=true or use tg.re.find");
   }
+  if (TripIfPastDeadline(L)) return TimeOut(L);
   lua_pushvalue(L, lua_upvalueindex(1));  // the stock string.find
   lua_insert(L, 1);
   lua_settop(L, 5);
@@ -252,9 +292,12 @@ int Setup(lua_State* L) {
   // string: stock functions minus dump and the pattern matchers.
   lua_newtable(L);
   const int str = lua_gettop(L);
-  for (const char* name : {"byte", "char", "format", "len", "lower", "upper", "rep", "reverse", "sub", "pack",
-                           "packsize", "unpack"}) {
+  for (const char* name : {"char", "len", "pack", "packsize", "unpack"}) {
     CopyField(L, stock_string, str, name);
+  }
+  for (const char* name : {"byte", "format", "lower", "upper", "rep", "reverse", "sub"}) {
+    PushTimed(L, stock_string, name);
+    lua_setfield(L, str, name);
   }
   lua_getfield(L, stock_string, "find");
   lua_pushcclosure(L, PlainFind, 1);
@@ -269,8 +312,12 @@ int Setup(lua_State* L) {
 
   lua_newtable(L);
   const int tab = lua_gettop(L);
-  for (const char* name : {"concat", "insert", "move", "pack", "remove", "sort", "unpack"}) {
+  for (const char* name : {"insert", "pack", "remove"}) {
     CopyField(L, stock_table, tab, name);
+  }
+  for (const char* name : {"concat", "move", "sort", "unpack"}) {
+    PushTimed(L, stock_table, name);
+    lua_setfield(L, tab, name);
   }
   lua_setfield(L, base, "table");
 
@@ -390,6 +437,16 @@ void ArmBudget(lua_State* L, const RuleBudget& budget) {
   ctx->deadline = std::chrono::steady_clock::now() + budget.wall_time;
   ctx->random_state = 0x746f6f6c67617465ull;  // "toolgate": the same sequence every invocation
   ctx->armed = true;
+}
+
+bool TripIfPastDeadline(lua_State* L) {
+  VmContext* ctx = ContextOf(L);
+  if (!ctx->armed) return false;
+  if (ctx->tripped == BudgetTrip::kNone) {
+    if (std::chrono::steady_clock::now() <= ctx->deadline) return false;
+    ctx->tripped = BudgetTrip::kTime;
+  }
+  return true;
 }
 
 void DisarmBudget(lua_State* L) {

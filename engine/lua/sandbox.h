@@ -51,6 +51,10 @@ const char* BudgetTripName(BudgetTrip trip);  // "instructions", "memory", "time
 // How often the hook runs (instructions). Small enough that a tight loop is
 // stopped within microseconds of its budget, large enough to cost nothing.
 inline constexpr int kHookInterval = 1000;
+// Allocations at least this large (a big string, a table's new array, a grown
+// stack) also check the wall clock: they are where one VM instruction can run
+// for milliseconds, far from the next count hook.
+inline constexpr std::size_t kTimeCheckAllocBytes = std::size_t{64} << 10;
 // Memory a state may hold while packs load (all packs, their tables).
 inline constexpr std::size_t kLoadMemoryCap = std::size_t{64} << 20;
 // Extra room host functions get above the cap (see lua_binding.h).
@@ -100,6 +104,9 @@ bool LoadTextChunk(lua_State* L, std::string_view source, const std::string& chu
 // Budget control around one invocation.
 // Arming also restores the hook interval (a trip switches it to every instruction).
 void ArmBudget(lua_State* L, const RuleBudget& budget);
+// True, and the budget marked tripped (time), when an armed invocation is
+// past its deadline. For C code that may run long between count hooks.
+bool TripIfPastDeadline(lua_State* L);
 void DisarmBudget(lua_State* L);
 
 }  // namespace toolgate::lua

@@ -91,6 +91,8 @@ Result<Listener> FromActivation(int count) {
   return l;
 }
 
+mode_t SocketMode(const ListenerOptions& options) { return options.group.empty() ? 0600 : 0660; }
+
 }  // namespace
 
 int ListenFdsFromEnvironment() {
@@ -176,10 +178,8 @@ Result<Listener> OpenListener(const ListenerOptions& options) {
   };
   if (gid != static_cast<gid_t>(-1)) {
     if (::chown(path.c_str(), static_cast<uid_t>(-1), gid) != 0) return fail("cannot give the socket its group");
-    if (::chmod(path.c_str(), 0660) != 0) return fail("cannot set the socket's mode");
-  } else if (::chmod(path.c_str(), 0600) != 0) {
-    return fail("cannot set the socket's mode");
   }
+  if (::chmod(path.c_str(), SocketMode(options)) != 0) return fail("cannot set the socket's mode");
   if (::listen(fd, options.backlog) != 0) return fail("cannot listen");
   return l;
 }
@@ -189,6 +189,36 @@ void RemoveSocketFile(const Listener& listener) {
   struct stat st {};
   if (::lstat(listener.path.c_str(), &st) != 0) return;
   if (S_ISSOCK(st.st_mode) && st.st_dev == listener.dev && st.st_ino == listener.ino) ::unlink(listener.path.c_str());
+}
+
+SocketFileCheck CheckSocketFile(const Listener& listener, const ListenerOptions& options) {
+  SocketFileCheck c;
+  if (listener.activated || listener.path.empty()) return c;  // systemd owns the path
+  struct stat st {};
+  if (::lstat(listener.path.c_str(), &st) != 0) {
+    // Only a vanished path counts as removed; an unreadable one is left as it is.
+    if (errno == ENOENT || errno == ENOTDIR) c.state = SocketFileState::kRemoved;
+    return c;
+  }
+  c.mode = st.st_mode & 07777;
+  if (!S_ISSOCK(st.st_mode) || st.st_dev != listener.dev || st.st_ino != listener.ino) {
+    c.state = SocketFileState::kReplaced;
+  } else if (c.mode != SocketMode(options)) {
+    c.state = SocketFileState::kModeChanged;
+  }
+  return c;
+}
+
+std::optional<std::string> RestoreSocketMode(const Listener& listener, const ListenerOptions& options) {
+  // The directory is ours (0700 when we made it): re-checking the identity
+  // right before chmod leaves no useful window to swap the file.
+  struct stat st {};
+  if (::lstat(listener.path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode) || st.st_dev != listener.dev ||
+      st.st_ino != listener.ino) {
+    return std::string("the socket file changed while its mode was being restored");
+  }
+  if (::chmod(listener.path.c_str(), SocketMode(options)) != 0) return ErrnoText(errno);
+  return std::nullopt;
 }
 
 }  // namespace toolgate::server

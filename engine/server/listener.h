@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 
 #include "toolgate/result.h"
@@ -43,5 +44,24 @@ Result<Listener> OpenListener(const ListenerOptions& options);
 
 // Removes the socket file if it is still the one this listener bound.
 void RemoveSocketFile(const Listener& listener);
+
+// What became of the socket file a listener bound. The daemon checks it
+// periodically: a removed file leaves the daemon unreachable (hooks then
+// judge in-process, outside the daemon's log), a loosened mode lets other
+// users connect, and another file at the path is someone else's.
+enum class SocketFileState {
+  kIntact,       // still ours, with the mode asked for (or passed by systemd: not watched)
+  kRemoved,      // nothing at the path
+  kReplaced,     // the path names another file
+  kModeChanged,  // ours, but its mode is not the one asked for (mode says what it is)
+};
+struct SocketFileCheck {
+  SocketFileState state = SocketFileState::kIntact;
+  mode_t mode = 0;
+};
+SocketFileCheck CheckSocketFile(const Listener& listener, const ListenerOptions& options);
+
+// Gives our socket file the mode OpenListener gave it. Error text on failure.
+std::optional<std::string> RestoreSocketMode(const Listener& listener, const ListenerOptions& options);
 
 }  // namespace toolgate::server

@@ -1,5 +1,6 @@
 #include "server/server.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -244,9 +245,37 @@ void Server::Accept() {
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLONESHOT;
   ev.data.u64 = kListenerId;
-  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listener_.fd, &ev) != 0) {
+  // ENOENT: ReplaceListener swapped the socket under this worker and arms the new one itself.
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listener_.fd, &ev) != 0 && errno != ENOENT) {
     spdlog::critical("toolgate serve: cannot re-arm the listening socket: {}", ErrnoText(errno));
   }
+}
+
+std::optional<Error> Server::ReplaceListener(Listener fresh) {
+  if (stopping_.load() || listener_.fd < 0) {
+    RemoveSocketFile(fresh);
+    ::close(fresh.fd);
+    return Error{ErrorCode::kInternal, "the server is stopping", fresh.path};
+  }
+  // dup3 puts the new socket at the old descriptor number in one step; the
+  // old socket's last reference goes with it, and so does its epoll entry.
+  if (::dup3(fresh.fd, listener_.fd, O_CLOEXEC) < 0) {
+    const int e = errno;
+    RemoveSocketFile(fresh);
+    ::close(fresh.fd);
+    return Error{ErrorCode::kInternal, "dup3: " + ErrnoText(e), fresh.path};
+  }
+  ::close(fresh.fd);
+  listener_.path = fresh.path;
+  listener_.dev = fresh.dev;
+  listener_.ino = fresh.ino;
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLONESHOT;
+  ev.data.u64 = kListenerId;
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listener_.fd, &ev) != 0 && errno != EEXIST) {
+    return Error{ErrorCode::kInternal, "epoll_ctl: " + ErrnoText(errno), listener_.path};
+  }
+  return std::nullopt;
 }
 
 void Server::Serve(Connection* c) {

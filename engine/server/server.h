@@ -54,6 +54,13 @@ class Server {
 
   std::size_t connections() const;
 
+  const Listener& listener() const { return listener_; }
+
+  // Takes a freshly bound listener in place of the current one (whose socket
+  // file was removed): the same descriptor number, so workers never see a
+  // closed one; the old socket is closed. Call from one thread at a time.
+  std::optional<Error> ReplaceListener(Listener fresh);
+
   struct Connection;  // server.cc
 
  private:

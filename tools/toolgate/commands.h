@@ -18,6 +18,7 @@ int RunTest(const std::vector<std::string>& argv);      // test [DIR]: rule pack
 int RunProxy(const std::vector<std::string>& argv);       // proxy: the egress proxy in the foreground
 int RunProxyBench(const std::vector<std::string>& argv);  // proxy-bench: tunnel throughput and added latency
 int RunHook(const std::vector<std::string>& argv);      // hook: a client's hook stdin in, its answer out
+int RunMcp(const std::vector<std::string>& argv);       // mcp [...] -- SERVER: the MCP stdio proxy
 int RunInstall(const std::vector<std::string>& argv);   // install CLIENT: write the client's hook config
 int RunUninstall(const std::vector<std::string>& argv); // uninstall CLIENT: remove toolgate's entries
 int RunRun(const std::vector<std::string>& argv);       // run [...] -- CMD: run a command in the OS sandbox

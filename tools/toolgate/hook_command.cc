@@ -1,13 +1,12 @@
 // toolgate hook: the command an agent client runs before (and after) each tool
 // call. Reads the client's hook JSON on stdin, judges it (through the daemon
 // when one is running, else in-process) and answers in the client's dialect.
-#include <climits>
-#include <cstdlib>
 #include <iostream>
 #include <unistd.h>
 
 #include "cli_io.h"
 #include "commands.h"
+#include "decision_options.h"
 #include "hooks/adapter.h"
 #include "hooks/hook_runner.h"
 #include "util/fd_io.h"
@@ -17,8 +16,8 @@ namespace {
 
 constexpr const char* kHookUsage =
     "usage: toolgate hook [--client claude|copilot|codex|gemini|cursor] [--policy FILE] [--agent ID]\n"
-    "                     [--socket PATH] [--no-daemon] [--log FILE [--log-key KEY]] [--timeout-ms N]\n"
-    "                     [--mode enforce|learn] < input.json\n"
+    "                     [--session ID] [--socket PATH] [--no-daemon] [--log FILE|DIR [--log-key KEY]]\n"
+    "                     [--timeout-ms N] [--mode enforce|learn] < input.json\n"
     "  --mode learn: judge in-process and allow what the policy would deny or ask, recording the\n"
     "                policy's verdict with \"mode\":\"learn\" (never the default)\n";
 
@@ -29,8 +28,9 @@ int RunHook(const std::vector<std::string>& argv) {
     std::cout << kHookUsage;
     return 0;
   }
-  Args args(argv, {"--client", "--policy", "--agent", "--socket", "--log", "--log-key", "--timeout-ms", "--mode"},
-            {"--no-daemon"});
+  std::vector<std::string> value_flags = DecisionValueFlags();
+  value_flags.push_back("--client");
+  Args args(argv, value_flags, DecisionSwitches());
   hooks::HookOptions options;
   std::string usage_error;
   if (!args.ok() || !args.positional().empty()) {
@@ -40,22 +40,7 @@ int RunHook(const std::vector<std::string>& argv) {
     options.client = ClientFromName(*c);
     if (hooks::AdapterFor(options.client) == nullptr) usage_error = "unknown client '" + *c + "'";
   }
-  if (const auto t = args.value("--timeout-ms"); t && usage_error.empty()) {
-    char* end = nullptr;
-    const long ms = std::strtol(t->c_str(), &end, 10);
-    if (end == t->c_str() || *end != '\0' || ms < 1 || ms > 600000) {
-      usage_error = "--timeout-ms needs a number of milliseconds from 1 to 600000";
-    } else {
-      options.daemon_timeout = std::chrono::milliseconds(ms);
-    }
-  }
-  if (const auto m = args.value("--mode"); m && usage_error.empty()) {
-    if (*m == "learn") {
-      options.learn_mode = true;
-    } else if (*m != "enforce") {
-      usage_error = "--mode takes enforce or learn";
-    }
-  }
+  if (usage_error.empty()) usage_error = ReadDecisionOptions(args, &options);
   if (!usage_error.empty()) {
     // A misconfigured hook still answers: a deny in the client's form (when it
     // is known), so the client does not run the tool on a usage error.
@@ -71,28 +56,9 @@ int RunHook(const std::vector<std::string>& argv) {
     return out.exit_code;  // 2 where the client blocks on it; Copilot: 0 with the JSON deny
   }
 
-  options.agent = args.value("--agent");
-  if (!options.agent) {
-    if (const char* env = std::getenv("TOOLGATE_AGENT"); env != nullptr && *env != '\0') options.agent = env;
-  }
-  options.use_daemon = !args.has("--no-daemon") && !options.learn_mode;
   if (options.learn_mode) {
     std::cerr << "toolgate hook: LEARNING MODE: calls the policy would deny or ask are allowed (and logged as such)\n";
   }
-  options.socket_path = args.value("--socket").value_or("");
-  options.log_path = args.value("--log").value_or("");
-  options.log_key_path = args.value("--log-key").value_or("");
-  const std::string policy_path = args.value("--policy").value_or("");
-  options.toolgate_path = SelfExePath();
-  if (!policy_path.empty()) {
-    char resolved[PATH_MAX];
-    options.policy_path = ::realpath(policy_path.c_str(), resolved) != nullptr ? std::string(resolved) : policy_path;
-  }
-  options.load_policy = [&policy_path](std::string* error) {
-    auto policy = LoadPolicyOrDefault(policy_path);  // diagnostics go to stderr
-    if (!policy) *error = policy_path.empty() ? "the embedded default" : policy_path;
-    return policy;
-  };
 
   // One byte past the limit is enough to see that an input is too large.
   const std::string input = ReadStdinBounded(hooks::kMaxHookInputBytes);

@@ -27,6 +27,7 @@ constexpr const char* kUsage =
     "  proxy --agent ID --listen ADDR|--unix PATH  the egress proxy, in the foreground\n"
     "  proxy-bench          measure CONNECT tunnel throughput and added connect latency\n"
     "  hook [--client C]    answer an agent client's tool-call hook (claude, copilot, codex, gemini, cursor)\n"
+    "  mcp ... -- SERVER    MCP stdio proxy: judge every tools/call a client sends to SERVER\n"
     "  hook-bench           measure the hook round trip against a static do-nothing hook\n"
     "  install CLIENT       write CLIENT's hook configuration to run toolgate hook (or toolgate-hook)\n"
     "  uninstall CLIENT     remove toolgate's hook entries from CLIENT's configuration\n"
@@ -63,6 +64,7 @@ int main(int argc, char** argv) {
     if (command == "proxy") return toolgate::cli::RunProxy(args);
     if (command == "proxy-bench") return toolgate::cli::RunProxyBench(args);
     if (command == "hook") return toolgate::cli::RunHook(args);
+    if (command == "mcp") return toolgate::cli::RunMcp(args);
     if (command == "install") return toolgate::cli::RunInstall(args);
     if (command == "uninstall") return toolgate::cli::RunUninstall(args);
     if (command == "run") return toolgate::cli::RunRun(args);

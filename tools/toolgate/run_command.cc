@@ -1,10 +1,13 @@
 // toolgate run: runs one command inside the OS sandbox derived from a
 // profile's grants (engine/sandbox/). toolgate doctor: what this host supports.
+#include <signal.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <iostream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,6 +26,43 @@ namespace toolgate::cli {
 namespace {
 
 constexpr int kExitSandbox = 71;  // the sandbox could not be built; the command did not run
+
+// The command shares the caller's terminal, and may change its mode (raw, no
+// echo) and then be killed by the timeout or a limit before it can put it
+// back. The mode the terminal had is restored when the run ends.
+class TerminalModeGuard {
+ public:
+  TerminalModeGuard() {
+    for (int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}) {
+      if (::isatty(fd) == 1 && ::tcgetattr(fd, &saved_) == 0) {
+        fd_ = fd;
+        return;
+      }
+    }
+  }
+  ~TerminalModeGuard() {
+    termios now{};
+    if (fd_ < 0 || ::tcgetattr(fd_, &now) != 0) return;
+    if (now.c_iflag == saved_.c_iflag && now.c_oflag == saved_.c_oflag && now.c_cflag == saved_.c_cflag &&
+        now.c_lflag == saved_.c_lflag && std::equal(std::begin(now.c_cc), std::end(now.c_cc), std::begin(saved_.c_cc))) {
+      return;
+    }
+    // From a background process group tcsetattr would stop this process
+    // with SIGTTOU; with the signal blocked it goes ahead.
+    sigset_t ttou, old;
+    sigemptyset(&ttou);
+    sigaddset(&ttou, SIGTTOU);
+    pthread_sigmask(SIG_BLOCK, &ttou, &old);
+    ::tcsetattr(fd_, TCSANOW, &saved_);
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  }
+  TerminalModeGuard(const TerminalModeGuard&) = delete;
+  TerminalModeGuard& operator=(const TerminalModeGuard&) = delete;
+
+ private:
+  int fd_ = -1;
+  termios saved_{};
+};
 
 constexpr const char* kRunUsage =
     "usage: toolgate run [--policy FILE] (--agent ID | --profile NAME) [--tier process|namespace|auto]\n"
@@ -142,7 +182,10 @@ int RunRun(const std::vector<std::string>& argv) {
   if (launch.verbose) {
     std::cerr << "toolgate run: profile " << profile_name << ", tier " << SandboxTierName(*tier) << "\n";
   }
-  Result<int> rc = sandbox::RunSandboxed(launch);
+  Result<int> rc = [&launch] {
+    const TerminalModeGuard terminal;
+    return sandbox::RunSandboxed(launch);
+  }();
   if (!rc.ok()) {
     std::cerr << "toolgate run: " << rc.error().message << "\n";
     return kExitSandbox;

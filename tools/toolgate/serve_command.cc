@@ -46,6 +46,52 @@ bool ParseCount(const std::string& text, std::size_t lo, std::size_t hi, std::si
   return true;
 }
 
+// Checked every second: a removed socket file leaves the daemon unreachable
+// (hooks would judge in-process, outside this daemon's log), so it is bound
+// again; a loosened mode would let other users in, so it is restored; a path
+// that now names another file is someone else's and is only reported. Each
+// change is logged once.
+void WatchSocket(const server::ListenerOptions& options, server::Server* srv, server::SocketFileState* last) {
+  const server::Listener& l = srv->listener();
+  const server::SocketFileCheck c = server::CheckSocketFile(l, options);
+  const server::SocketFileState previous = *last;
+  *last = c.state;
+  switch (c.state) {
+    case server::SocketFileState::kIntact: return;
+    case server::SocketFileState::kReplaced:
+      if (previous != c.state) {
+        spdlog::error("toolgate serve: the socket path {} now names another file (mode {:04o}); this daemon is "
+                      "unreachable there and leaves it alone",
+                      l.path, c.mode);
+      }
+      return;
+    case server::SocketFileState::kModeChanged:
+      spdlog::warn("toolgate serve: the socket {} has mode {:04o}; restoring {:04o}", l.path, c.mode,
+                   options.group.empty() ? 0600 : 0660);
+      if (auto e = server::RestoreSocketMode(l, options)) {
+        spdlog::error("toolgate serve: cannot restore the socket's mode: {}", *e);
+      } else {
+        *last = server::SocketFileState::kIntact;
+      }
+      return;
+    case server::SocketFileState::kRemoved: {
+      spdlog::warn("toolgate serve: the socket file {} was removed; binding it again", l.path);
+      auto fresh = server::OpenListener(options);
+      if (!fresh) {
+        spdlog::error("toolgate serve: cannot bind {} again: {}", options.path, fresh.error().message);
+        return;
+      }
+      if (auto e = srv->ReplaceListener(std::move(*fresh))) {
+        spdlog::error("toolgate serve: cannot take the new socket: {}", e->message);
+        return;
+      }
+      *last = server::SocketFileState::kIntact;
+      spdlog::info("toolgate serve: listening on {} again", options.path);
+      return;
+    }
+  }
+}
+
 }  // namespace
 
 int RunServe(const std::vector<std::string>& argv) {
@@ -178,12 +224,18 @@ int RunServe(const std::vector<std::string>& argv) {
     }
   }
 
+  server::SocketFileState socket_state = server::SocketFileState::kIntact;
   for (;;) {
     siginfo_t info{};
-    const int sig = ::sigwaitinfo(&signals, &info);
+    const timespec tick{1, 0};  // how often the socket file is checked
+    const int sig = ::sigtimedwait(&signals, &info, &tick);
     if (sig < 0) {
+      if (errno == EAGAIN) {
+        WatchSocket(lo, &srv, &socket_state);
+        continue;
+      }
       if (errno == EINTR) continue;
-      spdlog::critical("toolgate serve: sigwaitinfo: {}", std::strerror(errno));
+      spdlog::critical("toolgate serve: sigtimedwait: {}", std::strerror(errno));
       break;
     }
     if (sig == SIGHUP) {
