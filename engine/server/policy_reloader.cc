@@ -24,8 +24,8 @@ ReloadOutcome PolicyReloader::Reload(const char* trigger) {
         spdlog::error("toolgate serve: reload ({}): {}", trigger, FormatDiagnostic(d));
       }
     }
-    spdlog::error("toolgate serve: reload ({}) of {} rejected; keeping the last good policy {}", trigger, path_,
-                  current);
+    spdlog::error("toolgate serve: reload of {} failed; keeping the last good policy {} ({})", path_, current,
+                  trigger);
     return ReloadOutcome::kRejected;
   }
   tried_files_.clear();
@@ -37,8 +37,8 @@ ReloadOutcome PolicyReloader::Reload(const char* trigger) {
   engines_->Replace(r.policy);
   ++replaced_;
   const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
-  spdlog::info("toolgate serve: reloaded {} ({}): policy {} (was {}); loaded and swapped in {} us", path_, trigger,
-               r.policy->digest(), current, us.count());
+  spdlog::info("toolgate serve: reloaded {}: policy {} (was {}); {}: loaded and swapped in {} us", path_,
+               r.policy->digest(), current, trigger, us.count());
   return ReloadOutcome::kReplaced;
 }
 

@@ -134,7 +134,7 @@ start_daemon() {  # extra args...
   done
   bad "the daemon did not start"; cat "$tmp/serve.err"; return 1
 }
-rejected() { grep -c "rejected; keeping the last good policy" "$tmp/serve.err"; }
+rejected() { grep -c "failed; keeping the last good policy" "$tmp/serve.err"; }
 wait_rejected() {  # COUNT: waits (bounded) until that many rejections were logged
   for _ in $(seq 1 100); do [ "$(rejected)" -ge "$1" ] && return 0; sleep 0.05; done
   return 1
