@@ -45,6 +45,9 @@ struct HookOptions {
   // command rewritten to `toolgate run ... -- /bin/bash -c '<original>'`.
   std::string toolgate_path;  // absolute path of the full toolgate binary
   std::string policy_path;    // absolute; "" = the embedded default
+  // Learning mode (`--mode learn`): judged in-process under ApplyLearnMode.
+  // The daemon is not asked: it records its own decisions, in its own mode.
+  bool learn_mode = false;
 };
 
 // Where the decision came from, for the operator (stderr) and tests.

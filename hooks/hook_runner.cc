@@ -48,6 +48,7 @@ HookAnswer JudgeInProcess(const HookOptions& options, const std::vector<ToolCall
   std::size_t worst = 0;
   for (const ToolCall& call : calls) {
     decisions.push_back(engine.Decide(call));
+    if (options.learn_mode) ApplyLearnMode(&decisions.back());
     if (decisions.back().verdict > decisions[worst].verdict) worst = decisions.size() - 1;
   }
   if (!options.log_path.empty()) {
@@ -82,7 +83,10 @@ HookRun Run(std::string_view input, const HookOptions& options) {
 }  // namespace
 
 HookAnswer JudgeCalls(const HookOptions& options, const std::vector<ToolCall>& calls, DecisionSource* source) {
-  if (std::optional<HookAnswer> answer = AnswerViaDaemon(options, calls)) {
+  // Learning mode judges in-process: the daemon records its own decisions, in its own mode.
+  std::optional<HookAnswer> answer;
+  if (!options.learn_mode) answer = AnswerViaDaemon(options, calls);
+  if (answer) {
     *source = DecisionSource::kDaemon;
     return std::move(*answer);
   }

@@ -811,9 +811,16 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(AuditLogOptions options) {
   return log;
 }
 
+// Whether a decision's record waits for fdatasync: by the policy's verdict,
+// so a learning-mode deny (answered allow) is as durable as an enforced one.
+namespace {
+bool WantsSync(const AuditLogOptions& o, const Decision& d) {
+  return std::find(o.sync_verdicts.begin(), o.sync_verdicts.end(), d.PolicyVerdict()) != o.sync_verdicts.end();
+}
+}  // namespace
+
 Result<AppendReceipt> AuditLog::Append(const ToolCall& call, const Decision& decision, const PeerInfo& peer) {
-  const bool durable = std::find(s_->opt.sync_verdicts.begin(), s_->opt.sync_verdicts.end(), decision.verdict) !=
-                       s_->opt.sync_verdicts.end();
+  const bool durable = WantsSync(s_->opt, decision);
   if (durable) s_->durable_building.fetch_add(1);
   // Serialized here, outside the log's lock, by every appender in parallel.
   // The fast writer covers records with nothing to replace or redact; the rest
@@ -842,8 +849,7 @@ Result<AppendReceipt> AuditLog::AppendUnparsed(std::string_view raw_input, const
   } catch (const std::exception& e) {
     return AuditError(std::string("cannot build the audit record: ") + e.what());
   }
-  const bool durable = std::find(s_->opt.sync_verdicts.begin(), s_->opt.sync_verdicts.end(), decision.verdict) !=
-                       s_->opt.sync_verdicts.end();
+  const bool durable = WantsSync(s_->opt, decision);
   return s_->AppendMembers(audit::kTypeDecision, members, durable);
 }
 
@@ -852,8 +858,7 @@ Result<AppendReceipt> AuditLog::AppendBatch(std::span<const AuditEntry> entries,
   bool durable = false;
   for (const AuditEntry& e : entries) {
     if (e.decision == nullptr || e.peer == nullptr) return AuditError("an audit entry without a decision or peer");
-    durable = durable || std::find(s_->opt.sync_verdicts.begin(), s_->opt.sync_verdicts.end(), e.decision->verdict) !=
-                             s_->opt.sync_verdicts.end();
+    durable = durable || WantsSync(s_->opt, *e.decision);
   }
   if (durable) s_->durable_building.fetch_add(1);
   // Serialized here, outside the log's lock, as Append does; the buffers are

@@ -37,7 +37,12 @@ void AddDecision(json* out, const Decision& decision, const SecretRedactor& reda
                  std::vector<Redaction>* redactions) {
   json d = ToJson(decision, false);
   json& o = *out;
-  o["verdict"] = VerdictName(decision.verdict);
+  // The policy's verdict; in learning mode, what the caller was answered too.
+  o["verdict"] = VerdictName(decision.PolicyVerdict());
+  if (decision.policy_verdict) {
+    o["mode"] = "learn";
+    o["enforced"] = VerdictName(decision.verdict);
+  }
   o["message"] = d.contains("message") ? std::move(d["message"]) : json("");
   o["reasons"] = d.contains("reasons") ? std::move(d["reasons"]) : json::array();
   if (d.contains("error")) o["error"] = std::move(d["error"]);

@@ -130,6 +130,7 @@ bool RecordFilter::Matches(const json& rec) const {
   if (!verdicts.empty() && std::find(verdicts.begin(), verdicts.end(), Str(rec, "verdict")) == verdicts.end()) {
     return false;
   }
+  if (!mode.empty() && (Str(rec, "mode") == "learn") != (mode == "learn")) return false;
   if (!rule.empty()) {
     bool any = false;
     if (auto it = rec.find("rules"); it != rec.end() && it->is_array()) {

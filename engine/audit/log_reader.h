@@ -53,6 +53,7 @@ struct RecordFilter {
   std::optional<std::int64_t> since_ns;
   std::optional<std::int64_t> until_ns;
   std::string text;                  // case-insensitive substring of the raw line
+  std::string mode;                  // "learn" (records with "mode":"learn") or "enforce" (without)
   bool all_types = false;            // include checkpoint and recovery records
 
   bool Matches(const nlohmann::json& record) const;

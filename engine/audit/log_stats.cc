@@ -60,6 +60,10 @@ void LogStats::Add(const json& rec) {
   if (rec.contains("call") && rec["call"].is_null()) ++unparsed_inputs;
   if (rec.contains("redactions")) ++redacted;
   if (rec.contains("error")) ++errors;
+  if (Str(rec, "mode") == "learn") {
+    ++learn;
+    if (verdict != "allow" && Str(rec, "enforced") == "allow") ++learn_allowed_anyway;
+  }
 
   std::int64_t latency = 0;
   if (auto it = rec.find("latency_ns"); it != rec.end() && it->is_number_integer()) {
@@ -123,6 +127,7 @@ json LogStats::ToJson(std::size_t top) {
   out["last_time"] = last_time;
   out["verdicts"] = CountsJson(verdicts);
   out["deny_rate"] = CountsJson(verdicts)["deny_rate"];
+  out["learn_mode"] = json{{"records", learn}, {"allowed_anyway", learn_allowed_anyway}};
   out["latency_us"] = json{{"p50", static_cast<double>(Percentile(latency_ns, 50)) / 1000.0},
                            {"p90", static_cast<double>(Percentile(latency_ns, 90)) / 1000.0},
                            {"p99", static_cast<double>(Percentile(latency_ns, 99)) / 1000.0},

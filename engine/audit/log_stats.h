@@ -47,6 +47,10 @@ class LogStats {
   std::uint64_t unparsed_inputs = 0;
   std::uint64_t redacted = 0;
   std::uint64_t errors = 0;  // decisions made because the call could not be judged normally
+  // Learning mode ("mode":"learn"): its records, and those whose policy
+  // verdict (deny or ask) was answered allow.
+  std::uint64_t learn = 0;
+  std::uint64_t learn_allowed_anyway = 0;
   std::string first_time;
   std::string last_time;
   std::size_t max_denials = 50;

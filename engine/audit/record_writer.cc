@@ -676,6 +676,10 @@ bool WriteDecisionMembers(std::string* out, const ToolCall& call, const Decision
   }
   w.Lit("],\"effects\":");
   if (!member(kEffects, "/effects", [&] { WriteEffects(w, decision.effects); })) return false;
+  if (decision.policy_verdict) {
+    w.Lit(",\"enforced\":");
+    w.Str(VerdictName(decision.verdict));
+  }
   if (decision.error) {
     w.Lit(",\"error\":");
     if (!member(kError, "/error", [&] {
@@ -698,6 +702,7 @@ bool WriteDecisionMembers(std::string* out, const ToolCall& call, const Decision
   w.Num(static_cast<std::int64_t>(decision.latency.count()));
   w.Lit(",\"message\":");
   if (!member(kMessage, "/message", [&] { w.Scanned(decision.MessageForModel()); })) return false;
+  if (decision.policy_verdict) w.Lit(",\"mode\":\"learn\"");
   w.Lit(",\"policy_digest\":");
   w.Str(decision.policy_digest);
   w.Lit(",\"reasons\":");
@@ -731,7 +736,7 @@ bool WriteDecisionMembers(std::string* out, const ToolCall& call, const Decision
   w.Lit("],\"v\":");
   w.Num(kRecordVersion);
   w.Lit(",\"verdict\":");
-  w.Str(VerdictName(decision.verdict));
+  w.Str(VerdictName(decision.PolicyVerdict()));
   if (!w.ok()) return false;
   return !redacting || !one_pass || redactor.ScanIsClean(scan);
 }

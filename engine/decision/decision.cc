@@ -89,8 +89,9 @@ const char* SubjectName(Subject subject) {
 
 std::vector<const Finding*> Decision::Reasons() const {
   std::vector<const Finding*> out;
+  const Verdict decided = PolicyVerdict();
   for (const Finding& f : findings) {
-    if (f.verdict == verdict) out.push_back(&f);
+    if (f.verdict == decided) out.push_back(&f);
   }
   return out;
 }
@@ -98,10 +99,19 @@ std::vector<const Finding*> Decision::Reasons() const {
 std::string Decision::MessageForModel() const {
   const auto reasons = Reasons();
   std::string out;
-  switch (verdict) {
-    case Verdict::kAllow: return "toolgate: allowed; every effect of this call is granted.";
-    case Verdict::kAsk: out = "toolgate: this call needs confirmation: "; break;
-    case Verdict::kDeny: out = "toolgate: this call was blocked by policy: "; break;
+  const bool learning = policy_verdict.has_value() && verdict == Verdict::kAllow;
+  switch (PolicyVerdict()) {
+    case Verdict::kAllow:
+      return learning ? "toolgate (learning mode): allowed; every effect of this call is granted."
+                      : "toolgate: allowed; every effect of this call is granted.";
+    case Verdict::kAsk:
+      out = learning ? "toolgate (learning mode): allowed, but under enforcement this call would need confirmation: "
+                     : "toolgate: this call needs confirmation: ";
+      break;
+    case Verdict::kDeny:
+      out = learning ? "toolgate (learning mode): allowed, but under enforcement this call would be blocked: "
+                     : "toolgate: this call was blocked by policy: ";
+      break;
   }
   if (reasons.empty()) {
     out += error ? std::string("the call could not be judged (") + ErrorCodeName(error->code) + ")"
@@ -118,7 +128,9 @@ std::string Decision::MessageForModel() const {
 }
 
 std::string Decision::MessageForHuman() const {
-  std::string out = std::string(VerdictName(verdict)) + " (agent " + (agent_id.empty() ? "-" : agent_id) +
+  std::string out = std::string(VerdictName(PolicyVerdict())) +
+                    (policy_verdict ? std::string(" [learning mode: answered ") + VerdictName(verdict) + "]" : "") +
+                    " (agent " + (agent_id.empty() ? "-" : agent_id) +
                     ", profile " + (profile.empty() ? "-" : profile) + ")";
   if (error) {
     out += "\n  error[" + std::string(ErrorCodeName(error->code)) + "] " + SanitizeUtf8(error->message);
@@ -173,6 +185,10 @@ json ToJson(const Decision& decision, bool include_all_findings) {
            {"reasons", std::move(reasons)},
            {"policy_digest", decision.policy_digest},
            {"latency_ns", decision.latency.count()}};
+  if (decision.policy_verdict) {
+    out["mode"] = "learn";
+    out["policy_verdict"] = VerdictName(*decision.policy_verdict);
+  }
   if (decision.error) {
     out["error"] = json{{"code", ErrorCodeName(decision.error->code)},
                         {"message", SanitizeUtf8(decision.error->message)},
@@ -185,6 +201,12 @@ json ToJson(const Decision& decision, bool include_all_findings) {
     out["effects"] = ToJson(decision.effects);
   }
   return out;
+}
+
+void ApplyLearnMode(Decision* decision) {
+  if (decision->policy_verdict) return;
+  decision->policy_verdict = decision->verdict;
+  if (!decision->error) decision->verdict = Verdict::kAllow;
 }
 
 }  // namespace toolgate

@@ -11,6 +11,7 @@
 #include "policy/policy_compiler.h"
 #include "policy/policy_file.h"
 #include "policy/raw_policy.h"
+#include "policy/rule_compiler.h"
 #include "toolgate/policy.h"
 
 namespace toolgate {
@@ -87,7 +88,9 @@ bool ReadPolicyFile(const std::string& path, std::string* text, PolicyDiagnostic
     error->message = std::move(message);
     return false;
   };
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO put where the policy was must not hang a reload (the
+  // regular-file check below refuses it); it changes nothing for a regular file.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return fail(ErrorCode::kPolicyIo, std::string("cannot open policy file: ") + std::strerror(errno));
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -126,6 +129,11 @@ PolicyLoadResult LoadPolicyText(std::string_view text, const std::string& source
   PolicyLoadResult result;
   result.diagnostics = std::move(analysis.diagnostics);
   if (!analysis.has_errors()) result.policy = std::move(analysis.policy);
+  if (analysis.raw) {
+    for (const auto& [name, pack] : analysis.raw->rule_packs) {
+      result.files.push_back(ResolvePackPath(analysis.raw->source, pack.path));
+    }
+  }
   return result;
 }
 
@@ -135,9 +143,12 @@ PolicyLoadResult LoadPolicyFile(const std::string& path, const PolicyLoadOptions
   if (!ReadPolicyFile(path, &text, &error)) {
     PolicyLoadResult result;
     result.diagnostics.push_back(std::move(error));
+    result.files.push_back(path);
     return result;
   }
-  return LoadPolicyText(text, path, options);
+  PolicyLoadResult result = LoadPolicyText(text, path, options);
+  result.files.insert(result.files.begin(), path);
+  return result;
 }
 
 }  // namespace toolgate

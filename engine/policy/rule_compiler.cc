@@ -23,12 +23,6 @@ PolicyDiagnostic Diagnostic(ErrorCode code, std::string file, std::string json_p
   return d;
 }
 
-std::string ResolvePackPath(const std::string& policy_source, const std::string& path) {
-  if (!path.empty() && path[0] == '/') return std::filesystem::path(path).lexically_normal().string();
-  const std::size_t slash = policy_source.rfind('/');
-  if (slash == std::string::npos) return std::filesystem::path(path).lexically_normal().string();
-  return std::filesystem::path(policy_source.substr(0, slash + 1) + path).lexically_normal().string();
-}
 
 bool ReadPackFile(const std::string& path, std::string* text, std::string* error) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -140,6 +134,13 @@ class RuleMerger {
 };
 
 }  // namespace
+
+std::string ResolvePackPath(const std::string& policy_source, const std::string& path) {
+  if (!path.empty() && path[0] == '/') return std::filesystem::path(path).lexically_normal().string();
+  const std::size_t slash = policy_source.rfind('/');
+  if (slash == std::string::npos) return std::filesystem::path(path).lexically_normal().string();
+  return std::filesystem::path(policy_source.substr(0, slash + 1) + path).lexically_normal().string();
+}
 
 RuleCompileResult CompileRules(const RawPolicy& raw, const std::vector<std::string>& profiles,
                                std::vector<PolicyDiagnostic>* diagnostics) {

@@ -29,6 +29,10 @@ struct RuleCompileResult {
   std::vector<std::pair<std::string, std::string>> pack_digests;  // (name, sha256) of every loaded pack
 };
 
+// A rule pack's declared path as a file: relative paths are relative to the
+// policy file's directory.
+std::string ResolvePackPath(const std::string& policy_source, const std::string& path);
+
 // `profiles`: the valid profiles with their extends chains (parents first).
 RuleCompileResult CompileRules(const RawPolicy& raw, const std::vector<std::string>& profiles,
                                std::vector<PolicyDiagnostic>* diagnostics);

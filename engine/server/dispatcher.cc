@@ -32,6 +32,7 @@ struct Slot {
 // The same fail-closed answer `toolgate check --log` gives when the record
 // cannot be written: what cannot be logged is not allowed.
 void DenyUnlogged(Decision* d, const Error& failure) {
+  LeaveLearnMode(d);  // a learning-mode allow needs its record as much as any other
   d->verdict = Verdict::kDeny;
   d->error = Error{ErrorCode::kInternal, "the decision could not be written to the audit log: " + failure.message,
                    failure.location};
@@ -108,8 +109,13 @@ void HandleSessionOp(const Request& req, const Engine& engine, const PeerInfo& p
 
 }  // namespace
 
-Dispatcher::Dispatcher(const EngineHolder* engines, AuditLog* log, std::size_t max_message_bytes, bool defer_sync)
-    : engines_(engines), log_(log), max_message_bytes_(max_message_bytes), defer_sync_(defer_sync) {}
+Dispatcher::Dispatcher(const EngineHolder* engines, AuditLog* log, std::size_t max_message_bytes, bool defer_sync,
+                       bool learn_mode)
+    : engines_(engines),
+      log_(log),
+      max_message_bytes_(max_message_bytes),
+      defer_sync_(defer_sync),
+      learn_mode_(learn_mode) {}
 
 std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, const PeerInfo& peer,
                                       std::string* out) const {
@@ -172,6 +178,7 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
           s.grants = std::move(session.grants);
         }
         s.decision = engine->Decide(*call, s.grants.get());
+        if (learn_mode_) ApplyLearnMode(&s.decision);
         // A rule asked to move the session on: its next call sees the new phase.
         if (sessions_ != nullptr && s.decision.requested_phase && !call->session_id.empty()) {
           if (auto e = sessions_->SetPhase(call->session_id, *s.decision.requested_phase, "rule")) {
@@ -186,6 +193,7 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
         // The same located deny DecideText gives for the same text.
         s.raw_call = req.call.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
         s.decision = engine->DecideText(s.raw_call);
+        if (learn_mode_) ApplyLearnMode(&s.decision);  // stays a deny: it could not be judged
       }
     } catch (const std::exception& e) {
       spdlog::error("toolgate serve: internal error while handling a request: {}", e.what());

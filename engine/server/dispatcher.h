@@ -20,8 +20,11 @@ class Dispatcher {
  public:
   // log may be null: decisions are then answered without being recorded.
   // With defer_sync, HandleLines returns once the batch is written and leaves
-  // waiting for its fdatasync to the caller (see HandleLines).
-  Dispatcher(const EngineHolder* engines, AuditLog* log, std::size_t max_message_bytes, bool defer_sync = false);
+  // waiting for its fdatasync to the caller (see HandleLines). With
+  // learn_mode every decision goes through ApplyLearnMode before it is
+  // logged and answered (`toolgate serve --mode learn`).
+  Dispatcher(const EngineHolder* engines, AuditLog* log, std::size_t max_message_bytes, bool defer_sync = false,
+             bool learn_mode = false);
 
   // Appends one reply line to *out per request line, in order. peer is who
   // sent them (SO_PEERCRED), recorded with each decision. Returns 0, or with
@@ -55,6 +58,7 @@ class Dispatcher {
   std::size_t max_message_bytes_;
   bool defer_sync_;
   SessionRegistry* sessions_ = nullptr;
+  bool learn_mode_;
 };
 
 }  // namespace toolgate::server

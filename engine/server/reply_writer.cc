@@ -82,8 +82,15 @@ bool AppendDecisionJson(std::string* out, const Decision& d) {
   out->append(std::to_string(d.latency.count()));
   out->push_back(',');
   if (!StringMember(out, "message", d.MessageForModel())) return false;
+  if (d.policy_verdict) {
+    out->append(",\"mode\":\"learn\"");
+  }
   out->push_back(',');
   if (!StringMember(out, "policy_digest", d.policy_digest)) return false;
+  if (d.policy_verdict) {
+    out->push_back(',');
+    if (!StringMember(out, "policy_verdict", VerdictName(*d.policy_verdict))) return false;
+  }
   out->push_back(',');
   if (!StringMember(out, "profile", d.profile)) return false;
   out->append(",\"reasons\":[");

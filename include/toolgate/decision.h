@@ -75,6 +75,14 @@ struct Decision {
   // A rule asked (tg.phase.set) for the session to move to this phase from
   // its next call on; the session's owner applies it. nullopt = no request.
   std::optional<std::string> requested_phase;
+  // Learning mode (`--mode learn`, see ApplyLearnMode): what the policy
+  // decided, set on every decision made in that mode; `verdict` is then what
+  // the caller is answered. Empty under enforcement.
+  std::optional<Verdict> policy_verdict;
+
+  // The policy's verdict, whether or not it was enforced: what the reasons,
+  // the messages and the decision log's "verdict" are about.
+  Verdict PolicyVerdict() const { return policy_verdict.value_or(verdict); }
 
   // Findings whose verdict equals the decision's verdict.
   std::vector<const Finding*> Reasons() const;
@@ -85,5 +93,16 @@ struct Decision {
 };
 
 nlohmann::json ToJson(const Decision& decision, bool include_all_findings);
+
+// Learning mode: the engine decided as usual; the caller is allowed anyway,
+// and the decision says so (policy_verdict keeps the policy's verdict, the
+// decision log records "mode":"learn" and "enforced"). A call that could not
+// be judged at all (Decision::error: unreadable input, an internal failure)
+// stays denied: there is nothing in it to learn a grant from. Idempotent.
+void ApplyLearnMode(Decision* decision);
+
+// Undoes learning mode for a decision that must be denied after all (its
+// record could not be written): the answer is the plain deny that follows.
+inline void LeaveLearnMode(Decision* decision) { decision->policy_verdict.reset(); }
 
 }  // namespace toolgate

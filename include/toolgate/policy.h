@@ -104,6 +104,9 @@ class Policy {
 struct PolicyLoadResult {
   std::shared_ptr<const Policy> policy;  // null when any error was found
   std::vector<PolicyDiagnostic> diagnostics;
+  // Every file the load read or tried to read: the policy file (LoadPolicyFile
+  // only), then each rule pack it declares, resolved. What a watcher watches.
+  std::vector<std::string> files;
   bool ok() const { return policy != nullptr; }
 };
 

@@ -12,6 +12,7 @@ namespace {
 
 void PrintExplanation(const Decision& d, std::ostream& out) {
   out << "verdict: " << VerdictName(d.verdict) << "\n";
+  if (d.policy_verdict) out << "mode:    learn (the policy says " << VerdictName(*d.policy_verdict) << ")\n";
   out << "agent:   " << (d.agent_id.empty() ? "-" : SanitizeUtf8(d.agent_id)) << "  profile: "
       << (d.profile.empty() ? "-" : d.profile) << "\n";
   out << "policy:  " << d.policy_digest << "\n";
@@ -45,10 +46,12 @@ void PrintExplanation(const Decision& d, std::ostream& out) {
 }  // namespace
 
 int RunCheck(const std::vector<std::string>& argv) {
-  Args args(argv, {"--policy", "--agent", "--log", "--log-key"}, {"--explain", "--json"});
-  if (!args.ok() || !args.positional().empty()) {
-    std::cerr << "toolgate check: " << (args.ok() ? "unexpected argument" : args.error()) << "\n"
-              << "usage: toolgate check [--policy FILE] [--agent ID] [--log FILE [--log-key KEY]] [--explain] [--json] < call.json\n";
+  Args args(argv, {"--policy", "--agent", "--log", "--log-key", "--mode"}, {"--explain", "--json"});
+  const auto mode = args.value("--mode");
+  if (!args.ok() || !args.positional().empty() || (mode && *mode != "learn" && *mode != "enforce")) {
+    std::cerr << "toolgate check: " << (!args.ok() ? args.error() : args.positional().empty() ? "--mode takes enforce or learn" : "unexpected argument") << "\n"
+              << "usage: toolgate check [--policy FILE] [--agent ID] [--log FILE [--log-key KEY]] [--explain] [--json]\n"
+              << "                      [--mode enforce|learn] < call.json\n";
     return kExitUsage;
   }
   auto policy = LoadPolicyOrDefault(args.value("--policy").value_or(""));
@@ -69,6 +72,12 @@ int RunCheck(const std::vector<std::string>& argv) {
     }
   } else {
     d = engine.DecideText(input);
+  }
+
+  const bool learn = mode && *mode == "learn";
+  if (learn) {
+    std::cerr << "toolgate check: LEARNING MODE: a call the policy would deny or ask is allowed\n";
+    ApplyLearnMode(&d);
   }
 
   // The record is written before the answer; a decision that cannot be logged is a deny.

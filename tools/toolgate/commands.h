@@ -7,7 +7,8 @@
 namespace toolgate::cli {
 
 int RunCheck(const std::vector<std::string>& argv);
-int RunPolicy(const std::vector<std::string>& argv);  // policy lint FILE
+int RunPolicy(const std::vector<std::string>& argv);  // policy lint FILE | policy suggest ...
+int RunPolicySuggest(const std::vector<std::string>& argv);  // policy suggest [--policy FILE] LOGS: grants to review
 int RunDemo(const std::vector<std::string>& argv);
 int RunBench(const std::vector<std::string>& argv);
 int RunLog(const std::vector<std::string>& argv);       // log verify|query|stats|report|export|keygen|bench

@@ -6,7 +6,7 @@
 namespace toolgate::cli {
 
 std::vector<std::string> DecisionValueFlags() {
-  return {"--policy", "--agent", "--session", "--socket", "--log", "--log-key", "--timeout-ms"};
+  return {"--policy", "--agent", "--session", "--socket", "--log", "--log-key", "--timeout-ms", "--mode"};
 }
 
 std::vector<std::string> DecisionSwitches() { return {"--no-daemon"}; }
@@ -25,7 +25,10 @@ std::string ReadDecisionOptions(const Args& args, hooks::HookOptions* options) {
     if (const char* env = std::getenv("TOOLGATE_AGENT"); env != nullptr && *env != '\0') options->agent = env;
   }
   options->session = args.value("--session");
-  options->use_daemon = !args.has("--no-daemon");
+  const std::string mode = args.value("--mode").value_or("enforce");
+  if (mode != "enforce" && mode != "learn") return "--mode takes enforce or learn";
+  options->learn_mode = mode == "learn";
+  options->use_daemon = !args.has("--no-daemon") && !options->learn_mode;
   options->socket_path = args.value("--socket").value_or("");
   options->log_path = args.value("--log").value_or("");
   options->log_key_path = args.value("--log-key").value_or("");

@@ -1,7 +1,8 @@
 // The options that say how a hook-style command reaches its decisions, shared
 // by `toolgate hook` and `toolgate mcp`: --policy FILE, --agent ID (else
 // $TOOLGATE_AGENT), --session ID, --socket PATH, --no-daemon, --log FILE|DIR,
-// --log-key KEY, --timeout-ms N.
+// --log-key KEY, --timeout-ms N, --mode enforce|learn (learn: judged in-process
+// under ApplyLearnMode; never the default).
 #pragma once
 
 #include <string>

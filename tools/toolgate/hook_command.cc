@@ -17,7 +17,9 @@ namespace {
 constexpr const char* kHookUsage =
     "usage: toolgate hook [--client claude|copilot|codex|gemini|cursor] [--policy FILE] [--agent ID]\n"
     "                     [--session ID] [--socket PATH] [--no-daemon] [--log FILE|DIR [--log-key KEY]]\n"
-    "                     [--timeout-ms N] < input.json\n";
+    "                     [--timeout-ms N] [--mode enforce|learn] < input.json\n"
+    "  --mode learn: judge in-process and allow what the policy would deny or ask, recording the\n"
+    "                policy's verdict with \"mode\":\"learn\" (never the default)\n";
 
 }  // namespace
 
@@ -52,6 +54,10 @@ int RunHook(const std::vector<std::string>& argv) {
     const hooks::HookOutput out = adapter->Render(ctx, deny);
     WriteAll(STDOUT_FILENO, out.stdout_text);
     return out.exit_code;  // 2 where the client blocks on it; Copilot: 0 with the JSON deny
+  }
+
+  if (options.learn_mode) {
+    std::cerr << "toolgate hook: LEARNING MODE: calls the policy would deny or ask are allowed (and logged as such)\n";
   }
 
   // One byte past the limit is enough to see that an input is too large.

@@ -37,6 +37,7 @@ constexpr const char* kLogUsage =
     "      exit: 0 verified, 1 tampered or corrupt, 2 only a torn last line (crash), 66 unreadable\n"
     "  query [FILTERS] [--json] [--limit N] [--all-types] LOG...\n"
     "      list matching decisions as a table, or as JSON lines; exit 1 when nothing matched\n"
+    "      (L:deny, L:ask: the policy's verdict of a learning-mode record, which was answered allow)\n"
     "  stats [FILTERS] [--json] [--top N] LOG...\n"
     "      counts by verdict, agent, tool and rule; deny rate; latency p50/p90/p99\n"
     "  report --html FILE [FILTERS] [--key PUB] [--title TEXT] LOG...\n"
@@ -49,7 +50,8 @@ constexpr const char* kLogUsage =
     "      measure append and verify throughput (not a test)\n"
     "\n"
     "FILTERS: --agent ID --session ID --tool NAME --rule ID (each may use *)\n"
-    "         --verdict allow,ask,deny --since T --until T (RFC 3339, a date, or 15m/2h/7d ago) --text TEXT\n";
+    "         --verdict allow,ask,deny --since T --until T (RFC 3339, a date, or 15m/2h/7d ago) --text TEXT\n"
+    "         --mode learn|enforce (records made in learning mode, or not)\n";
 
 int Usage(const std::string& why) {
   std::cerr << "toolgate log: " << why << "\n" << kLogUsage;
@@ -211,7 +213,11 @@ int RunQuery(const std::vector<std::string>& argv) {
           }
           const std::string type = audit::Str(rec, "type");
           const std::string seq = rec.contains("seq") ? rec["seq"].dump() : "?";
-          const std::string verdict = type == "decision" ? audit::Str(rec, "verdict") : type;
+          // A learning-mode record that was answered otherwise: "deny>allow" (the policy's verdict, then the answer).
+          std::string verdict = type == "decision" ? audit::Str(rec, "verdict") : type;
+          if (audit::Str(rec, "mode") == "learn" && audit::Str(rec, "enforced") != verdict) {
+            verdict = "L:" + verdict;
+          }
           std::printf("%-7s %-19s %-6s %-16s %-12s %-22s %s\n", seq.c_str(),
                       TerminalSafe(audit::Str(rec, "time").substr(0, 19)).c_str(), TerminalSafe(verdict, 10).c_str(),
                       TerminalSafe(audit::Str(rec, "agent", "id"), 16).c_str(),
@@ -272,6 +278,11 @@ int RunStats(const std::vector<std::string>& argv) {
   std::printf("verdicts:  allow %llu  ask %llu  deny %llu  deny rate %.1f%%\n",
               static_cast<unsigned long long>(v.allow), static_cast<unsigned long long>(v.ask),
               static_cast<unsigned long long>(v.deny), v.deny_rate() * 100.0);
+  if (stats.learn > 0) {
+    std::printf("LEARNING MODE: %llu record(s) made in learning mode; %llu deny/ask verdict(s) were answered allow\n",
+                static_cast<unsigned long long>(stats.learn),
+                static_cast<unsigned long long>(stats.learn_allowed_anyway));
+  }
   std::printf("latency:   p50 %.1f us  p90 %.1f us  p99 %.1f us  max %.1f us\n", j["latency_us"]["p50"].get<double>(),
               j["latency_us"]["p90"].get<double>(), j["latency_us"]["p99"].get<double>(),
               j["latency_us"]["max"].get<double>());
@@ -400,7 +411,7 @@ int RunKeygen(const std::vector<std::string>& argv) {
 }  // namespace
 
 std::vector<std::string> FilterFlags() {
-  return {"--agent", "--session", "--tool", "--rule", "--verdict", "--since", "--until", "--text"};
+  return {"--agent", "--session", "--tool", "--rule", "--verdict", "--since", "--until", "--text", "--mode"};
 }
 
 std::optional<audit::RecordFilter> FilterFromArgs(const Args& args, std::string* error) {
@@ -410,6 +421,11 @@ std::optional<audit::RecordFilter> FilterFromArgs(const Args& args, std::string*
   f.tool = args.value("--tool").value_or("");
   f.rule = args.value("--rule").value_or("");
   f.text = args.value("--text").value_or("");
+  f.mode = args.value("--mode").value_or("");
+  if (!f.mode.empty() && f.mode != "learn" && f.mode != "enforce") {
+    *error = "--mode takes learn or enforce, not '" + f.mode + "'";
+    return std::nullopt;
+  }
   if (auto v = args.value("--verdict")) {
     std::size_t start = 0;
     while (start <= v->size()) {
@@ -499,6 +515,7 @@ void RecordDecisionOrDeny(const std::string& log_path, const std::string& key_pa
   // Fail closed: what cannot be logged is not allowed.
   std::cerr << "toolgate check: audit log " << log_path << ": " << failure->message
             << (failure->location.empty() ? "" : " (" + failure->location + ")") << "; denying\n";
+  LeaveLearnMode(decision);
   decision->verdict = Verdict::kDeny;
   decision->error = Error{ErrorCode::kInternal, "the decision could not be written to the audit log: " + failure->message,
                           log_path};

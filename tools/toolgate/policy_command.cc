@@ -1,4 +1,5 @@
-// toolgate policy lint FILE: load errors and warnings, located.
+// toolgate policy lint FILE: load errors and warnings, located. `policy suggest`
+// is in policy_suggest_command.cc.
 #include <iostream>
 
 #include "cli_io.h"
@@ -7,8 +8,10 @@
 namespace toolgate::cli {
 
 int RunPolicy(const std::vector<std::string>& argv) {
+  if (!argv.empty() && argv[0] == "suggest") return RunPolicySuggest({argv.begin() + 1, argv.end()});
   if (argv.empty() || argv[0] != "lint") {
-    std::cerr << "usage: toolgate policy lint [--json] [--werror] FILE\n";
+    std::cerr << "usage: toolgate policy lint [--json] [--werror] FILE\n"
+                 "       toolgate policy suggest [--policy FILE] [FILTERS] [--exact] [--json] LOG...\n";
     return kExitUsage;
   }
   Args args(std::vector<std::string>(argv.begin() + 1, argv.end()), {}, {"--json", "--werror"});

@@ -16,6 +16,8 @@
 #include "server/dispatcher.h"
 #include "server/engine_holder.h"
 #include "server/listener.h"
+#include "server/policy_reloader.h"
+#include "server/policy_watcher.h"
 #include "server/server.h"
 #include "toolgate/session.h"
 #include "toolgate/audit.h"
@@ -27,7 +29,10 @@ namespace {
 constexpr const char* kServeUsage =
     "usage: toolgate serve [--policy FILE] [--socket PATH] [--log DIR [--log-key KEY]] [--group NAME]\n"
     "                      [--workers N] [--max-message-bytes N] [--max-connections N]\n"
-    "                      [--log-sync deny,ask|all|none]\n";
+    "                      [--log-sync deny,ask|all|none] [--no-watch] [--mode enforce|learn]\n"
+    "  the policy file and its rule packs are watched: a valid new version is swapped in, an invalid\n"
+    "  one is logged and ignored (--no-watch: only SIGHUP reloads). --mode learn allows what the policy\n"
+    "  would deny or ask and records the policy's verdict with \"mode\":\"learn\" (never the default).\n";
 
 int Usage(const std::string& why) {
   std::cerr << "toolgate serve: " << why << "\n" << kServeUsage;
@@ -40,27 +45,6 @@ bool ParseCount(const std::string& text, std::size_t lo, std::size_t hi, std::si
   if (ec != std::errc() || end != text.data() + text.size() || v < lo || v > hi) return false;
   *out = v;
   return true;
-}
-
-// SIGHUP: load the file again; a policy that fails to load changes nothing.
-void Reload(const std::string& path, server::EngineHolder* engines) {
-  if (path.empty()) {
-    spdlog::warn("toolgate serve: SIGHUP: serving the embedded default policy; there is no file to reload");
-    return;
-  }
-  PolicyLoadResult r = LoadPolicyFile(path);
-  for (const PolicyDiagnostic& d : r.diagnostics) {
-    if (d.severity == PolicyDiagnostic::Severity::kError) {
-      spdlog::error("toolgate serve: reload: {}", FormatDiagnostic(d));
-    }
-  }
-  const std::string current = engines->Current()->policy().digest();
-  if (!r.ok()) {
-    spdlog::error("toolgate serve: reload of {} failed; keeping the last good policy {}", path, current);
-    return;
-  }
-  engines->Replace(r.policy);
-  spdlog::info("toolgate serve: reloaded {}: policy {} (was {})", path, r.policy->digest(), current);
 }
 
 // Checked every second: a removed socket file leaves the daemon unreachable
@@ -114,8 +98,8 @@ void WatchSocket(const server::ListenerOptions& options, server::Server* srv, se
 int RunServe(const std::vector<std::string>& argv) {
   Args args(argv,
             {"--policy", "--socket", "--log", "--log-key", "--group", "--workers", "--max-message-bytes",
-             "--max-connections", "--log-sync"},
-            {});
+             "--max-connections", "--log-sync", "--mode"},
+            {"--no-watch"});
   if (!args.ok()) return Usage(args.error());
   if (!args.positional().empty()) return Usage("unexpected argument '" + args.positional()[0] + "'");
   std::size_t workers = 4;
@@ -131,6 +115,9 @@ int RunServe(const std::vector<std::string>& argv) {
     return Usage("--max-connections takes a count from 1 to 100000");
   }
   if (args.value("--log-key") && !args.value("--log")) return Usage("--log-key needs --log DIR");
+  const std::string mode = args.value("--mode").value_or("enforce");
+  if (mode != "enforce" && mode != "learn") return Usage("--mode takes enforce or learn");
+  const bool learn = mode == "learn";
   // Which verdicts wait for fdatasync before their reply (every record is
   // written to the file before its reply either way).
   std::vector<Verdict> sync_verdicts = {Verdict::kDeny, Verdict::kAsk};
@@ -150,9 +137,20 @@ int RunServe(const std::vector<std::string>& argv) {
   }
 
   const std::string policy_path = args.value("--policy").value_or("");
-  auto policy = LoadPolicyOrDefault(policy_path);
+  std::shared_ptr<const Policy> policy;
+  std::vector<std::string> policy_files;
+  if (policy_path.empty()) {
+    policy = LoadPolicyOrDefault("");
+  } else {
+    PolicyLoadResult r = LoadPolicyFile(policy_path);
+    for (const PolicyDiagnostic& d : r.diagnostics) std::cerr << FormatDiagnostic(d) << "\n";
+    if (!r.ok()) std::cerr << "toolgate: policy failed to load; refusing to judge calls\n";
+    policy = r.policy;
+    policy_files = std::move(r.files);
+  }
   if (!policy) return kExitPolicy;
   server::EngineHolder engines(policy);
+  server::PolicyReloader reloader(policy_path, &engines, policy_files);
 
   // Signals are taken synchronously by this thread (sigwaitinfo below); every
   // thread started from here on inherits the blocked mask.
@@ -195,7 +193,7 @@ int RunServe(const std::vector<std::string>& argv) {
   }
   const std::string where = listener->activated ? "the socket systemd passed (fd 3)" : listener->path;
 
-  server::Dispatcher dispatcher(&engines, log.get(), max_message, /*defer_sync=*/true);
+  server::Dispatcher dispatcher(&engines, log.get(), max_message, /*defer_sync=*/true, learn);
   // Task phases and temporary grants live as long as the daemon (in memory).
   SessionRegistry sessions;
   dispatcher.set_sessions(&sessions);
@@ -209,6 +207,26 @@ int RunServe(const std::vector<std::string>& argv) {
   }
   spdlog::info("toolgate serve: listening on {} with {} workers; policy {}; {}", where, workers, policy->digest(),
                log ? "logging every decision to " + log->current_file() : "decisions are not logged (no --log)");
+  if (learn) {
+    spdlog::warn("toolgate serve: LEARNING MODE: calls the policy would deny or ask are ALLOWED; every decision is "
+                 "recorded with \"mode\":\"learn\" and the policy's verdict. Do not leave it on.");
+  }
+
+  // The watcher's thread inherits the blocked signal mask set above.
+  std::unique_ptr<server::PolicyWatcher> watcher;
+  if (!policy_path.empty() && !args.has("--no-watch")) {
+    auto started = server::PolicyWatcher::Start(reloader.files(), [&reloader] {
+      reloader.Reload("file change");
+      return reloader.files();
+    });
+    if (started) {
+      watcher = std::move(*started);
+      spdlog::info("toolgate serve: watching {} file(s) of the policy for changes", reloader.files().size());
+    } else {
+      spdlog::warn("toolgate serve: cannot watch the policy files ({}); only SIGHUP reloads",
+                   started.error().message);
+    }
+  }
 
   server::SocketFileState socket_state = server::SocketFileState::kIntact;
   for (;;) {
@@ -225,12 +243,17 @@ int RunServe(const std::vector<std::string>& argv) {
       break;
     }
     if (sig == SIGHUP) {
-      Reload(policy_path, &engines);
+      if (policy_path.empty()) {
+        spdlog::warn("toolgate serve: SIGHUP: serving the embedded default policy; there is no file to reload");
+      } else {
+        reloader.Reload("SIGHUP");
+      }
       continue;
     }
     spdlog::info("toolgate serve: {}: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     break;
   }
+  if (watcher) watcher->Stop();
   srv.Shutdown();
   int code = 0;
   if (log) {
