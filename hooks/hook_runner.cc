@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include "sandbox/forward.h"
+#include "toolgate/ask_fallback.h"
 #include "toolgate/audit.h"
 #include "toolgate/engine.h"
+#include "toolgate/state_store.h"
 
 namespace toolgate::hooks {
 namespace {
@@ -35,19 +37,31 @@ std::optional<std::string> LogDecisions(const HookOptions& options, const std::v
   return std::nullopt;
 }
 
-HookAnswer JudgeInProcess(const HookOptions& options, const std::vector<ToolCall>& calls) {
+HookAnswer JudgeInProcess(const HookOptions& options, const std::vector<ToolCall>& calls, bool headless) {
   std::string why;
   std::shared_ptr<const Policy> policy = options.load_policy ? options.load_policy(&why) : nullptr;
   if (!policy) {
     return DenyAnswer("toolgate could not judge this call, so it is blocked: the policy failed to load" +
                       (why.empty() ? std::string() : " (" + why + ")"));
   }
-  const Engine engine(policy);
+  std::shared_ptr<StateStore> state;
+  if (!options.state_dir.empty()) {
+    StateStoreOptions so;
+    so.dir = options.state_dir;
+    Result<std::unique_ptr<StateStore>> opened = StateStore::Open(so);
+    if (!opened) {
+      return DenyAnswer("toolgate could not judge this call, so it is blocked: the state store could not be opened (" +
+                        opened.error().message + " at " + opened.error().location + ")");
+    }
+    state = std::move(*opened);
+  }
+  const Engine engine(policy, state);
   std::vector<Decision> decisions;
   decisions.reserve(calls.size());
   std::size_t worst = 0;
   for (const ToolCall& call : calls) {
     decisions.push_back(engine.Decide(call));
+    if (headless) ApplyAskFallback(*policy, &decisions.back());  // before the log: it records the fallback
     if (decisions.back().verdict > decisions[worst].verdict) worst = decisions.size() - 1;
   }
   if (!options.log_path.empty()) {
@@ -74,11 +88,12 @@ HookRun Run(std::string_view input, const HookOptions& options) {
   if (read.adapter == nullptr) return std::move(read.failed);
   HookRun run;
   run.client = read.client;
-  if (std::optional<HookAnswer> answer = AnswerViaDaemon(options, read.parsed.calls)) {
+  const bool headless = !read.parsed.context.can_ask;
+  if (std::optional<HookAnswer> answer = AnswerViaDaemon(options, read.parsed.calls, headless)) {
     run.answer = std::move(*answer);
     run.source = DecisionSource::kDaemon;
   } else {
-    run.answer = JudgeInProcess(options, read.parsed.calls);
+    run.answer = JudgeInProcess(options, read.parsed.calls, headless);
     run.source = DecisionSource::kInProcess;
   }
   run.output = read.adapter->Render(read.parsed.context, run.answer);

@@ -99,7 +99,14 @@ std::string Decision::MessageForModel() const {
   const auto reasons = Reasons();
   std::string out;
   switch (verdict) {
-    case Verdict::kAllow: return "toolgate: allowed; every effect of this call is granted.";
+    case Verdict::kAllow:
+      // An ask that fell back to allow says so (include/toolgate/ask_fallback.h).
+      for (const Finding& f : findings) {
+        if (f.verdict == Verdict::kAllow && f.subject == Subject::kCall && !f.note.empty()) {
+          return "toolgate: allowed: " + f.note + ".";
+        }
+      }
+      return "toolgate: allowed; every effect of this call is granted.";
     case Verdict::kAsk: out = "toolgate: this call needs confirmation: "; break;
     case Verdict::kDeny: out = "toolgate: this call was blocked by policy: "; break;
   }

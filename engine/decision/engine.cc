@@ -7,6 +7,7 @@
 
 #include "grants/compiled_profile.h"
 #include "lua/rule_set.h"
+#include "toolgate/state_store.h"
 
 namespace toolgate {
 namespace {
@@ -41,7 +42,7 @@ void DenyWithError(Decision* d, Error error, std::string note) {
   d->error = std::move(error);
 }
 
-void Judge(const Policy& policy, const EffectsContext& context, const ToolCall& call, Decision* d) {
+void Judge(const Policy& policy, const EffectsContext& context, StateStore* state, const ToolCall& call, Decision* d) {
   const CompiledProfile* profile = policy.ProfileFor(call.agent_id, &d->profile);
   if (profile == nullptr) {
     d->verdict = Verdict::kDeny;
@@ -75,13 +76,14 @@ void Judge(const Policy& policy, const EffectsContext& context, const ToolCall& 
   // Rules judge what the grants let through; a call the grants deny is
   // already decided and no rule can make it less severe.
   if (d->verdict != Verdict::kDeny && policy.rules() != nullptr) {
-    policy.rules()->Evaluate(call, e, d->profile, d);
+    policy.rules()->Evaluate(call, e, d->profile, state, d);
   }
 }
 
 }  // namespace
 
-Engine::Engine(std::shared_ptr<const Policy> policy) : policy_(std::move(policy)) {
+Engine::Engine(std::shared_ptr<const Policy> policy, std::shared_ptr<StateStore> state)
+    : policy_(std::move(policy)), state_(state ? std::move(state) : std::shared_ptr<StateStore>(StateStore::InMemory())) {
   const PolicySettings& s = policy_->settings();
   effects_context_.home = s.home;
   effects_context_.resolve_symlinks = s.resolve_symlinks;
@@ -97,7 +99,7 @@ Decision Engine::Decide(const ToolCall& call) const {
   d.policy_digest = policy_->digest();
   // Fail closed: whatever goes wrong inside judgment is a deny, never an allow.
   try {
-    Judge(*policy_, effects_context_, call, &d);
+    Judge(*policy_, effects_context_, state_.get(), call, &d);
   } catch (const std::bad_alloc&) {
     DenyWithError(&d, Error{ErrorCode::kInternal, "out of memory while judging the call", {}},
                   "internal error: out of memory");

@@ -211,6 +211,7 @@ class Flattener {
       // Parents merge in order: a later parent's setting overrides an earlier one's.
       if (p.default_setting) flat.default_setting = p.default_setting;
       if (p.unknown_effects) flat.unknown_effects = p.unknown_effects;
+      if (p.ask_fallback) flat.ask_fallback = p.ask_fallback;
       MergeSandbox(p.sandbox, &flat.sandbox);
     }
     if (const auto it = own_.find(name); it != own_.end()) {
@@ -220,6 +221,7 @@ class Flattener {
     }
     if (raw.default_verdict) flat.default_setting = std::make_pair(name, *raw.default_verdict);
     if (raw.unknown_effects) flat.unknown_effects = std::make_pair(name, *raw.unknown_effects);
+    if (raw.ask_fallback) flat.ask_fallback = raw.ask_fallback->verdict;
     if (raw.sandbox) MergeSandbox(*raw.sandbox, &flat.sandbox);
     flat.default_verdict = flat.default_setting ? flat.default_setting->second.verdict : Verdict::kDeny;
     state_[name] = ok ? 2 : 3;
@@ -329,6 +331,7 @@ std::shared_ptr<const Policy> PolicyCompiler::Build(const PolicyAnalysis& a, std
   policy->settings_ = raw.settings;
   for (const RawAgent& agent : raw.agents) policy->agent_profiles_[agent.id] = agent.profile.name;
   if (raw.default_profile) policy->default_profile_ = raw.default_profile->name;
+  if (raw.ask_fallback) policy->ask_fallback_ = raw.ask_fallback->verdict;
 
   bool ok = true;
   for (const auto& [name, flat] : a.flat) {
@@ -366,6 +369,7 @@ std::shared_ptr<const Policy> PolicyCompiler::Build(const PolicyAnalysis& a, std
     }
     policy->profiles_.emplace(name, std::move(profile));
     policy->sandboxes_.emplace(name, CompileSandbox(flat));
+    if (flat.ask_fallback) policy->profile_ask_fallback_.emplace(name, *flat.ask_fallback);
   }
   if (!ok) return nullptr;
   return policy;

@@ -34,6 +34,11 @@ const SandboxProfile* Policy::SandboxFor(std::string_view profile) const {
   return it == sandboxes_.end() ? nullptr : &it->second;
 }
 
+Verdict Policy::AskFallbackFor(std::string_view profile) const {
+  const auto it = profile_ask_fallback_.find(profile);
+  return it != profile_ask_fallback_.end() ? it->second : ask_fallback_;
+}
+
 const char* SandboxTierName(SandboxTier tier) {
   switch (tier) {
     case SandboxTier::kProcess: return "process";

@@ -77,6 +77,7 @@ struct RawProfile {
   std::array<std::vector<RawPattern>, kGrantListCount> lists;  // indexed by GrantList
   std::vector<RawRuleUse> rules;  // in file order
   std::optional<RawSandbox> sandbox;
+  std::optional<RawVerdict> ask_fallback;  // "allow" or "deny"
 };
 
 struct RawAgent {
@@ -88,6 +89,7 @@ struct RawPolicy {
   std::string source;
   PolicySettings settings;
   std::optional<RawReference> default_profile;
+  std::optional<RawVerdict> ask_fallback;  // "allow" or "deny"; absent = deny
   std::vector<RawAgent> agents;                 // sorted by id
   std::map<std::string, RawProfile> profiles;   // sorted by name
   std::map<std::string, RawRulePack> rule_packs;  // sorted by name

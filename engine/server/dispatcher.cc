@@ -8,6 +8,7 @@
 
 #include "sandbox/forward.h"
 #include "server/request.h"
+#include "toolgate/ask_fallback.h"
 
 namespace toolgate::server {
 namespace {
@@ -94,6 +95,7 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
       }
       if (call && !too_big) {
         s.decision = engine->Decide(*call);
+        if (req.headless) ApplyAskFallback(engine->policy(), &s.decision);  // before the log records it
         // Only an allowed shell call is forwarded; the profile lookup is skipped for the rest.
         s.shell_sandboxed = s.decision.verdict == Verdict::kAllow && call->tool_name == "Bash" &&
                             sandbox::ProfileRunsShellSandboxed(engine->policy(), call->agent_id);

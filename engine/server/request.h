@@ -32,6 +32,9 @@ struct Request {
   std::string id;       // the request's id as JSON text, echoed verbatim in the reply
   Op op = Op::kPing;
   nlohmann::json call;  // for decide: the call object, as sent
+  // "headless": true: the caller cannot ask a human, so an ask follows the
+  // policy's ask_fallback (include/toolgate/ask_fallback.h) before it is logged.
+  bool headless = false;
 };
 
 struct RequestError {

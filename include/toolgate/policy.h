@@ -72,6 +72,10 @@ class Policy {
   const lua::RuleSet* rules() const { return rules_.get(); }
   // How `toolgate run` sandboxes commands for a profile; nullptr for an unknown name.
   const SandboxProfile* SandboxFor(std::string_view profile) const;
+  // What an ask becomes for this profile where no human can be asked: the
+  // profile's "ask_fallback" (inherited through extends), else the policy's,
+  // else deny. Never kAsk. See include/toolgate/ask_fallback.h.
+  Verdict AskFallbackFor(std::string_view profile) const;
 
  private:
   friend class PolicyCompiler;  // engine/policy/policy_loader.cc
@@ -85,6 +89,8 @@ class Policy {
   std::map<std::string, std::unique_ptr<CompiledProfile>, std::less<>> profiles_;
   std::shared_ptr<const lua::RuleSet> rules_;
   std::map<std::string, SandboxProfile, std::less<>> sandboxes_;  // profile name -> sandbox
+  Verdict ask_fallback_ = Verdict::kDeny;                          // top-level "ask_fallback"
+  std::map<std::string, Verdict, std::less<>> profile_ask_fallback_;  // profiles that set their own
 };
 
 struct PolicyLoadResult {

@@ -17,7 +17,8 @@ namespace {
 
 constexpr const char* kHookUsage =
     "usage: toolgate hook [--client claude|copilot|codex|gemini|cursor] [--policy FILE] [--agent ID]\n"
-    "                     [--socket PATH] [--no-daemon] [--log FILE [--log-key KEY]] [--timeout-ms N] < input.json\n";
+    "                     [--socket PATH] [--no-daemon] [--log FILE [--log-key KEY]] [--state DIR]\n"
+    "                     [--timeout-ms N] < input.json\n";
 
 }  // namespace
 
@@ -26,7 +27,7 @@ int RunHook(const std::vector<std::string>& argv) {
     std::cout << kHookUsage;
     return 0;
   }
-  Args args(argv, {"--client", "--policy", "--agent", "--socket", "--log", "--log-key", "--timeout-ms"},
+  Args args(argv, {"--client", "--policy", "--agent", "--socket", "--log", "--log-key", "--state", "--timeout-ms"},
             {"--no-daemon"});
   hooks::HookOptions options;
   std::string usage_error;
@@ -69,6 +70,7 @@ int RunHook(const std::vector<std::string>& argv) {
   options.socket_path = args.value("--socket").value_or("");
   options.log_path = args.value("--log").value_or("");
   options.log_key_path = args.value("--log-key").value_or("");
+  options.state_dir = args.value("--state").value_or("");  // in-process decisions only: the daemon keeps its own
   const std::string policy_path = args.value("--policy").value_or("");
   options.toolgate_path = SelfExePath();
   if (!policy_path.empty()) {

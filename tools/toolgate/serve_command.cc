@@ -19,6 +19,7 @@
 #include "server/server.h"
 #include "toolgate/audit.h"
 #include "toolgate/daemon_protocol.h"
+#include "toolgate/state_store.h"
 
 namespace toolgate::cli {
 namespace {
@@ -26,7 +27,7 @@ namespace {
 constexpr const char* kServeUsage =
     "usage: toolgate serve [--policy FILE] [--socket PATH] [--log DIR [--log-key KEY]] [--group NAME]\n"
     "                      [--workers N] [--max-message-bytes N] [--max-connections N]\n"
-    "                      [--log-sync deny,ask|all|none]\n";
+    "                      [--log-sync deny,ask|all|none] [--state DIR | --state-memory] [--state-reset]\n";
 
 int Usage(const std::string& why) {
   std::cerr << "toolgate serve: " << why << "\n" << kServeUsage;
@@ -67,8 +68,8 @@ void Reload(const std::string& path, server::EngineHolder* engines) {
 int RunServe(const std::vector<std::string>& argv) {
   Args args(argv,
             {"--policy", "--socket", "--log", "--log-key", "--group", "--workers", "--max-message-bytes",
-             "--max-connections", "--log-sync"},
-            {});
+             "--max-connections", "--log-sync", "--state"},
+            {"--state-memory", "--state-reset"});
   if (!args.ok()) return Usage(args.error());
   if (!args.positional().empty()) return Usage("unexpected argument '" + args.positional()[0] + "'");
   std::size_t workers = 4;
@@ -84,6 +85,8 @@ int RunServe(const std::vector<std::string>& argv) {
     return Usage("--max-connections takes a count from 1 to 100000");
   }
   if (args.value("--log-key") && !args.value("--log")) return Usage("--log-key needs --log DIR");
+  if (args.value("--state") && args.has("--state-memory")) return Usage("--state DIR and --state-memory exclude each other");
+  if (args.has("--state-reset") && args.has("--state-memory")) return Usage("--state-reset needs a state directory");
   // Which verdicts wait for fdatasync before their reply (every record is
   // written to the file before its reply either way).
   std::vector<Verdict> sync_verdicts = {Verdict::kDeny, Verdict::kAsk};
@@ -105,7 +108,39 @@ int RunServe(const std::vector<std::string>& argv) {
   const std::string policy_path = args.value("--policy").value_or("");
   auto policy = LoadPolicyOrDefault(policy_path);
   if (!policy) return kExitPolicy;
-  server::EngineHolder engines(policy);
+  // tg.state: --state DIR, else DIR/state beside the decision log (--log DIR),
+  // else memory only. A directory that cannot be used, or whose files are
+  // damaged, stops the daemon: starting with empty counters would quietly
+  // lift every rate limit. --state-reset moves the old files aside.
+  std::string state_dir = args.value("--state").value_or("");
+  if (state_dir.empty() && !args.has("--state-memory")) {
+    if (const auto dir = args.value("--log")) state_dir = (std::filesystem::path(*dir) / "state").string();
+  }
+  if (state_dir.empty() && args.has("--state-reset")) return Usage("--state-reset needs --state DIR or --log DIR");
+  if (const auto dir = args.value("--log"); dir && !state_dir.empty() && !args.value("--state")) {
+    // The log directory is made below; its state subdirectory needs it now.
+    if (::mkdir(dir->c_str(), 0700) != 0 && errno != EEXIST) {
+      spdlog::error("toolgate serve: cannot create the log directory {}: {}", *dir, std::strerror(errno));
+      return kExitFailure;
+    }
+  }
+  StateStoreOptions state_options;
+  state_options.dir = state_dir;
+  state_options.reset = args.has("--state-reset");
+  state_options.lock_wait = std::chrono::milliseconds(0);  // a second daemon on the same directory is refused at once
+  Result<std::unique_ptr<StateStore>> state = StateStore::Open(state_options);
+  if (!state) {
+    spdlog::error("toolgate serve: state: {}: {}", state.error().location, state.error().message);
+    return kExitFailure;
+  }
+  for (const std::string& note : (*state)->open_notes()) spdlog::warn("toolgate serve: state: {}", note);
+  if (state_dir.empty()) {
+    spdlog::warn("toolgate serve: tg.state counters are kept in memory only{}: rate limits restart with the daemon",
+                 args.has("--state-memory") ? " (--state-memory)" : " (no --state DIR and no --log DIR)");
+  } else {
+    spdlog::info("toolgate serve: tg.state in {} ({} entries loaded)", state_dir, (*state)->size());
+  }
+  server::EngineHolder engines(policy, std::shared_ptr<StateStore>(std::move(*state)));
 
   // Signals are taken synchronously by this thread (sigwaitinfo below); every
   // thread started from here on inherits the blocked mask.
