@@ -24,6 +24,7 @@ int RunDoctor(const std::vector<std::string>& argv);
 int RunRunBench(const std::vector<std::string>& argv);  // run-bench: the sandbox's launch cost against bare exec and bwrap    // doctor [--json]: what sandbox tiers this host supports
 int RunServe(const std::vector<std::string>& argv);     // serve: the decision daemon on a Unix socket
 int RunServeBench(const std::vector<std::string>& argv);
+int RunStateBench(const std::vector<std::string>& argv);  // state-bench: the cost of tg.state.incr, in memory and durable
 int RunHookBench(const std::vector<std::string>& argv);  // hook-bench: hook round trip against a static floor  // serve-bench: daemon throughput
 
 }  // namespace toolgate::cli

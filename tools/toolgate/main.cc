@@ -34,6 +34,7 @@ constexpr const char* kUsage =
     "  run-bench            measure the sandbox's launch cost against bare exec and bwrap\n"
     "  serve                the decision daemon on a Unix socket (SIGHUP reloads the policy)\n"
     "  serve-bench          measure the daemon's throughput with concurrent clients\n"
+    "  state-bench          measure tg.state.incr in memory and with a durable journal\n"
     "  version              print the version\n"
     "\n"
     "exit codes of check: 0 allow, 10 ask, 20 deny, 64 usage error, 78 policy failed to load\n";
@@ -69,6 +70,7 @@ int main(int argc, char** argv) {
     if (command == "run-bench") return toolgate::cli::RunRunBench(args);
     if (command == "serve") return toolgate::cli::RunServe(args);
     if (command == "serve-bench") return toolgate::cli::RunServeBench(args);
+    if (command == "state-bench") return toolgate::cli::RunStateBench(args);
     if (command == "hook-bench") return toolgate::cli::RunHookBench(args);
     if (command == "version" || command == "--version") {
       std::cout << "toolgate 0.1.0\n";
