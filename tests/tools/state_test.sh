@@ -79,7 +79,9 @@ PY
 sock="$tmp/run/toolgate.sock"
 client() { python3 "$tmp/client.py" "$sock" "$@"; }
 send='{"v":1,"id":1,"op":"decide","call":{"agent_id":"bot","session_id":"s","tool_name":"mcp__mail__send","tool_input":{"to":"a@example.com"}}}'
-verdict() { sed -n 's/.*"decision":{"verdict":"\([a-z]*\)".*/\1/p'; }
+verdict() { python3 -c 'import json,sys
+for l in sys.stdin:
+    print(json.loads(l).get("decision", {}).get("verdict", ""))'; }
 
 start_daemon() {  # extra args...
   "$tg" serve --policy "$tmp/policy.json" --socket "$sock" "$@" 2>>"$tmp/serve.err" &
