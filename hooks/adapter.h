@@ -53,6 +53,11 @@ struct HookContext {
   // The call cannot be rewritten (a Codex patch judged as several file writes):
   // an updated_input becomes a deny.
   bool input_not_rewritable = false;
+  // The client can put an ask to a human for this event. When it cannot
+  // (Codex and Gemini CLI hooks, Cursor's beforeReadFile), the decision is
+  // made headless: an ask follows the policy's ask_fallback
+  // (include/toolgate/ask_fallback.h) before it is logged and answered.
+  bool can_ask = true;
 };
 
 // A parsed hook input: usually one call; a Codex apply_patch becomes one call

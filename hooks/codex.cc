@@ -67,6 +67,7 @@ class Codex final : public Adapter {
   Result<ParsedHook> Parse(const json& input) const override {
     Result<ParsedHook> parsed = ParseSnakeCaseToolHook(input, Client::kCodex, {"PreToolUse"}, {"PostToolUse"});
     if (!parsed) return parsed;
+    parsed->context.can_ask = false;  // Codex rejects "ask" from a hook
     ToolCall& call = parsed->calls[0];
     if (call.tool_name == "apply_patch") {
       Result<std::vector<ToolCall>> calls = PatchCalls(call);
@@ -100,8 +101,9 @@ class Codex final : public Adapter {
         out.stdout_text = JsonLine(Deny(answer.reason_for_model));
         return out;
       case Verdict::kAsk:
-        // Codex hooks cannot ask the user (it rejects "ask"): only a human may
-        // let this call through, so it is blocked and the reason says so.
+        // Codex hooks cannot ask the user (it rejects "ask"). The decision was
+        // made headless (ask_fallback), so an ask arrives here only from a
+        // daemon that predates it: blocked, and the reason says so.
         out.stdout_text = JsonLine(Deny("toolgate: this call needs a human's approval, which a Codex hook cannot "
                                         "ask for, so it is blocked. " + answer.reason_for_model));
         return out;

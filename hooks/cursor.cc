@@ -98,6 +98,7 @@ class Cursor final : public Adapter {
       if (auto e = ReadString(input, "generation_id", &call.call_id)) return *e;
     }
     ctx.phase = ev.rfind("before", 0) == 0 || ev == "preToolUse" ? HookPhase::kPre : HookPhase::kPost;
+    ctx.can_ask = ev != "beforeReadFile";  // it honors only allow and deny
     parsed.calls.push_back(std::move(call));
     return parsed;
   }
@@ -111,7 +112,8 @@ class Cursor final : public Adapter {
     Verdict v = answer.verdict;
     std::string agent_message = answer.reason_for_model;
     if (v == Verdict::kAsk && context.event == "beforeReadFile") {
-      // beforeReadFile honors only allow and deny.
+      // beforeReadFile honors only allow and deny; the decision was made
+      // headless (ask_fallback), so an ask arrives only from an older daemon.
       v = Verdict::kDeny;
       agent_message = "toolgate: reading this file needs a human's approval, which Cursor cannot ask for here, "
                       "so it is blocked. " + agent_message;

@@ -67,7 +67,7 @@ bool LooksLikeDecision(const json& d) {
 }  // namespace
 
 DaemonAnswer DecideViaDaemon(const std::string& socket_path, const std::vector<ToolCall>& calls,
-                             std::chrono::milliseconds timeout) {
+                             std::chrono::milliseconds timeout, bool headless) {
   const Clock::time_point deadline = Clock::now() + timeout;
   struct stat st {};
   if (::stat(socket_path.c_str(), &st) != 0) {
@@ -110,8 +110,9 @@ DaemonAnswer DecideViaDaemon(const std::string& socket_path, const std::vector<T
 
   std::string out;
   for (std::size_t i = 0; i < calls.size(); ++i) {
-    out += json{{"v", 1}, {"id", static_cast<std::uint64_t>(i + 1)}, {"op", "decide"}, {"call", ToJson(calls[i])}}
-               .dump(-1, ' ', false, json::error_handler_t::replace);
+    json request{{"v", 1}, {"id", static_cast<std::uint64_t>(i + 1)}, {"op", "decide"}, {"call", ToJson(calls[i])}};
+    if (headless) request["headless"] = true;
+    out += request.dump(-1, ' ', false, json::error_handler_t::replace);
     out += '\n';
   }
   std::size_t sent = 0;

@@ -31,7 +31,9 @@ struct DaemonAnswer {
 inline constexpr std::size_t kMaxDaemonReplyBytes = (1u << 20) + 4096;
 
 // Never throws, never blocks past `timeout` (connect, write and read included).
+// headless: the client cannot ask a human, so the daemon applies the policy's
+// ask_fallback to each decision (the request's "headless": true).
 DaemonAnswer DecideViaDaemon(const std::string& socket_path, const std::vector<ToolCall>& calls,
-                             std::chrono::milliseconds timeout);
+                             std::chrono::milliseconds timeout, bool headless = false);
 
 }  // namespace toolgate::hooks

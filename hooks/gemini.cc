@@ -14,6 +14,7 @@ class Gemini final : public Adapter {
   Result<ParsedHook> Parse(const json& input) const override {
     Result<ParsedHook> parsed = ParseSnakeCaseToolHook(input, Client::kGemini, {"BeforeTool"}, {"AfterTool"});
     if (!parsed) return parsed;
+    parsed->context.can_ask = false;  // a headless Gemini CLI run never gets a person to ask
     MapTool(GeminiToolMappings(), &parsed->calls[0], &parsed->context);
     return parsed;
   }
@@ -41,6 +42,8 @@ class Gemini final : public Adapter {
         return out;
       case Verdict::kAsk:
         // Gemini's "ask" waits for a person; a headless run never gets one.
+        // The decision was made headless (ask_fallback), so an ask arrives
+        // here only from a daemon that predates it.
         out.stdout_text = JsonLine(Deny("toolgate: this call needs a human's approval, which a Gemini CLI hook "
                                         "cannot ask for, so it is blocked. " + answer.reason_for_model));
         return out;

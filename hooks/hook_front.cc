@@ -94,10 +94,11 @@ ReadHook ReadHookInput(std::string_view input, const HookOptions& options) {
   return read;
 }
 
-std::optional<HookAnswer> AnswerViaDaemon(const HookOptions& options, const std::vector<ToolCall>& calls) {
+std::optional<HookAnswer> AnswerViaDaemon(const HookOptions& options, const std::vector<ToolCall>& calls,
+                                          bool headless) {
   if (!options.use_daemon) return std::nullopt;
   const std::string path = options.socket_path.empty() ? DefaultSocketPath() : options.socket_path;
-  DaemonAnswer d = DecideViaDaemon(path, calls, options.daemon_timeout);
+  DaemonAnswer d = DecideViaDaemon(path, calls, options.daemon_timeout, headless);
   if (d.status == DaemonAnswer::Status::kUnavailable) return std::nullopt;
   if (d.status == DaemonAnswer::Status::kFailed) {
     return DenyAnswer("toolgate could not judge this call, so it is blocked: " + d.error.message + " (" +

@@ -37,6 +37,11 @@ struct HookOptions {
   std::string log_path;
   std::string log_key_path;
   std::string log_transport = "hook";  // the records' peer transport ("mcp-stdio" for toolgate mcp)
+  // "" = tg.state lives only as long as this run. A directory = the
+  // persistent state store (include/toolgate/state_store.h), locked for the
+  // run: concurrent hook runs on one directory take turns (up to 5 s each,
+  // then the call is denied). Only in-process decisions use it.
+  std::string state_dir;
   // Loads the policy for in-process judgement; null = it failed to load, and
   // *error says why. Called only when the daemon is not used.
   std::function<std::shared_ptr<const Policy>(std::string* error)> load_policy;
@@ -81,7 +86,10 @@ ReadHook ReadHookInput(std::string_view input, const HookOptions& options);
 // is there: judge in-process. Otherwise the answer, a deny when the daemon
 // failed; an allowed shell call whose profile runs shell commands sandboxed
 // (the daemon says so with "shell_sandboxed": true) comes back forwarded.
-std::optional<HookAnswer> AnswerViaDaemon(const HookOptions& options, const std::vector<ToolCall>& calls);
+// headless: the client cannot ask (HookContext::can_ask false); the daemon
+// applies the policy's ask_fallback.
+std::optional<HookAnswer> AnswerViaDaemon(const HookOptions& options, const std::vector<ToolCall>& calls,
+                                          bool headless = false);
 
 // An allowed single shell call is rewritten to run inside `toolgate run` when
 // shell_sandboxed; profile is the profile judged (used when the call has no

@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include "sandbox/forward.h"
+#include "toolgate/ask_fallback.h"
 #include "toolgate/audit.h"
 #include "toolgate/engine.h"
+#include "toolgate/state_store.h"
 
 namespace toolgate::hooks {
 namespace {
@@ -35,19 +37,31 @@ std::optional<std::string> LogDecisions(const HookOptions& options, const std::v
   return std::nullopt;
 }
 
-HookAnswer JudgeInProcess(const HookOptions& options, const std::vector<ToolCall>& calls) {
+HookAnswer JudgeInProcess(const HookOptions& options, const std::vector<ToolCall>& calls, bool headless) {
   std::string why;
   std::shared_ptr<const Policy> policy = options.load_policy ? options.load_policy(&why) : nullptr;
   if (!policy) {
     return DenyAnswer("toolgate could not judge this call, so it is blocked: the policy failed to load" +
                       (why.empty() ? std::string() : " (" + why + ")"));
   }
-  const Engine engine(policy);
+  std::shared_ptr<StateStore> state;
+  if (!options.state_dir.empty()) {
+    StateStoreOptions so;
+    so.dir = options.state_dir;
+    Result<std::unique_ptr<StateStore>> opened = StateStore::Open(so);
+    if (!opened) {
+      return DenyAnswer("toolgate could not judge this call, so it is blocked: the state store could not be opened (" +
+                        opened.error().message + " at " + opened.error().location + ")");
+    }
+    state = std::move(*opened);
+  }
+  const Engine engine(policy, state);
   std::vector<Decision> decisions;
   decisions.reserve(calls.size());
   std::size_t worst = 0;
   for (const ToolCall& call : calls) {
     decisions.push_back(engine.Decide(call));
+    if (headless) ApplyAskFallback(*policy, &decisions.back());  // before the log: it records the fallback
     if (options.learn_mode) ApplyLearnMode(&decisions.back());
     if (decisions.back().verdict > decisions[worst].verdict) worst = decisions.size() - 1;
   }
@@ -75,23 +89,24 @@ HookRun Run(std::string_view input, const HookOptions& options) {
   if (read.adapter == nullptr) return std::move(read.failed);
   HookRun run;
   run.client = read.client;
-  run.answer = JudgeCalls(options, read.parsed.calls, &run.source);
+  run.answer = JudgeCalls(options, read.parsed.calls, &run.source, !read.parsed.context.can_ask);
   run.output = read.adapter->Render(read.parsed.context, run.answer);
   return run;
 }
 
 }  // namespace
 
-HookAnswer JudgeCalls(const HookOptions& options, const std::vector<ToolCall>& calls, DecisionSource* source) {
+HookAnswer JudgeCalls(const HookOptions& options, const std::vector<ToolCall>& calls, DecisionSource* source,
+                      bool headless) {
   // Learning mode judges in-process: the daemon records its own decisions, in its own mode.
   std::optional<HookAnswer> answer;
-  if (!options.learn_mode) answer = AnswerViaDaemon(options, calls);
+  if (!options.learn_mode) answer = AnswerViaDaemon(options, calls, headless);
   if (answer) {
     *source = DecisionSource::kDaemon;
     return std::move(*answer);
   }
   *source = DecisionSource::kInProcess;
-  return JudgeInProcess(options, calls);
+  return JudgeInProcess(options, calls, headless);
 }
 
 HookRun RunHook(std::string_view input, const HookOptions& options) {

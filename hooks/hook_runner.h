@@ -23,8 +23,10 @@ HookRun RunHook(std::string_view input, const HookOptions& options);
 // The decision step of RunHook, for callers that read calls in another form
 // (the MCP proxy, hooks/mcp/): through the daemon when one answers, else
 // in-process under options.load_policy, logged to options.log_path before it
-// returns. *source says which. May throw on internal errors (RunHook turns
-// them into a deny).
-HookAnswer JudgeCalls(const HookOptions& options, const std::vector<ToolCall>& calls, DecisionSource* source);
+// returns. *source says which. headless: no human can be asked, so an ask
+// follows the policy's ask_fallback. May throw on internal errors (RunHook
+// turns them into a deny).
+HookAnswer JudgeCalls(const HookOptions& options, const std::vector<ToolCall>& calls, DecisionSource* source,
+                      bool headless = false);
 
 }  // namespace toolgate::hooks

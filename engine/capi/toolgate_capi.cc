@@ -19,22 +19,26 @@
 #include <string>
 #include <string_view>
 
+#include "toolgate/ask_fallback.h"
 #include "toolgate/audit.h"
 #include "toolgate/default_policy.h"
 #include "toolgate/engine.h"
+#include "toolgate/state_store.h"
 #include "util/utf8.h"
 
 struct toolgate_options {
   std::optional<std::string> log_dir;
   std::optional<std::string> log_key;
   std::optional<std::string> home;
+  std::optional<std::string> state_dir;
 };
 
 namespace toolgate::capi {
 // What judging with one policy needs; a reload replaces it whole, so an
 // evaluation in flight keeps the state it started with.
 struct EngineState {
-  explicit EngineState(std::shared_ptr<const Policy> p) : policy(p), engine(std::move(p)) {}
+  EngineState(std::shared_ptr<const Policy> p, std::shared_ptr<StateStore> state)
+      : policy(p), engine(std::move(p), std::move(state)) {}
   std::shared_ptr<const Policy> policy;
   Engine engine;
 };
@@ -43,6 +47,7 @@ struct EngineState {
 struct toolgate_engine {
   std::atomic<std::shared_ptr<const toolgate::capi::EngineState>> state;
   toolgate::PolicyLoadOptions load_options;  // the open's (home), for reloads
+  std::shared_ptr<toolgate::StateStore> state_store;  // tg.state, shared by every policy it judges with
   std::unique_ptr<toolgate::AuditLog> log;   // null when no log directory was set
   toolgate::PeerInfo peer;
   // Sessions' task phases set with toolgate_set_phase (or by a rule).
@@ -67,7 +72,7 @@ struct toolgate_decision {
 namespace toolgate::capi {
 namespace {
 
-constexpr unsigned int kKnownFlags = TOOLGATE_EVALUATE_EXPLAIN;
+constexpr unsigned int kKnownFlags = TOOLGATE_EVALUATE_EXPLAIN | TOOLGATE_EVALUATE_HEADLESS;
 constexpr const char* kLogFileName = "decisions.jsonl";
 
 // A string the caller frees with toolgate_string_free (free): malloc'd, so
@@ -210,7 +215,15 @@ toolgate_status Open(const char* function, PolicyLoader load, const void* source
       return Fail(error_out, TOOLGATE_ERROR_POLICY, JoinDiagnostics(loaded.diagnostics));
     }
     auto engine = std::make_unique<toolgate_engine>();
-    engine->state.store(std::make_shared<const EngineState>(std::move(loaded.policy)));
+    StateStoreOptions state_options;
+    if (options != nullptr && options->state_dir) state_options.dir = *options->state_dir;
+    Result<std::unique_ptr<StateStore>> state = StateStore::Open(state_options);
+    if (!state) {
+      return Fail(error_out, TOOLGATE_ERROR_STATE,
+                  std::string(function) + ": state " + state.error().location + ": " + state.error().message);
+    }
+    engine->state_store = std::move(*state);
+    engine->state.store(std::make_shared<const EngineState>(std::move(loaded.policy), engine->state_store));
     engine->load_options = load_options;
     engine->peer = PeerInfo::CurrentProcess("in-process");
     if (options != nullptr && options->log_dir) {
@@ -247,7 +260,7 @@ toolgate_status Reload(const char* function, toolgate_engine* engine, PolicyLoad
     if (!loaded.ok()) {
       return Fail(error_out, TOOLGATE_ERROR_POLICY, JoinDiagnostics(loaded.diagnostics));
     }
-    engine->state.store(std::make_shared<const EngineState>(std::move(loaded.policy)));
+    engine->state.store(std::make_shared<const EngineState>(std::move(loaded.policy), engine->state_store));
     return TOOLGATE_OK;
   } catch (const std::bad_alloc&) {
     return FailInCatch(error_out, TOOLGATE_ERROR_NO_MEMORY, function, "out of memory");
@@ -426,6 +439,7 @@ toolgate_verdict Evaluate(const char* function, toolgate_engine* engine, const c
         call->phase = engine->sessions.Phase(call->session_id);
       }
       d = state->engine.Decide(*call);
+      if ((flags & TOOLGATE_EVALUATE_HEADLESS) != 0) ApplyAskFallback(*state->policy, &d);
       if (d.requested_phase && !call->session_id.empty()) {
         (void)engine->sessions.SetPhase(call->session_id, *d.requested_phase, "rule");
       }
@@ -480,6 +494,7 @@ const char* toolgate_status_name(toolgate_status status) noexcept {
     case TOOLGATE_ERROR_LOG: return "log";
     case TOOLGATE_ERROR_NO_MEMORY: return "no_memory";
     case TOOLGATE_ERROR_INTERNAL: return "internal";
+    case TOOLGATE_ERROR_STATE: return "state";
   }
   return "unknown";
 }
@@ -494,6 +509,10 @@ toolgate_status toolgate_options_set_log_dir(toolgate_options* options, const ch
 
 toolgate_status toolgate_options_set_log_key(toolgate_options* options, const char* key_path, char** error_out) noexcept {
   return SetOption("toolgate_options_set_log_key", options, key_path, false, &toolgate_options::log_key, error_out);
+}
+
+toolgate_status toolgate_options_set_state_dir(toolgate_options* options, const char* dir, char** error_out) noexcept {
+  return SetOption("toolgate_options_set_state_dir", options, dir, false, &toolgate_options::state_dir, error_out);
 }
 
 toolgate_status toolgate_options_set_home(toolgate_options* options, const char* home, char** error_out) noexcept {

@@ -102,8 +102,14 @@ std::string Decision::MessageForModel() const {
   const bool learning = policy_verdict.has_value() && verdict == Verdict::kAllow;
   switch (PolicyVerdict()) {
     case Verdict::kAllow:
-      return learning ? "toolgate (learning mode): allowed; every effect of this call is granted."
-                      : "toolgate: allowed; every effect of this call is granted.";
+      if (learning) return "toolgate (learning mode): allowed; every effect of this call is granted.";
+      // An ask that fell back to allow says so (include/toolgate/ask_fallback.h).
+      for (const Finding& f : findings) {
+        if (f.verdict == Verdict::kAllow && f.subject == Subject::kCall && !f.note.empty()) {
+          return "toolgate: allowed: " + f.note + ".";
+        }
+      }
+      return "toolgate: allowed; every effect of this call is granted.";
     case Verdict::kAsk:
       out = learning ? "toolgate (learning mode): allowed, but under enforcement this call would need confirmation: "
                      : "toolgate: this call needs confirmation: ";

@@ -9,6 +9,7 @@
 #include "lua/rule_set.h"
 #include "policy/raw_policy.h"
 #include "session/temporary_grant.h"
+#include "toolgate/state_store.h"
 
 namespace toolgate {
 namespace {
@@ -52,8 +53,8 @@ GrantMatch Widen(GrantMatch m, const GrantInfo* temporary) {
 
 bool Undecided(const GrantMatch& m) { return m.grant == nullptr && m.verdict != Verdict::kAllow; }
 
-void Judge(const Policy& policy, const EffectsContext& context, const ToolCall& call, const TemporaryGrants* grants,
-           Decision* d) {
+void Judge(const Policy& policy, const EffectsContext& context, StateStore* state, const ToolCall& call,
+           const TemporaryGrants* grants, Decision* d) {
   const CompiledProfile* base = policy.ProfileFor(call.agent_id, &d->profile);
   if (base == nullptr) {
     d->verdict = Verdict::kDeny;
@@ -115,16 +116,17 @@ void Judge(const Policy& policy, const EffectsContext& context, const ToolCall& 
   // phase's rules (its view's) run.
   if (d->verdict != Verdict::kDeny && policy.rules() != nullptr) {
     if (call.phase.empty()) {
-      policy.rules()->Evaluate(call, e, d->profile, d);
+      policy.rules()->Evaluate(call, e, d->profile, state, d);
     } else {
-      policy.rules()->Evaluate(call, e, PhaseViewName(d->profile, call.phase), d);
+      policy.rules()->Evaluate(call, e, PhaseViewName(d->profile, call.phase), state, d);
     }
   }
 }
 
 }  // namespace
 
-Engine::Engine(std::shared_ptr<const Policy> policy) : policy_(std::move(policy)) {
+Engine::Engine(std::shared_ptr<const Policy> policy, std::shared_ptr<StateStore> state)
+    : policy_(std::move(policy)), state_(state ? std::move(state) : std::shared_ptr<StateStore>(StateStore::InMemory())) {
   const PolicySettings& s = policy_->settings();
   effects_context_.home = s.home;
   effects_context_.resolve_symlinks = s.resolve_symlinks;
@@ -143,7 +145,7 @@ Decision Engine::Decide(const ToolCall& call, const TemporaryGrants* grants) con
   d.policy_digest = policy_->digest();
   // Fail closed: whatever goes wrong inside judgment is a deny, never an allow.
   try {
-    Judge(*policy_, effects_context_, call, grants, &d);
+    Judge(*policy_, effects_context_, state_.get(), call, grants, &d);
   } catch (const std::bad_alloc&) {
     DenyWithError(&d, Error{ErrorCode::kInternal, "out of memory while judging the call", {}},
                   "internal error: out of memory");

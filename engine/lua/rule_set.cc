@@ -444,7 +444,8 @@ void RuleSet::Release(std::unique_ptr<RuleVm> vm) const {
   if (idle_.size() < kMaxIdleStates) idle_.push_back(std::move(vm));
 }
 
-void RuleSet::Evaluate(const ToolCall& call, const Effects& effects, std::string_view profile, Decision* d) const {
+void RuleSet::Evaluate(const ToolCall& call, const Effects& effects, std::string_view profile, StateStore* state,
+                       Decision* d) const {
   const auto it = plan_index_.find(profile);
   if (it == plan_index_.end()) return;
   const std::size_t profile_index = it->second;
@@ -535,7 +536,7 @@ void RuleSet::Evaluate(const ToolCall& call, const Effects& effects, std::string
     scope.pack_id = pack.id;
     scope.rule_id = info.id;
     scope.http = enabled.http ? &*enabled.http : nullptr;
-    scope.state = &state_;
+    scope.state = state;
     scope.http_probe = &http_;
     scope.home = spec_.home;
     scope.decision = d;

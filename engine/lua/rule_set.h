@@ -2,8 +2,10 @@
 // safe to use from many threads: every evaluation leases a Lua state of its
 // own from a pool (one state per concurrently judging thread; states are
 // created on demand with every pack loaded and every profile's parameters
-// frozen into read-only tables), and what states share (tg.state's store,
-// the HTTP cache) is locked internally.
+// frozen into read-only tables), and what states share (the HTTP cache) is
+// locked internally. tg.state's store is not the rule set's: the engine's
+// owner keeps it (include/toolgate/state_store.h) and passes it to each
+// evaluation, so a policy reload keeps every counter.
 //
 // Cost model: a call first goes through a C++ prefilter (tool-name globs as
 // one RE2 set per profile, effect kinds as a bit mask, program basenames), so
@@ -24,10 +26,13 @@
 
 #include "lua/http_probe.h"
 #include "lua/rule_pack.h"
-#include "lua/session_store.h"
 #include "toolgate/decision.h"
 #include "toolgate/effects.h"
 #include "toolgate/tool_call.h"
+
+namespace toolgate {
+class StateStore;  // include/toolgate/state_store.h
+}
 
 namespace toolgate::lua {
 
@@ -63,8 +68,10 @@ class RuleSet {
 
   // Runs the profile's applicable rules against the call; appends one
   // Finding per ask/deny (and per failure) and raises d->verdict. Stops at
-  // the first deny. Never throws.
-  void Evaluate(const ToolCall& call, const Effects& effects, std::string_view profile, Decision* d) const;
+  // the first deny. state backs tg.state (nullptr: a rule that uses it
+  // fails). Never throws.
+  void Evaluate(const ToolCall& call, const Effects& effects, std::string_view profile, StateStore* state,
+                Decision* d) const;
 
   bool HasRules(std::string_view profile) const;
   const std::vector<PackDefinition>& packs() const { return spec_.packs; }
@@ -73,7 +80,6 @@ class RuleSet {
   // For tests and operators.
   std::size_t idle_states() const;
   std::size_t states_created() const;
-  SessionStore& state_store() const { return state_; }
   HttpProbe& http_probe() const { return http_; }
 
   struct RulePlan;
@@ -91,7 +97,6 @@ class RuleSet {
   mutable std::mutex pool_mu_;
   mutable std::vector<std::unique_ptr<RuleVm>> idle_;
   mutable std::size_t created_ = 0;
-  mutable SessionStore state_;
   mutable HttpProbe http_;
 };
 

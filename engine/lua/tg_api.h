@@ -26,11 +26,11 @@
 namespace toolgate {
 struct ToolCall;
 struct Decision;
+class StateStore;  // include/toolgate/state_store.h
 }
 
 namespace toolgate::lua {
 
-class SessionStore;  // engine/lua/session_store.h
 class HttpProbe;     // engine/lua/http_probe.h
 struct HttpGrant;    // engine/lua/http_probe.h
 
@@ -41,7 +41,7 @@ struct EvalScope {
   std::string_view pack_id;
   std::string_view rule_id;
   const HttpGrant* http = nullptr;  // nullptr: the pack was not granted "http"
-  SessionStore* state = nullptr;
+  StateStore* state = nullptr;      // the engine owner's store; nullptr: tg.state raises
   HttpProbe* http_probe = nullptr;
   std::string_view home;            // the policy's home, for ~ in tg.path
   Decision* decision = nullptr;     // the decision being made (tg.phase.set records its request here)

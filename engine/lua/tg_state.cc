@@ -7,9 +7,13 @@
 //   tg.state.get(key [, scope]) -> value | nil
 //   tg.state.set(key, value [, ttl_seconds [, scope]])   value: number, string, boolean
 //   scope: "session" (default: the call's session_id) or "agent" (the agent id)
+//
+// The store may be persistent (include/toolgate/state_store.h): an update
+// returns once it is durable, and one that cannot be made durable raises, so
+// the rule fails and its call is denied: a limit is never silently forgotten.
 #include "lua/sandbox.h"
-#include "lua/session_store.h"
 #include "lua/tg_api.h"
+#include "toolgate/state_store.h"
 #include "toolgate/tool_call.h"
 
 namespace toolgate::lua {
@@ -18,7 +22,7 @@ namespace {
 constexpr std::size_t kMaxKeyBytes = 256;
 constexpr lua_Integer kMaxTtlSeconds = 30LL * 24 * 3600;
 
-std::string StoreKey(lua_State* L, int key_arg, int scope_arg, const char* fn, SessionStore** store) {
+std::string StoreKey(lua_State* L, int key_arg, int scope_arg, const char* fn, StateStore** store) {
   EvalScope& scope = ScopeFor(L, fn);
   if (scope.state == nullptr) throw HostError(std::string(fn) + ": no state store");
   *store = scope.state;
@@ -38,6 +42,10 @@ std::string StoreKey(lua_State* L, int key_arg, int scope_arg, const char* fn, S
   return out;
 }
 
+std::string Describe(const Error& e) {
+  return e.location.empty() ? e.message : e.message + " (" + e.location + ")";
+}
+
 std::chrono::seconds Ttl(lua_State* L, int arg, const char* fn) {
   const lua_Integer ttl = OptInteger(L, arg, fn, "ttl_seconds", 0);
   if (ttl < 0 || ttl > kMaxTtlSeconds) throw HostError(std::string(fn) + ": ttl_seconds must be 0..2592000");
@@ -45,18 +53,19 @@ std::chrono::seconds Ttl(lua_State* L, int arg, const char* fn) {
 }
 
 int Incr(lua_State* L) {
-  SessionStore* store = nullptr;
+  StateStore* store = nullptr;
   const std::string key = StoreKey(L, 1, 3, "tg.state.incr", &store);
   const auto ttl = Ttl(L, 2, "tg.state.incr");
-  const double v = store->Increment(key, 1.0, ttl, SessionStore::Clock::now());
-  lua_pushinteger(L, static_cast<lua_Integer>(v));
+  const Result<double> v = store->Increment(key, 1.0, ttl, StateStore::Clock::now());
+  if (!v) throw HostError("tg.state.incr: " + Describe(v.error()));
+  lua_pushinteger(L, static_cast<lua_Integer>(*v));
   return 1;
 }
 
 int Get(lua_State* L) {
-  SessionStore* store = nullptr;
+  StateStore* store = nullptr;
   const std::string key = StoreKey(L, 1, 2, "tg.state.get", &store);
-  const auto v = store->Get(key, SessionStore::Clock::now());
+  const auto v = store->Get(key, StateStore::Clock::now());
   if (!v) {
     lua_pushnil(L);
   } else if (const double* d = std::get_if<double>(&*v)) {
@@ -71,22 +80,22 @@ int Get(lua_State* L) {
 }
 
 int Set(lua_State* L) {
-  SessionStore* store = nullptr;
+  StateStore* store = nullptr;
   const std::string key = StoreKey(L, 1, 4, "tg.state.set", &store);
   const auto ttl = Ttl(L, 3, "tg.state.set");
-  SessionStore::Value value;
+  StateStore::Value value;
   switch (lua_type(L, 2)) {
     case LUA_TNUMBER: value = static_cast<double>(lua_tonumber(L, 2)); break;
     case LUA_TBOOLEAN: value = lua_toboolean(L, 2) != 0; break;
     case LUA_TSTRING: {
       const std::string_view s = ArgString(L, 2, "tg.state.set", "value");
-      if (s.size() > SessionStore::kMaxValueBytes) throw HostError("tg.state.set: value longer than 4096 bytes");
+      if (s.size() > StateStore::kMaxValueBytes) throw HostError("tg.state.set: value longer than 4096 bytes");
       value = std::string(s);
       break;
     }
     default: ThrowArg(L, "tg.state.set", 2, "value", "a number, string or boolean");
   }
-  store->Set(key, std::move(value), ttl, SessionStore::Clock::now());
+  if (auto e = store->Set(key, std::move(value), ttl, StateStore::Clock::now())) throw HostError("tg.state.set: " + Describe(*e));
   return 0;
 }
 

@@ -291,6 +291,7 @@ class Flattener {
         flat.unknown_effects = p.unknown_effects;
       }
       if (!parent_view) MergeSandbox(p.sandbox, &flat.sandbox);
+      if (p.ask_fallback) flat.ask_fallback = p.ask_fallback;
     }
     if (const auto it = own_.find(name); it != own_.end()) {
       for (const ParsedGrant* g : it->second) {
@@ -299,6 +300,7 @@ class Flattener {
     }
     if (raw.default_verdict) flat.default_setting = std::make_pair(name, *raw.default_verdict);
     if (raw.unknown_effects) flat.unknown_effects = std::make_pair(name, *raw.unknown_effects);
+    if (raw.ask_fallback) flat.ask_fallback = raw.ask_fallback->verdict;
     if (raw.sandbox) MergeSandbox(*raw.sandbox, &flat.sandbox);
     flat.default_verdict = flat.default_setting ? flat.default_setting->second.verdict : Verdict::kDeny;
     state_[name] = ok ? 2 : 3;
@@ -415,6 +417,7 @@ std::shared_ptr<const Policy> PolicyCompiler::Build(const PolicyAnalysis& a, std
   policy->settings_ = raw.settings;
   for (const RawAgent& agent : raw.agents) policy->agent_profiles_[agent.id] = agent.profile.name;
   if (raw.default_profile) policy->default_profile_ = raw.default_profile->name;
+  if (raw.ask_fallback) policy->ask_fallback_ = raw.ask_fallback->verdict;
 
   bool ok = true;
   for (const auto& [name, flat] : a.flat) {
@@ -456,6 +459,7 @@ std::shared_ptr<const Policy> PolicyCompiler::Build(const PolicyAnalysis& a, std
       const std::string_view base = PhaseViewBase(name);
       policy->phases_[std::string(base)].push_back(name.substr(base.size() + 1));
     }
+    if (flat.ask_fallback) policy->profile_ask_fallback_.emplace(name, *flat.ask_fallback);
   }
   if (!ok) return nullptr;
   return policy;

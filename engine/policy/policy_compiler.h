@@ -43,6 +43,7 @@ struct FlatProfile {
   // Most derived setting in the chain, with the profile that declared it.
   std::optional<std::pair<std::string, RawVerdict>> default_setting;
   std::optional<std::pair<std::string, RawVerdict>> unknown_effects;
+  std::optional<Verdict> ask_fallback;  // most derived profile setting it
   std::vector<const ParsedGrant*> grants;
   RawSandbox sandbox;  // merged along the chain: each key from the most derived profile setting it
 };

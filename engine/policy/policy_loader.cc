@@ -61,6 +61,11 @@ bool Policy::HasPhase(std::string_view profile, std::string_view phase) const {
   return std::binary_search(phases.begin(), phases.end(), phase);
 }
 
+Verdict Policy::AskFallbackFor(std::string_view profile) const {
+  const auto it = profile_ask_fallback_.find(profile);
+  return it != profile_ask_fallback_.end() ? it->second : ask_fallback_;
+}
+
 const char* SandboxTierName(SandboxTier tier) {
   switch (tier) {
     case SandboxTier::kProcess: return "process";

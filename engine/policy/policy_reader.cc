@@ -197,7 +197,8 @@ class Validator {
       return;
     }
     static constexpr std::initializer_list<const char*> kKeys = {
-        "toolgate_policy", "description", "settings", "default_profile", "agents", "profiles", "rule_packs"};
+        "toolgate_policy", "description", "settings", "default_profile", "ask_fallback", "agents", "profiles",
+        "rule_packs"};
     Keys(root, "", kKeys);
     const auto version = root.find("toolgate_policy");
     if (version == root.end()) {
@@ -212,6 +213,7 @@ class Validator {
         out_->default_profile = RawReference{*name, "/default_profile"};
       }
     }
+    if (const auto it = root.find("ask_fallback"); it != root.end()) out_->ask_fallback = FallbackValue(*it, "/ask_fallback");
     if (const auto it = root.find("agents"); it != root.end()) Agents(*it);
     if (const auto it = root.find("profiles"); it != root.end()) Profiles(*it);
     if (const auto it = root.find("rule_packs"); it != root.end()) RulePacks(*it);
@@ -336,6 +338,18 @@ class Validator {
     return RawVerdict{*verdict, *text, ptr};
   }
 
+  // What an ask becomes where no human can be asked: allow or deny, never ask again.
+  std::optional<RawVerdict> FallbackValue(const json& v, const std::string& ptr) {
+    auto text = String(v, ptr, false);
+    if (!text) return std::nullopt;
+    if (*text != "allow" && *text != "deny") {
+      r_->Schema(ptr, "expected \"deny\" or \"allow\" (what an ask becomes where no human can be asked), found \"" +
+                          SanitizeUtf8(*text) + "\"");
+      return std::nullopt;
+    }
+    return RawVerdict{*VerdictFromName(*text), *text, ptr};
+  }
+
   void Profiles(const json& v) {
     if (!Object(v, "/profiles")) return;
     for (const auto& [name, body] : v.items()) {
@@ -354,8 +368,8 @@ class Validator {
 
   void Profile(const json& v, RawProfile* p) {
     const std::string& ptr = p->json_path;
-    Keys(v, ptr, {"description", "extends", "default", "unknown_effects", "tools", "fs", "network", "exec", "rules", "sandbox",
-                  "phases"});
+    Keys(v, ptr, {"description", "extends", "default", "unknown_effects", "ask_fallback", "tools", "fs", "network",
+                  "exec", "rules", "sandbox", "phases"});
     Grants(v, p);
     if (const auto it = v.find("extends"); it != v.end()) {
       if (it->is_string()) {
@@ -382,6 +396,7 @@ class Validator {
     if (const auto it = v.find("unknown_effects"); it != v.end()) {
       p->unknown_effects = VerdictValue(*it, ptr + "/unknown_effects");
     }
+    if (const auto it = v.find("ask_fallback"); it != v.end()) p->ask_fallback = FallbackValue(*it, ptr + "/ask_fallback");
     Category(v, p, "tools", {GrantList::kToolsAllow, GrantList::kToolsAsk, GrantList::kToolsDeny});
     Category(v, p, "fs", {GrantList::kFsRead, GrantList::kFsWrite, GrantList::kFsAsk, GrantList::kFsDeny});
     Category(v, p, "network", {GrantList::kNetworkAllow, GrantList::kNetworkAsk, GrantList::kNetworkDeny});

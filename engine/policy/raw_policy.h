@@ -81,6 +81,7 @@ struct RawProfile {
   // phases of its own), in name order. The compiler turns every (profile,
   // phase) into a view profile named PhaseViewName(profile, phase).
   std::vector<RawProfile> phases;
+  std::optional<RawVerdict> ask_fallback;  // "allow" or "deny"
 };
 
 // Most phases one profile may declare.
@@ -110,6 +111,7 @@ struct RawPolicy {
   std::string source;
   PolicySettings settings;
   std::optional<RawReference> default_profile;
+  std::optional<RawVerdict> ask_fallback;  // "allow" or "deny"; absent = deny
   std::vector<RawAgent> agents;                 // sorted by id
   std::map<std::string, RawProfile> profiles;   // sorted by name
   std::map<std::string, RawRulePack> rule_packs;  // sorted by name

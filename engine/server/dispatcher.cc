@@ -11,6 +11,7 @@
 #include "sandbox/forward.h"
 #include "session/session_json.h"
 #include "server/request.h"
+#include "toolgate/ask_fallback.h"
 
 namespace toolgate::server {
 namespace {
@@ -178,6 +179,7 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
           s.grants = std::move(session.grants);
         }
         s.decision = engine->Decide(*call, s.grants.get());
+        if (req.headless) ApplyAskFallback(engine->policy(), &s.decision);  // before the log records it
         if (learn_mode_) ApplyLearnMode(&s.decision);
         // A rule asked to move the session on: its next call sees the new phase.
         if (sessions_ != nullptr && s.decision.requested_phase && !call->session_id.empty()) {

@@ -4,8 +4,9 @@
 
 namespace toolgate::server {
 
-EngineHolder::EngineHolder(std::shared_ptr<const Policy> policy)
-    : engine_(std::make_shared<const Engine>(std::move(policy))) {}
+EngineHolder::EngineHolder(std::shared_ptr<const Policy> policy, std::shared_ptr<StateStore> state)
+    : state_(state ? std::move(state) : std::shared_ptr<StateStore>(StateStore::InMemory())),
+      engine_(std::make_shared<const Engine>(std::move(policy), state_)) {}
 
 std::shared_ptr<const Engine> EngineHolder::Current() const {
   std::lock_guard<std::mutex> lk(mu_);
@@ -15,7 +16,7 @@ std::shared_ptr<const Engine> EngineHolder::Current() const {
 void EngineHolder::Replace(std::shared_ptr<const Policy> policy) {
   assert(policy != nullptr);
   // Built outside the lock: requests keep using the old engine meanwhile.
-  auto next = std::make_shared<const Engine>(std::move(policy));
+  auto next = std::make_shared<const Engine>(std::move(policy), state_);
   std::lock_guard<std::mutex> lk(mu_);
   engine_.swap(next);
 }

@@ -146,6 +146,14 @@ std::variant<Request, RequestError> ParseRequest(std::string_view line, const In
     err.message = "\"call\" must be a JSON object (a tool call)";
     return err;
   }
+  if (const auto headless = doc.find("headless"); headless != doc.end()) {
+    if (!headless->is_boolean()) {
+      err.code = ProtocolError::kBadRequest;
+      err.message = "\"headless\" must be true or false";
+      return err;
+    }
+    req.headless = headless->get<bool>();
+  }
   req.call = std::move(*call);
   return req;
 }

@@ -42,6 +42,9 @@ struct Request {
   std::string grant;     // grant: "fs.write:/srv/blog/**"
   long long for_s = 0;   // grant: seconds
   std::string grant_id;  // revoke
+  // "headless": true: the caller cannot ask a human, so an ask follows the
+  // policy's ask_fallback (include/toolgate/ask_fallback.h) before it is logged.
+  bool headless = false;
 };
 
 // Whether op changes a session (phase_set, grant, revoke): only root or the

@@ -21,6 +21,7 @@ const char* ErrorCodeName(ErrorCode code) {
     case ErrorCode::kPolicyRule: return "policy_rule";
     case ErrorCode::kRuleError: return "rule_error";
     case ErrorCode::kRuleBudget: return "rule_budget";
+    case ErrorCode::kStateStore: return "state_store";
   }
   return "internal";
 }

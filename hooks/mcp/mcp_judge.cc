@@ -34,7 +34,7 @@ McpJudgement HookJudge::Judge(const ToolCall& call) {
   McpJudgement out;
   try {
     hooks::DecisionSource source = hooks::DecisionSource::kNone;
-    const hooks::HookAnswer answer = hooks::JudgeCalls(options_, {call}, &source);
+    const hooks::HookAnswer answer = hooks::JudgeCalls(options_, {call}, &source, /*headless=*/true);
     out.allowed = answer.verdict == Verdict::kAllow;
     out.reason = answer.reason_for_model;
     if (answer.verdict == Verdict::kAsk) {

@@ -1,7 +1,7 @@
 // The daemon protocol (version 1) shared by `toolgate serve` and its clients:
 // newline-delimited JSON over a Unix stream socket.
 //
-//   request  {"v":1,"id":<string|number>,"op":"decide","call":<ToJson(ToolCall)>}
+//   request  {"v":1,"id":<string|number>,"op":"decide","call":<ToJson(ToolCall)>[,"headless":true]}
 //            {"v":1,"id":<string|number>,"op":"ping"}
 //   reply    {"v":1,"id":<same>,"ok":true,"decision":<ToJson(Decision, false)>}
 //            {"v":1,"id":<same>,"ok":true,"pong":true,"policy_digest":"<hex>","version":"0.1.0"}
@@ -20,6 +20,9 @@
 // is judged in the session's phase as the daemon keeps it (the call's own
 // "phase" is replaced) and with the session's live temporary grants.
 //
+// "headless": true says the caller cannot ask a human (a Codex or Gemini CLI
+// hook, Cursor's beforeReadFile, an MCP proxy): an ask then follows the
+// policy's ask_fallback (include/toolgate/ask_fallback.h) before it is logged.
 // One request per line, at most the server's max message bytes (1 MiB by
 // default) before the '\n'. Replies come back in request order, one line each.
 // A malformed line gets an error reply and the connection stays usable; a line

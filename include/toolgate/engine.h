@@ -1,5 +1,5 @@
-// Engine: ToolCall in, Decision out. Stateless apart from the policy it holds;
-// Decide may be called from many threads at once.
+// Engine: ToolCall in, Decision out. Holds a policy and the state store its
+// rules count in (tg.state); Decide may be called from many threads at once.
 #pragma once
 
 #include <memory>
@@ -13,9 +13,14 @@
 
 namespace toolgate {
 
+class StateStore;  // include/toolgate/state_store.h
+
 class Engine {
  public:
-  explicit Engine(std::shared_ptr<const Policy> policy);
+  // state backs tg.state. Whoever reloads policies passes the same store to
+  // each new Engine, so counters outlive a reload. nullptr: an in-memory
+  // store of this engine's own, gone with it.
+  explicit Engine(std::shared_ptr<const Policy> policy, std::shared_ptr<StateStore> state = nullptr);
 
   // Judges a parsed call. Never throws: an internal error becomes a deny with
   // Decision::error set.
@@ -35,9 +40,11 @@ class Engine {
 
   const Policy& policy() const { return *policy_; }
   std::shared_ptr<const Policy> shared_policy() const { return policy_; }
+  const std::shared_ptr<StateStore>& state() const { return state_; }
 
  private:
   std::shared_ptr<const Policy> policy_;
+  std::shared_ptr<StateStore> state_;  // never null
   EffectsContext effects_context_;  // derived once from the policy's settings
   InputLimits input_limits_;
 };

@@ -85,6 +85,10 @@ class Policy {
   // when the profile does not declare the phase.
   const SandboxProfile* SandboxFor(std::string_view profile) const;
   const SandboxProfile* SandboxFor(std::string_view profile, std::string_view phase) const;
+  // What an ask becomes for this profile where no human can be asked: the
+  // profile's "ask_fallback" (inherited through extends), else the policy's,
+  // else deny. Never kAsk. See include/toolgate/ask_fallback.h.
+  Verdict AskFallbackFor(std::string_view profile) const;
 
  private:
   friend class PolicyCompiler;  // engine/policy/policy_loader.cc
@@ -99,6 +103,8 @@ class Policy {
   std::shared_ptr<const lua::RuleSet> rules_;
   std::map<std::string, SandboxProfile, std::less<>> sandboxes_;  // profile name -> sandbox
   std::map<std::string, std::vector<std::string>, std::less<>> phases_;  // profile -> its phases, sorted
+  Verdict ask_fallback_ = Verdict::kDeny;                          // top-level "ask_fallback"
+  std::map<std::string, Verdict, std::less<>> profile_ask_fallback_;  // profiles that set their own
 };
 
 struct PolicyLoadResult {

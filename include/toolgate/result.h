@@ -31,6 +31,8 @@ enum class ErrorCode {
   kInternal,          // a bug or resource failure inside the engine
   kRuleError,         // a Lua rule raised an error or returned something that is not a verdict
   kRuleBudget,        // a Lua rule ran out of its instruction, memory or time budget
+  // The state store behind tg.state (include/toolgate/state_store.h).
+  kStateStore,        // its directory cannot be used, a file is damaged, or an update cannot be made durable
 };
 
 // Stable lower-case name of an error code ("malformed_json"), used in JSON

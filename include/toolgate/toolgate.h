@@ -94,7 +94,8 @@ typedef enum toolgate_status {
   TOOLGATE_ERROR_POLICY = 2,           /* the policy did not load: nothing is judged with it */
   TOOLGATE_ERROR_LOG = 3,              /* the decision log could not be opened */
   TOOLGATE_ERROR_NO_MEMORY = 4,
-  TOOLGATE_ERROR_INTERNAL = 5
+  TOOLGATE_ERROR_INTERNAL = 5,
+  TOOLGATE_ERROR_STATE = 6             /* the state directory could not be used (see set_state_dir) */
 } toolgate_status;
 
 /* Limits on arguments, beyond the policy's own limits on tool calls
@@ -111,7 +112,7 @@ TOOLGATE_API unsigned int toolgate_version(void) TOOLGATE_NOEXCEPT;
 TOOLGATE_API const char* toolgate_version_string(void) TOOLGATE_NOEXCEPT;
 /* "allow", "ask" or "deny"; any other value is named "deny". Static storage. */
 TOOLGATE_API const char* toolgate_verdict_name(toolgate_verdict verdict) TOOLGATE_NOEXCEPT;
-/* "ok", "invalid_argument", "policy", "log", "no_memory", "internal"; "unknown"
+/* "ok", "invalid_argument", "policy", "log", "no_memory", "internal", "state"; "unknown"
  * for any other value. Static storage. */
 TOOLGATE_API const char* toolgate_status_name(toolgate_status status) TOOLGATE_NOEXCEPT;
 
@@ -137,6 +138,17 @@ TOOLGATE_API toolgate_status toolgate_options_set_log_dir(toolgate_options* opti
  * mode 0600, outside the log directory; `toolgate log keygen` makes one). */
 TOOLGATE_API toolgate_status toolgate_options_set_log_key(toolgate_options* options, const char* key_path,
                                                           char** error_out) TOOLGATE_NOEXCEPT;
+/* Keep the counters and values of rule packs (tg.state: rate limits, "already
+ * warned" flags) in this directory, so they survive the program and its
+ * restarts: a snapshot plus a journal, each update made durable before the
+ * evaluation returns (DIR is created with mode 0700 if missing and must not
+ * be writable by other users). One process uses a state directory at a time:
+ * a second engine waits up to 5 s, then its open fails with
+ * TOOLGATE_ERROR_STATE. Damaged files fail the open too (the message names
+ * the file and byte); nothing is silently reset. Without it, the engine's
+ * counters live in memory. Reloads keep them either way. */
+TOOLGATE_API toolgate_status toolgate_options_set_state_dir(toolgate_options* options, const char* dir,
+                                                            char** error_out) TOOLGATE_NOEXCEPT;
 /* What ~ means in the policy and in commands, overriding settings.home.
  * Must be an absolute path. */
 TOOLGATE_API toolgate_status toolgate_options_set_home(toolgate_options* options, const char* home,
@@ -193,6 +205,9 @@ TOOLGATE_API const char* toolgate_engine_policy_digest(const toolgate_engine* en
  * so a program built against a newer header never silently loses a request. */
 #define TOOLGATE_EVALUATE_EXPLAIN 1u /* the decision JSON also lists every check ("findings")
                                         and what the call would do ("effects") */
+#define TOOLGATE_EVALUATE_HEADLESS 2u /* the caller cannot ask a human: a verdict of ask becomes
+                                         the policy's ask_fallback ("deny" unless the policy says
+                                         "allow"), and the decision's reasons say the ask fell back */
 
 /* Judges one tool call given as JSON text of call_len bytes (need not be
  * NUL-terminated): toolgate's canonical form ({"agent_id", "tool_name",

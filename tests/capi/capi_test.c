@@ -648,6 +648,42 @@ static int remove_entry(const char* path, const struct stat* st, int flag, struc
   return remove(path);
 }
 
+/* An ask where the caller cannot ask a human follows the policy's ask_fallback;
+ * a state directory keeps an engine's tg.state and is held by one engine. */
+static void test_headless_and_state_dir(void) {
+  toolgate_engine* engine = NULL;
+  char* error = NULL;
+  char json[4096];
+  CHECK(toolgate_open_default(NULL, &engine, &error) == TOOLGATE_OK);
+  if (engine == NULL) return;
+  CHECK(eval_text(engine, NULL, kAskCall, strlen(kAskCall), 0, json, sizeof json) == TOOLGATE_ASK);
+  CHECK(eval_text(engine, NULL, kAskCall, strlen(kAskCall), TOOLGATE_EVALUATE_HEADLESS, json, sizeof json) ==
+        TOOLGATE_DENY);
+  CHECK(contains(json, "the ask fell back to deny"));
+  CHECK(eval_text(engine, NULL, kAllowCall, strlen(kAllowCall), TOOLGATE_EVALUATE_HEADLESS, NULL, 0) ==
+        TOOLGATE_ALLOW);
+  toolgate_close(engine);
+
+  char dir[512];
+  snprintf(dir, sizeof dir, "%s/state", tmp_dir);
+  toolgate_options* options = toolgate_options_new();
+  CHECK(toolgate_options_set_state_dir(options, dir, NULL) == TOOLGATE_OK);
+  engine = NULL;
+  CHECK(toolgate_open_default(options, &engine, &error) == TOOLGATE_OK);
+  CHECK(access(dir, F_OK) == 0);
+  toolgate_engine* second = NULL;
+  CHECK(toolgate_open_default(options, &second, &error) == TOOLGATE_ERROR_STATE);
+  CHECK(second == NULL);
+  CHECK(contains(error, "in use by another process"));
+  CHECK(strcmp(toolgate_status_name(TOOLGATE_ERROR_STATE), "state") == 0);
+  toolgate_string_free(error);
+  error = NULL;
+  toolgate_close(engine);
+  CHECK(toolgate_open_default(options, &second, &error) == TOOLGATE_OK);  /* released by close */
+  toolgate_close(second);
+  toolgate_options_free(options);
+}
+
 int main(int argc, char** argv) {
   if (argc > 1) source_root = argv[1];
   if (mkdtemp(tmp_dir) == NULL) {
@@ -675,6 +711,7 @@ int main(int argc, char** argv) {
   test_reload();
   test_home_option();
   test_phases();
+  test_headless_and_state_dir();
 
   nftw(tmp_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
   printf("capi_test: %d checks, %d failed\n", checks, failures);

@@ -348,3 +348,12 @@ TEST_CASE("Cursor: every before* event and preToolUse parsed; permission answers
   REQUIRE_FALSE(e.ok());
   CHECK(e.error().code == ErrorCode::kUnsupportedFormat);
 }
+
+TEST_CASE("clients that cannot ask a human are marked headless, so ask_fallback applies") {
+  CHECK(ParseFixture(ClaudeAdapter(), "claude/pre_bash_ask.json").context.can_ask);
+  CHECK_FALSE(ParseFixture(CodexAdapter(), "codex/pre_bash_ask.json").context.can_ask);
+  CHECK_FALSE(ParseFixture(CodexAdapter(), "codex/pre_apply_patch_allow.json").context.can_ask);
+  CHECK_FALSE(ParseFixture(GeminiAdapter(), "gemini/before_shell_ask.json").context.can_ask);
+  CHECK_FALSE(ParseFixture(CursorAdapter(), "cursor/before_read_file_deny.json").context.can_ask);
+  CHECK(ParseFixture(CursorAdapter(), "cursor/before_shell_ask.json").context.can_ask);
+}

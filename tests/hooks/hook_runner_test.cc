@@ -38,9 +38,9 @@ TEST_CASE("each client's recorded input gets the policy's verdict") {
       {"copilot/pre_bash_allow.json", Verdict::kAllow},     {"copilot/pre_bash_deny.json", Verdict::kDeny},
       {"copilot/pre_create_allow.json", Verdict::kAllow},   {"copilot/pre_edit_deny.json", Verdict::kDeny},
       {"codex/pre_bash_allow.json", Verdict::kAllow},       {"codex/pre_bash_deny.json", Verdict::kDeny},
-      {"codex/pre_bash_ask.json", Verdict::kAsk},           {"codex/pre_apply_patch_allow.json", Verdict::kAllow},
+      {"codex/pre_bash_ask.json", Verdict::kDeny},  // headless: ask_fallback           {"codex/pre_apply_patch_allow.json", Verdict::kAllow},
       {"codex/pre_apply_patch_deny.json", Verdict::kDeny},  {"gemini/before_shell_allow.json", Verdict::kAllow},
-      {"gemini/before_shell_deny.json", Verdict::kDeny},    {"gemini/before_shell_ask.json", Verdict::kAsk},
+      {"gemini/before_shell_deny.json", Verdict::kDeny},    {"gemini/before_shell_ask.json", Verdict::kDeny},  // headless
       {"gemini/before_write_file_allow.json", Verdict::kAllow}, {"gemini/before_read_file_deny.json", Verdict::kDeny},
       {"cursor/before_shell_allow.json", Verdict::kAllow},  {"cursor/before_shell_deny.json", Verdict::kDeny},
       {"cursor/before_shell_ask.json", Verdict::kAsk},      {"cursor/before_read_file_deny.json", Verdict::kDeny},
@@ -51,6 +51,9 @@ TEST_CASE("each client's recorded input gets the policy's verdict") {
     CHECK(run.source == DecisionSource::kInProcess);
     CHECK(run.answer.verdict == verdict);
     if (verdict != Verdict::kAllow) CHECK(run.answer.reason_for_model.find("toolgate") != std::string::npos);
+    if (std::string(name).ends_with("_ask.json") && verdict == Verdict::kDeny) {
+      CHECK(run.answer.reason_for_model.find("the ask fell back to deny") != std::string::npos);
+    }
   }
 }
 

@@ -151,7 +151,7 @@ int Run(const std::vector<std::string>& args) {
   const std::string input = toolgate::ReadBounded(STDIN_FILENO, hooks::kMaxHookInputBytes);
   hooks::ReadHook read = hooks::ReadHookInput(input, *options);
   if (read.adapter == nullptr) return Emit(read.failed.output);
-  if (std::optional<hooks::HookAnswer> answer = hooks::AnswerViaDaemon(*options, read.parsed.calls)) {
+  if (std::optional<hooks::HookAnswer> answer = hooks::AnswerViaDaemon(*options, read.parsed.calls, !read.parsed.context.can_ask)) {
     return Emit(read.adapter->Render(read.parsed.context, *answer));
   }
   // No daemon: the full binary judges in-process, from the same input.

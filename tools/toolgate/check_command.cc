@@ -4,7 +4,9 @@
 #include "cli_io.h"
 #include "commands.h"
 #include "log_cli.h"
+#include "toolgate/ask_fallback.h"
 #include "toolgate/engine.h"
+#include "toolgate/state_store.h"
 #include "util/utf8.h"
 
 namespace toolgate::cli {
@@ -46,17 +48,31 @@ void PrintExplanation(const Decision& d, std::ostream& out) {
 }  // namespace
 
 int RunCheck(const std::vector<std::string>& argv) {
-  Args args(argv, {"--policy", "--agent", "--log", "--log-key", "--mode"}, {"--explain", "--json"});
+  Args args(argv, {"--policy", "--agent", "--log", "--log-key", "--mode", "--state"}, {"--explain", "--json", "--headless"});
   const auto mode = args.value("--mode");
   if (!args.ok() || !args.positional().empty() || (mode && *mode != "learn" && *mode != "enforce")) {
     std::cerr << "toolgate check: " << (!args.ok() ? args.error() : args.positional().empty() ? "--mode takes enforce or learn" : "unexpected argument") << "\n"
-              << "usage: toolgate check [--policy FILE] [--agent ID] [--log FILE [--log-key KEY]] [--explain] [--json]\n"
-              << "                      [--mode enforce|learn] < call.json\n";
+              << "usage: toolgate check [--policy FILE] [--agent ID] [--log FILE [--log-key KEY]] [--state DIR]\n"
+              << "                      [--headless] [--explain] [--json] [--mode enforce|learn] < call.json\n";
     return kExitUsage;
   }
   auto policy = LoadPolicyOrDefault(args.value("--policy").value_or(""));
   if (!policy) return kExitPolicy;
-  const Engine engine(policy);
+  // --state DIR: tg.state persists there (locked for this run, so concurrent
+  // runs take turns); without it, counters live for this one call.
+  std::shared_ptr<StateStore> state;
+  if (const auto dir = args.value("--state")) {
+    StateStoreOptions so;
+    so.dir = *dir;
+    Result<std::unique_ptr<StateStore>> opened = StateStore::Open(so);
+    if (!opened) {
+      std::cerr << "toolgate check: state: " << opened.error().location << ": " << opened.error().message << "\n";
+      return kExitFailure;
+    }
+    for (const std::string& note : (*opened)->open_notes()) std::cerr << "toolgate check: state: " << note << "\n";
+    state = std::move(*opened);
+  }
+  const Engine engine(policy, state);
   const std::string input = ReadStdinBounded(policy->settings().max_input_bytes);
 
   Decision d;
@@ -74,6 +90,8 @@ int RunCheck(const std::vector<std::string>& argv) {
     d = engine.DecideText(input);
   }
 
+  // --headless: no human can be asked, so an ask follows the policy's ask_fallback.
+  if (args.has("--headless")) ApplyAskFallback(*policy, &d);
   const bool learn = mode && *mode == "learn";
   if (learn) {
     std::cerr << "toolgate check: LEARNING MODE: a call the policy would deny or ask is allowed\n";

@@ -28,6 +28,7 @@ int RunPhase(const std::vector<std::string>& argv);     // phase set|get: a sess
 int RunGrant(const std::vector<std::string>& argv);     // grant [list|revoke]: a session's temporary grants, via the daemon
 int RunServe(const std::vector<std::string>& argv);     // serve: the decision daemon on a Unix socket
 int RunServeBench(const std::vector<std::string>& argv);
+int RunStateBench(const std::vector<std::string>& argv);  // state-bench: the cost of tg.state.incr, in memory and durable
 int RunHookBench(const std::vector<std::string>& argv);  // hook-bench: hook round trip against a static floor  // serve-bench: daemon throughput
 
 }  // namespace toolgate::cli

@@ -6,7 +6,7 @@
 namespace toolgate::cli {
 
 std::vector<std::string> DecisionValueFlags() {
-  return {"--policy", "--agent", "--session", "--socket", "--log", "--log-key", "--timeout-ms", "--mode"};
+  return {"--policy", "--agent", "--session", "--socket", "--log", "--log-key", "--timeout-ms", "--mode", "--state"};
 }
 
 std::vector<std::string> DecisionSwitches() { return {"--no-daemon"}; }
@@ -32,6 +32,7 @@ std::string ReadDecisionOptions(const Args& args, hooks::HookOptions* options) {
   options->socket_path = args.value("--socket").value_or("");
   options->log_path = args.value("--log").value_or("");
   options->log_key_path = args.value("--log-key").value_or("");
+  options->state_dir = args.value("--state").value_or("");  // in-process decisions only: the daemon keeps its own
   const std::string policy_path = args.value("--policy").value_or("");
   options->toolgate_path = SelfExePath();
   options->policy_path.clear();

@@ -17,9 +17,10 @@ namespace {
 constexpr const char* kHookUsage =
     "usage: toolgate hook [--client claude|copilot|codex|gemini|cursor] [--policy FILE] [--agent ID]\n"
     "                     [--session ID] [--socket PATH] [--no-daemon] [--log FILE|DIR [--log-key KEY]]\n"
-    "                     [--timeout-ms N] [--mode enforce|learn] < input.json\n"
+    "                     [--state DIR] [--timeout-ms N] [--mode enforce|learn] < input.json\n"
     "  --mode learn: judge in-process and allow what the policy would deny or ask, recording the\n"
-    "                policy's verdict with \"mode\":\"learn\" (never the default)\n";
+    "                policy's verdict with \"mode\":\"learn\" (never the default)\n"
+    "  --state DIR: the persistent tg.state store for in-process decisions (the daemon keeps its own)\n";
 
 }  // namespace
 

@@ -38,6 +38,7 @@ constexpr const char* kUsage =
     "  serve-bench          measure the daemon's throughput with concurrent clients\n"
     "  phase set|get        a session's task phase, kept by the daemon\n"
     "  grant [list|revoke]  a session's temporary (time-boxed) grants, kept by the daemon\n"
+    "  state-bench          measure tg.state.incr in memory and with a durable journal\n"
     "  version              print the version\n"
     "\n"
     "exit codes of check: 0 allow, 10 ask, 20 deny, 64 usage error, 78 policy failed to load\n";
@@ -76,6 +77,7 @@ int main(int argc, char** argv) {
     if (command == "phase") return toolgate::cli::RunPhase(args);
     if (command == "grant") return toolgate::cli::RunGrant(args);
     if (command == "serve-bench") return toolgate::cli::RunServeBench(args);
+    if (command == "state-bench") return toolgate::cli::RunStateBench(args);
     if (command == "hook-bench") return toolgate::cli::RunHookBench(args);
     if (command == "version" || command == "--version") {
       std::cout << "toolgate 0.1.0\n";

@@ -22,6 +22,7 @@
 #include "toolgate/session.h"
 #include "toolgate/audit.h"
 #include "toolgate/daemon_protocol.h"
+#include "toolgate/state_store.h"
 
 namespace toolgate::cli {
 namespace {
@@ -30,6 +31,7 @@ constexpr const char* kServeUsage =
     "usage: toolgate serve [--policy FILE] [--socket PATH] [--log DIR [--log-key KEY]] [--group NAME]\n"
     "                      [--workers N] [--max-message-bytes N] [--max-connections N]\n"
     "                      [--log-sync deny,ask|all|none] [--no-watch] [--mode enforce|learn]\n"
+    "                      [--state DIR | --state-memory] [--state-reset]\n"
     "  the policy file and its rule packs are watched: a valid new version is swapped in, an invalid\n"
     "  one is logged and ignored (--no-watch: only SIGHUP reloads). --mode learn allows what the policy\n"
     "  would deny or ask and records the policy's verdict with \"mode\":\"learn\" (never the default).\n";
@@ -98,8 +100,8 @@ void WatchSocket(const server::ListenerOptions& options, server::Server* srv, se
 int RunServe(const std::vector<std::string>& argv) {
   Args args(argv,
             {"--policy", "--socket", "--log", "--log-key", "--group", "--workers", "--max-message-bytes",
-             "--max-connections", "--log-sync", "--mode"},
-            {"--no-watch"});
+             "--max-connections", "--log-sync", "--mode", "--state"},
+            {"--no-watch", "--state-memory", "--state-reset"});
   if (!args.ok()) return Usage(args.error());
   if (!args.positional().empty()) return Usage("unexpected argument '" + args.positional()[0] + "'");
   std::size_t workers = 4;
@@ -118,6 +120,8 @@ int RunServe(const std::vector<std::string>& argv) {
   const std::string mode = args.value("--mode").value_or("enforce");
   if (mode != "enforce" && mode != "learn") return Usage("--mode takes enforce or learn");
   const bool learn = mode == "learn";
+  if (args.value("--state") && args.has("--state-memory")) return Usage("--state DIR and --state-memory exclude each other");
+  if (args.has("--state-reset") && args.has("--state-memory")) return Usage("--state-reset needs a state directory");
   // Which verdicts wait for fdatasync before their reply (every record is
   // written to the file before its reply either way).
   std::vector<Verdict> sync_verdicts = {Verdict::kDeny, Verdict::kAsk};
@@ -149,7 +153,39 @@ int RunServe(const std::vector<std::string>& argv) {
     policy_files = std::move(r.files);
   }
   if (!policy) return kExitPolicy;
-  server::EngineHolder engines(policy);
+  // tg.state: --state DIR, else DIR/state beside the decision log (--log DIR),
+  // else memory only. A directory that cannot be used, or whose files are
+  // damaged, stops the daemon: starting with empty counters would quietly
+  // lift every rate limit. --state-reset moves the old files aside.
+  std::string state_dir = args.value("--state").value_or("");
+  if (state_dir.empty() && !args.has("--state-memory")) {
+    if (const auto dir = args.value("--log")) state_dir = (std::filesystem::path(*dir) / "state").string();
+  }
+  if (state_dir.empty() && args.has("--state-reset")) return Usage("--state-reset needs --state DIR or --log DIR");
+  if (const auto dir = args.value("--log"); dir && !state_dir.empty() && !args.value("--state")) {
+    // The log directory is made below; its state subdirectory needs it now.
+    if (::mkdir(dir->c_str(), 0700) != 0 && errno != EEXIST) {
+      spdlog::error("toolgate serve: cannot create the log directory {}: {}", *dir, std::strerror(errno));
+      return kExitFailure;
+    }
+  }
+  StateStoreOptions state_options;
+  state_options.dir = state_dir;
+  state_options.reset = args.has("--state-reset");
+  state_options.lock_wait = std::chrono::milliseconds(0);  // a second daemon on the same directory is refused at once
+  Result<std::unique_ptr<StateStore>> state = StateStore::Open(state_options);
+  if (!state) {
+    spdlog::error("toolgate serve: state: {}: {}", state.error().location, state.error().message);
+    return kExitFailure;
+  }
+  for (const std::string& note : (*state)->open_notes()) spdlog::warn("toolgate serve: state: {}", note);
+  if (state_dir.empty()) {
+    spdlog::warn("toolgate serve: tg.state counters are kept in memory only{}: rate limits restart with the daemon",
+                 args.has("--state-memory") ? " (--state-memory)" : " (no --state DIR and no --log DIR)");
+  } else {
+    spdlog::info("toolgate serve: tg.state in {} ({} entries loaded)", state_dir, (*state)->size());
+  }
+  server::EngineHolder engines(policy, std::shared_ptr<StateStore>(std::move(*state)));
   server::PolicyReloader reloader(policy_path, &engines, policy_files);
 
   // Signals are taken synchronously by this thread (sigwaitinfo below); every

@@ -1,5 +1,10 @@
 #include "toolgate/engine.h"
 
+#include <cstdio>
+
+#include "toolgate/ask_fallback.h"
+#include "toolgate/state_store.h"
+
 #include <doctest/doctest.h>
 
 #include <string>
@@ -136,4 +141,64 @@ TEST_CASE("decision JSON carries verdict, reasons with grant locations, digest a
   CHECK(j.at("effects").at("execs").size() == 1);
   CHECK(j.at("findings").size() == d.findings.size());
   CHECK(d.MessageForHuman().find("developer.exec.deny[0]") != std::string::npos);
+}
+
+TEST_CASE("ask_fallback: an ask becomes the policy's fallback where nobody can be asked") {
+  const char* kPolicy = R"({"toolgate_policy": 1, "default_profile": "p", %s
+    "profiles": {"p": {"default": "deny", "tools": {"ask": ["mcp__deploy__*"], "allow": ["Read"]}},
+                 "q": {"extends": "p", "ask_fallback": "allow"}},
+    "agents": {"qa": {"profile": "q"}}})";
+  auto load = [&](const std::string& top) {
+    char text[1024];
+    std::snprintf(text, sizeof text, kPolicy, top.c_str());
+    toolgate::PolicyLoadResult r = toolgate::LoadPolicyText(text, "fallback.json");
+    REQUIRE(r.ok());
+    return r.policy;
+  };
+  toolgate::ToolCall call;
+  call.agent_id = "a";
+  call.tool_name = "mcp__deploy__run";
+  call.tool_input = nlohmann::json::object();
+
+  const auto deny_policy = load("");
+  toolgate::Decision d = toolgate::Engine(deny_policy).Decide(call);
+  REQUIRE(d.verdict == toolgate::Verdict::kAsk);
+  CHECK(toolgate::ApplyAskFallback(*deny_policy, &d));
+  CHECK(d.verdict == toolgate::Verdict::kDeny);
+  CHECK(d.MessageForModel().find("the ask fell back to deny") != std::string::npos);
+  CHECK_FALSE(toolgate::ApplyAskFallback(*deny_policy, &d));  // only an ask changes
+  CHECK(toolgate::ApplyAskFallback(*deny_policy, "p", toolgate::Verdict::kAsk) == toolgate::Verdict::kDeny);
+  CHECK(toolgate::ApplyAskFallback(*deny_policy, "p", toolgate::Verdict::kAllow) == toolgate::Verdict::kAllow);
+
+  // A profile's own setting, and a top-level one.
+  CHECK(toolgate::ApplyAskFallback(*deny_policy, "q", toolgate::Verdict::kAsk) == toolgate::Verdict::kAllow);
+  call.agent_id = "qa";
+  d = toolgate::Engine(deny_policy).Decide(call);
+  CHECK(toolgate::ApplyAskFallback(*deny_policy, &d));
+  CHECK(d.verdict == toolgate::Verdict::kAllow);
+  CHECK(d.MessageForModel().find("toolgate: allowed: ") == 0);
+  const auto allow_policy = load(R"("ask_fallback": "allow",)");
+  CHECK(allow_policy->AskFallbackFor("p") == toolgate::Verdict::kAllow);
+
+  char text[1024];
+  std::snprintf(text, sizeof text, kPolicy, R"("ask_fallback": "ask",)");
+  const toolgate::PolicyLoadResult bad = toolgate::LoadPolicyText(text, "fallback.json");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.diagnostics[0].json_path == "/ask_fallback");
+}
+
+TEST_CASE("a state store given to the engine outlives it: counters survive a reload") {
+  const char* kPolicy = R"({"toolgate_policy": 1, "default_profile": "p",
+    "profiles": {"p": {"default": "allow"}}})";
+  toolgate::PolicyLoadResult r = toolgate::LoadPolicyText(kPolicy, "state.json");
+  REQUIRE(r.ok());
+  std::shared_ptr<toolgate::StateStore> store = toolgate::StateStore::InMemory();
+  {
+    const toolgate::Engine first(r.policy, store);
+    CHECK(first.state() == store);
+    REQUIRE(store->Increment("k", 1, std::chrono::seconds(0), toolgate::StateStore::Clock::now()).ok());
+  }
+  const toolgate::Engine second(r.policy, store);
+  CHECK(std::get<double>(*second.state()->Get("k", toolgate::StateStore::Clock::now())) == 1);
+  CHECK(toolgate::Engine(r.policy).state() != nullptr);  // an engine of its own gets its own store
 }

@@ -4,7 +4,7 @@
 
 namespace toolgate::lua::testing {
 
-Sandbox::Sandbox() {
+Sandbox::Sandbox() : store_(StateStore::InMemory()) {
   L_ = NewSandboxState(&ctx_, AddRegistrationFunctions);
   call_.session_id = "s1";
   call_.agent_id = "a1";
@@ -12,7 +12,7 @@ Sandbox::Sandbox() {
   scope_.call = &call_;
   scope_.pack_id = "test";
   scope_.rule_id = "test.chunk";
-  scope_.state = &store_;
+  scope_.state = store_.get();
   scope_.http_probe = &probe_;
   scope_.home = "/home/dev";
 }
@@ -62,7 +62,9 @@ std::unique_ptr<RuleSet> BuildRuleSet(const std::vector<InlinePack>& packs, Pack
   return RuleSet::Build(std::move(spec), error);
 }
 
-Decision Judge(const RuleSet& rules, const ToolCall& call) {
+Decision Judge(const RuleSet& rules, const ToolCall& call, StateStore* state) {
+  // Without a store of its own, a test shares one per process, as an engine would.
+  static const std::unique_ptr<StateStore> shared = StateStore::InMemory();
   EffectsContext context;
   context.home = "/home/dev";
   context.resolve_symlinks = false;
@@ -70,7 +72,7 @@ Decision Judge(const RuleSet& rules, const ToolCall& call) {
   d.verdict = Verdict::kAllow;
   d.profile = "p";
   d.effects = ExtractEffects(call, context);
-  rules.Evaluate(call, d.effects, "p", &d);
+  rules.Evaluate(call, d.effects, "p", state != nullptr ? state : shared.get(), &d);
   return d;
 }
 

@@ -10,6 +10,7 @@
 #include "lua/rule_set.h"
 #include "lua/sandbox.h"
 #include "lua/tg_api.h"
+#include "toolgate/state_store.h"
 #include "toolgate/tool_call.h"
 
 namespace toolgate::lua::testing {
@@ -30,12 +31,12 @@ class Sandbox {
   ChunkResult Run(const std::string& code, const RuleBudget& budget = {});
   lua_State* L() const { return L_; }
   VmContext& ctx() { return ctx_; }
-  SessionStore& store() { return store_; }
+  StateStore& store() { return *store_; }
 
  private:
   VmContext ctx_;
   lua_State* L_ = nullptr;
-  SessionStore store_;
+  std::unique_ptr<StateStore> store_;
   HttpProbe probe_;
   ToolCall call_;
   EvalScope scope_;
@@ -54,7 +55,7 @@ std::unique_ptr<RuleSet> BuildRuleSet(const std::vector<InlinePack>& packs, Pack
 
 // Runs the rules of profile "p" over a call whose effects are extracted the
 // way the engine does (home /home/dev).
-Decision Judge(const RuleSet& rules, const ToolCall& call);
+Decision Judge(const RuleSet& rules, const ToolCall& call, StateStore* state = nullptr);
 ToolCall BashCall(const std::string& command);
 ToolCall MakeCall(const std::string& tool, const nlohmann::json& input);
 

@@ -160,12 +160,13 @@ rule { id = 'count', tools = { 'Bash' }, check = function(call)
 end })"}});
   std::atomic<int> wrong{0};
   std::vector<std::thread> threads;
+  const std::unique_ptr<StateStore> store = StateStore::InMemory();
   constexpr int kThreads = 8, kCalls = 200;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kCalls; ++i) {
         const bool deny = (i + t) % 3 == 0;
-        const Decision d = Judge(*set, BashCall(deny ? "deny me" : "echo ok"));
+        const Decision d = Judge(*set, BashCall(deny ? "deny me" : "echo ok"), store.get());
         if (d.verdict != (deny ? Verdict::kDeny : Verdict::kAllow)) ++wrong;
       }
     });
@@ -174,8 +175,7 @@ end })"}});
   CHECK(wrong.load() == 0);
   CHECK(set->states_created() <= kThreads + 1);
   // The counter is shared by every state (one session "s1").
-  SessionStore& store = set->state_store();
-  const auto v = store.Get(std::string("p") + '\0' + "session" + '\0' + "s1" + '\0' + "calls", SessionStore::Clock::now());
+  const auto v = store->Get(std::string("p") + '\0' + "session" + '\0' + "s1" + '\0' + "calls", StateStore::Clock::now());
   REQUIRE(v.has_value());
   CHECK(std::get<double>(*v) == kThreads * kCalls);
 }

@@ -152,15 +152,15 @@ TEST_CASE("tg.state counts per session and expires") {
   CHECK(Fails(sb, "tg.state.incr('x', -1)"));
   CHECK(Fails(sb, "tg.state.get('x', 'global')"));
   // Expiry, on the store directly: an expired counter restarts.
-  SessionStore store;
-  const auto t0 = SessionStore::Clock::now();
-  CHECK(store.Increment("k", 1, std::chrono::seconds(10), t0) == 1);
-  CHECK(store.Increment("k", 1, std::chrono::seconds(10), t0 + std::chrono::seconds(5)) == 2);
-  CHECK(store.Increment("k", 1, std::chrono::seconds(10), t0 + std::chrono::seconds(11)) == 1);
-  CHECK_FALSE(store.Get("k", t0 + std::chrono::seconds(30)).has_value());
-  SessionStore small(3);
-  for (int i = 0; i < 10; ++i) small.Set("k" + std::to_string(i), 1.0, std::chrono::seconds(0), t0);
-  CHECK(small.size() <= 3);
+  const auto store = StateStore::InMemory();
+  const auto t0 = StateStore::Clock::now();
+  CHECK(*store->Increment("k", 1, std::chrono::seconds(10), t0) == 1);
+  CHECK(*store->Increment("k", 1, std::chrono::seconds(10), t0 + std::chrono::seconds(5)) == 2);
+  CHECK(*store->Increment("k", 1, std::chrono::seconds(10), t0 + std::chrono::seconds(11)) == 1);
+  CHECK_FALSE(store->Get("k", t0 + std::chrono::seconds(30)).has_value());
+  const auto small = StateStore::InMemory(3);
+  for (int i = 0; i < 10; ++i) CHECK_FALSE(small->Set("k" + std::to_string(i), 1.0, std::chrono::seconds(0), t0));
+  CHECK(small->size() <= 3);
 }
 
 TEST_CASE("tg.text") {
