@@ -8,7 +8,9 @@ packages=(g++ meson ninja-build pkg-config python3 liblua5.4-dev libre2-dev nloh
           libspdlog-dev doctest-dev libssl-dev libcurl4-openssl-dev
           libseccomp-dev bubblewrap  # the sandbox's syscall filter; bwrap: the sandbox benchmark's baseline
           chromium   # chromium: the HTML report's headless screenshot test
-          git)       # git: the real-client tests' throwaway repositories
+          git        # git: the real-client tests' throwaway repositories
+          clang libclang-rt-14-dev llvm)  # the ASan + UBSan build and libFuzzer (tools/sanitize.sh,
+                                          # tools/fuzz.sh); llvm: llvm-symbolizer for their reports
 
 missing=()
 for p in "${packages[@]}"; do
