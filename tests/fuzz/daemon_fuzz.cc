@@ -13,6 +13,7 @@
 #include "server/dispatcher.h"
 #include "server/engine_holder.h"
 #include "server/framing.h"
+#include "toolgate/daemon_protocol.h"
 #include "toolgate/tool_call.h"
 
 namespace {
@@ -43,7 +44,7 @@ void Serve(const Dispatcher& dispatcher, std::string_view stream, std::size_t cu
       FUZZ_CHECK(nl != std::string::npos);
       const std::string_view line(out.data() + start, nl - start);
       Result<nlohmann::json> reply = ParseUntrustedJson(line, {std::size_t{64} << 20, 256});
-      FUZZ_CHECK(reply.has_value());
+      FUZZ_CHECK(reply.ok());
       FUZZ_CHECK(reply->is_object());
       FUZZ_CHECK(reply->value("v", nlohmann::json()) == nlohmann::json(1));
       FUZZ_CHECK(reply->contains("ok") && (*reply)["ok"].is_boolean());

@@ -47,7 +47,7 @@ const std::vector<ToolCall>& Calls() {
     };
     for (const char* text : texts) {
       Result<ToolCall> c = ParseToolCall(text);
-      FUZZ_CHECK(c.has_value());
+      FUZZ_CHECK(c.ok());
       for (const char* agent : {"", "claude-dev", "ci-bot"}) {
         c->agent_id = agent;
         out.push_back(*c);
