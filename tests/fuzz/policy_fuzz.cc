@@ -86,7 +86,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const Engine engine(r.policy);
   for (const ToolCall& call : Calls()) {
     const Decision d = engine.Decide(call);
-    (void)ToJson(d, true).dump();
+    (void)ToJson(d, true).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
   for (const std::string& name : r.policy->ProfileNames()) (void)r.policy->SandboxFor(name);
   return 0;

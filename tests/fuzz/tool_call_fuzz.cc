@@ -2,9 +2,9 @@
 // (ParseToolCall: Claude's hook form or the canonical form), judged by the
 // example policy. Invariants: a parsed call survives the canonical round trip
 // the hook shim uses to send it to the daemon (ToJson, then
-// ToolCallFromCanonical); a decision and its effects serialize as strict JSON
-// (valid UTF-8: log records and replies are dumped that way); a call that does
-// not parse is a deny carrying the error.
+// ToolCallFromCanonical) and is valid UTF-8; a decision serializes the way
+// replies and records dump it; a call that does not parse is a deny carrying
+// the error.
 #include <string>
 
 #include "fuzz_support.h"
@@ -25,8 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   Result<ToolCall> call = ParseToolCall(text);
   if (call) {
     const nlohmann::json canonical = ToJson(*call);
-    // The daemon request line is dumped with the replacing handler; the
-    // record is dumped strictly, so the call itself must be valid UTF-8.
+    // The call came from checked UTF-8: its canonical form dumps strictly.
     (void)canonical.dump();
     Result<ToolCall> again = ToolCallFromCanonical(canonical);
     FUZZ_CHECK(again.ok());
@@ -38,7 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(d.verdict == Verdict::kDeny);
     FUZZ_CHECK(d.error.has_value());
   }
-  (void)ToJson(d, true).dump();
+  (void)ToJson(d, true).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   (void)d.MessageForModel();
   (void)d.MessageForHuman();
   return 0;
