@@ -67,7 +67,7 @@ for t in "${targets[@]}"; do
     failed=$((failed + 1))
     failed_names+=("$t")
     echo "fuzz: $t FAILED; the report:"
-    grep -v "^#[0-9]" "$log" | tail -60
+    grep -v -E "^#[0-9]|NEW_FUNC|^INFO:" "$log" | tail -60
     ls "$dir/fuzz/artifacts/$t-"* 2> /dev/null | sed 's/^/  input: /'
   fi
 done
