@@ -152,7 +152,12 @@ DaemonAnswer DecideViaDaemon(const std::string& socket_path, const std::vector<T
       if (r.value("ok", json()) != json(true)) {
         std::string why = "the toolgate daemon refused the request";
         if (const auto e = r.find("error"); e != r.end() && e->is_object()) {
-          why += ": " + e->value("code", std::string("?")) + ": " + e->value("message", std::string());
+          // Only string members: json::value throws on another type, and this function never throws.
+          const auto text = [&e](const char* key, const char* fallback) {
+            const auto it = e->find(key);
+            return it != e->end() && it->is_string() ? it->get<std::string>() : std::string(fallback);
+          };
+          why += ": " + text("code", "?") + ": " + text("message", "");
         }
         return Failed(why, socket_path);
       }

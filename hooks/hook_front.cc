@@ -15,20 +15,28 @@ namespace {
 
 using nlohmann::json;
 
+// A string member of a daemon reply, or fallback when it is missing or of
+// another type: the reply comes off a socket, and json::value would throw on
+// a wrong type (an "internal error" deny instead of the daemon's answer).
+std::string StringMember(const json& o, const char* key, const std::string& fallback) {
+  const auto it = o.find(key);
+  return it != o.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
 // The human-readable reasons of a daemon decision (ToJson(Decision) form).
 std::string HumanFromJson(const json& d) {
-  std::string out = d.value("verdict", std::string("deny")) + " (agent " + d.value("agent_id", std::string("-")) +
-                    ", profile " + d.value("profile", std::string("-")) + ", via daemon)";
+  std::string out = StringMember(d, "verdict", "deny") + " (agent " + StringMember(d, "agent_id", "-") +
+                    ", profile " + StringMember(d, "profile", "-") + ", via daemon)";
   if (const auto r = d.find("reasons"); r != d.end() && r->is_array()) {
     for (const json& f : *r) {
       if (!f.is_object()) continue;
-      out += "\n  " + f.value("verdict", std::string("?")) + " " + f.value("subject", std::string("?")) + " " +
-             f.value("target", std::string());
+      out += "\n  " + StringMember(f, "verdict", "?") + " " + StringMember(f, "subject", "?") + " " +
+             StringMember(f, "target", {});
       if (const auto g = f.find("grant"); g != f.end() && g->is_object()) {
-        out += " <- " + g->value("id", std::string("?")) + " (" + g->value("file", std::string()) + ":" +
-               g->value("json_path", std::string()) + ")";
+        out += " <- " + StringMember(*g, "id", "?") + " (" + StringMember(*g, "file", {}) + ":" +
+               StringMember(*g, "json_path", {}) + ")";
       } else if (const auto rule = f.find("rule"); rule != f.end() && rule->is_object()) {
-        out += " <- rule " + rule->value("id", std::string("?"));
+        out += " <- rule " + StringMember(*rule, "id", "?");
       }
       if (f.contains("note") && f["note"].is_string()) out += " [" + f["note"].get<std::string>() + "]";
     }
@@ -114,11 +122,11 @@ std::optional<HookAnswer> AnswerViaDaemon(const HookOptions& options, const std:
   const json& w = d.decisions[worst];
   HookAnswer answer;
   answer.verdict = *VerdictFromName(w["verdict"].get<std::string>());
-  answer.reason_for_model = w.value("message", std::string());
+  answer.reason_for_model = StringMember(w, "message", {});
   answer.reason_for_human = HumanFromJson(w);
   // The daemon judged with its policy, and says with the decision whether
   // that policy runs this agent's shell commands sandboxed.
-  ForwardIntoSandbox(options, d.shell_sandboxed[worst], w.value("profile", std::string()), calls, &answer);
+  ForwardIntoSandbox(options, d.shell_sandboxed[worst], StringMember(w, "profile", {}), calls, &answer);
   return answer;
 }
 

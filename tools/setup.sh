@@ -9,7 +9,9 @@ packages=(g++ meson ninja-build pkg-config python3 liblua5.4-dev libre2-dev nloh
           libseccomp-dev bubblewrap  # the sandbox's syscall filter; bwrap: the sandbox benchmark's baseline
           chromium   # chromium: the HTML report's headless screenshot test
           socat ripgrep  # the sandbox runtime srt, a peer in tools/bench, needs them
-          git)       # git: the real-client tests' throwaway repositories
+          git        # git: the real-client tests' throwaway repositories
+          clang libclang-rt-14-dev llvm)  # the ASan + UBSan build and libFuzzer (tools/sanitize.sh,
+                                          # tools/fuzz.sh); llvm: llvm-symbolizer for their reports
 
 missing=()
 for p in "${packages[@]}"; do

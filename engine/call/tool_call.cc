@@ -129,6 +129,9 @@ Result<json> ParseUntrustedJson(std::string_view text, const InputLimits& limits
     return json::parse(text.begin(), text.end());
   } catch (const json::parse_error& e) {
     return MakeError(ErrorCode::kMalformedJson, "malformed JSON", "byte " + std::to_string(e.byte));
+  } catch (const json::out_of_range&) {
+    // A number past a double's range (1e999) is nlohmann's out_of_range.406, not a parse_error.
+    return MakeError(ErrorCode::kMalformedJson, "malformed JSON: a number is out of range", "number");
   }
 }
 

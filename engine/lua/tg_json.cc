@@ -4,6 +4,8 @@
 //   tg.json.encode(value) -> text               (tables with keys 1..n are arrays)
 //   tg.json.null                                 the JSON null sentinel
 //   tg.json.strings(value [, max]) -> { every string leaf in value }, for scanning
+#include <unordered_set>
+
 #include "lua/sandbox.h"
 #include "lua/tg_api.h"
 #include "toolgate/tool_call.h"
@@ -34,7 +36,11 @@ int Encode(lua_State* L) {
   return 1;
 }
 
-void CollectStrings(lua_State* L, int index, int out, int depth, lua_Integer max, lua_Integer* count) {
+// Each table is walked once (`seen`): a table that holds itself, or one
+// shared many times, would otherwise be walked exponentially often inside this
+// host function, where no budget hook runs.
+void CollectStrings(lua_State* L, int index, int out, int depth, lua_Integer max, lua_Integer* count,
+                    std::unordered_set<const void*>* seen) {
   index = lua_absindex(L, index);
   if (*count >= max || depth > 64) return;
   if (lua_type(L, index) == LUA_TSTRING) {
@@ -43,10 +49,11 @@ void CollectStrings(lua_State* L, int index, int out, int depth, lua_Integer max
     return;
   }
   if (lua_type(L, index) != LUA_TTABLE) return;
+  if (!seen->insert(lua_topointer(L, index)).second) return;
   if (!lua_checkstack(L, 4)) throw HostError("tg.json.strings: Lua stack exhausted");
   lua_pushnil(L);
   while (lua_next(L, index) != 0) {
-    CollectStrings(L, -1, out, depth + 1, max, count);
+    CollectStrings(L, -1, out, depth + 1, max, count, seen);
     lua_pop(L, 1);
   }
 }
@@ -57,7 +64,8 @@ int Strings(lua_State* L) {
   lua_settop(L, 1);
   lua_newtable(L);
   lua_Integer count = 0;
-  CollectStrings(L, 1, 2, 0, max, &count);
+  std::unordered_set<const void*> seen;
+  CollectStrings(L, 1, 2, 0, max, &count, &seen);
   return 1;
 }
 

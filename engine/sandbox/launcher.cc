@@ -342,8 +342,10 @@ Result<int> RunSandboxed(const LaunchOptions& o) {
       value = std::move(*v);
     }
     // Never logged: only the name appears in notes.
-    std::erase_if(env, [&](const std::string& kv) { return kv.rfind(name + "=", 0) == 0; });
-    env.push_back(name + "=" + value);
+    // A named prefix, not `name` itself: clang before 16 cannot capture a structured binding.
+    const std::string prefix = name + "=";
+    std::erase_if(env, [&prefix](const std::string& kv) { return kv.rfind(prefix, 0) == 0; });
+    env.push_back(prefix + value);
     note("credential " + name + " is set");
   }
   env.push_back(std::string("TOOLGATE_SANDBOX=") + (ns ? "namespace" : "process"));

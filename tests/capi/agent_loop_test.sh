@@ -14,7 +14,19 @@ expect() {  # NAME PYTHON-EXPRESSION over t (the transcript)
   else fail=1; echo "FAIL $1: $2"; fi
 }
 
-out=$(python3 "$root/hooks/examples/agent_loop.py" --lib "$lib" --workdir "$tmp/w" --log-dir "$tmp/log" \
+# In a sanitized build (meson sets TOOLGATE_SANITIZER_RUNTIME) the uninstrumented
+# interpreter that loads the sanitized library gets the sanitizer runtime first,
+# without leak checking (python keeps its own objects at exit by design).
+agent_loop() {
+  if [ -n "${TOOLGATE_SANITIZER_RUNTIME:-}" ]; then
+    LD_PRELOAD=$TOOLGATE_SANITIZER_RUNTIME ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1 \
+      python3 "$root/hooks/examples/agent_loop.py" "$@"
+  else
+    python3 "$root/hooks/examples/agent_loop.py" "$@"
+  fi
+}
+
+out=$(agent_loop --lib "$lib" --workdir "$tmp/w" --log-dir "$tmp/log" \
       --transcript "$tmp/t.json" 2>&1); code=$?
 [ $code -eq 0 ] || { echo "FAIL: agent_loop.py exited $code"; printf '%s\n' "$out"; exit 1; }
 printf '%s\n' "$out"
@@ -53,13 +65,13 @@ assert all(r["agent"]["via"] == "in-process" and r["agent"]["pid"] > 0 for r in 
 PY
 
 # Another policy, as a file: strict.json grants no shell and no file writes.
-python3 "$root/hooks/examples/agent_loop.py" --lib "$lib" --policy "$root/rules/examples/strict.json" \
+agent_loop --lib "$lib" --policy "$root/rules/examples/strict.json" \
   --workdir "$tmp/s" --transcript "$tmp/t.json" > /dev/null 2>&1 || { fail=1; echo "FAIL: strict run failed"; }
 expect "strict policy: nothing ran" 'not any(c["ran"] for c in t["calls"]) and len(t["calls"]) == 5'
 [ ! -e "$tmp/s/project/notes.txt" ] || { fail=1; echo "FAIL: a call ran under strict.json"; }
 
 # A policy that does not load: the loop does not start, and says why.
-out=$(python3 "$root/hooks/examples/agent_loop.py" --lib "$lib" --policy /nonexistent/policy.json --workdir "$tmp/n" 2>&1)
+out=$(agent_loop --lib "$lib" --policy /nonexistent/policy.json --workdir "$tmp/n" 2>&1)
 code=$?
 [ $code -eq 1 ] || { fail=1; echo "FAIL: broken policy: exit $code"; }
 printf '%s' "$out" | grep -q 'cannot open toolgate: policy: /nonexistent/policy.json' ||

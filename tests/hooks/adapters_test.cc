@@ -49,7 +49,8 @@ TEST_CASE("every recorded input is detected as its client") {
       {"cursor/before_mcp.json", Client::kCursor},           {"cursor/pre_tool_use_write_allow.json", Client::kCursor},
       {"cursor/before_read_file_deny.json", Client::kCursor}};
   for (const auto& [name, client] : cases) {
-    CAPTURE(name);
+    const auto& fixture = name;  // clang < 16 cannot capture a structured binding
+    CAPTURE(fixture);
     CHECK(DetectClient(FixtureJson(name)) == client);
   }
   CHECK(DetectClient(json::array()) == Client::kUnknown);

@@ -46,7 +46,8 @@ TEST_CASE("each client's recorded input gets the policy's verdict") {
       {"cursor/before_shell_ask.json", Verdict::kAsk},      {"cursor/before_read_file_deny.json", Verdict::kDeny},
       {"cursor/pre_tool_use_write_allow.json", Verdict::kAllow}};
   for (const auto& [name, verdict] : cases) {
-    CAPTURE(name);
+    const auto& fixture = name;  // clang < 16 cannot capture a structured binding
+    CAPTURE(fixture);
     const HookRun run = RunFixture(name);
     CHECK(run.source == DecisionSource::kInProcess);
     CHECK(run.answer.verdict == verdict);
@@ -61,7 +62,8 @@ TEST_CASE("the same call judged the same whatever the client") {
   // cat ~/.ssh/id_rsa through five dialects: the same deny, naming the same path.
   for (const char* name : {"claude/pre_bash_deny.json", "copilot/pre_bash_deny.json", "codex/pre_bash_deny.json",
                            "gemini/before_shell_deny.json", "cursor/before_shell_deny.json"}) {
-    CAPTURE(name);
+    const auto& fixture = name;  // clang < 16 cannot capture a structured binding
+    CAPTURE(fixture);
     const HookRun run = RunFixture(name);
     CHECK(run.answer.verdict == Verdict::kDeny);
     CHECK(run.answer.reason_for_model.find("/home/dev/.ssh/id_rsa") != std::string::npos);
@@ -209,7 +211,8 @@ TEST_CASE("mutated inputs never crash and never answer anything but well-formed 
       }
       const HookRun run = RunHook(input, InProcess(client));
       ++runs;
-      CAPTURE(name);
+      const auto& fixture = name;  // clang < 16 cannot capture a structured binding
+      CAPTURE(fixture);
       CAPTURE(input);
       CHECK((run.output.exit_code == 0 || run.output.exit_code == 2));
       if (!run.output.stdout_text.empty()) {

@@ -51,6 +51,8 @@ TEST_CASE("bad input is a located error with a code") {
       {"", ErrorCode::kMalformedJson},
       {"{", ErrorCode::kMalformedJson},
       {R"({"tool_name": "Bash"} trailing)", ErrorCode::kMalformedJson},
+      {R"({"tool_name": "Bash", "tool_input": {"n": 1e999}})", ErrorCode::kMalformedJson},  // out of range
+      {R"({"tool_name": "Bash", "timestamp_ms": -1e400})", ErrorCode::kMalformedJson},
       {"[1, 2]", ErrorCode::kWrongType},
       {R"("just a string")", ErrorCode::kWrongType},
       {R"({"session_id": "x"})", ErrorCode::kUnsupportedFormat},

@@ -105,6 +105,8 @@ TEST_CASE("tg.json") {
   CHECK(Eval(sb, "return tg.json.encode({a = 'x'})") == "{\"a\":\"x\"}");
   CHECK(Eval(sb, "return tg.json.encode({a = tg.json.null})") == "{\"a\":null}");
   CHECK(Eval(sb, "return #tg.json.strings({a = 'x', b = {'y', {c = 'z'}}, n = 1})") == "3");
+  // A table that holds itself (twice per level) is walked once, not 2^64 times.
+  CHECK(Eval(sb, "local t = {'a'} t[2] = t t.self = t return #tg.json.strings(t)") == "1");
   CHECK(Fails(sb, "local t = {} t.self = t return tg.json.encode(t)"));
   CHECK(Fails(sb, "return tg.json.encode({f = function() end})"));
   CHECK(Fails(sb, "return tg.json.encode(0/0)"));
