@@ -39,7 +39,7 @@ LuaHarness::LuaHarness() {
   scope_.call = &call_;
   scope_.pack_id = "fuzz";
   scope_.rule_id = "fuzz.rule";
-  scope_.state = &store_;
+  scope_.state = store_.get();
   scope_.http_probe = &probe_;
   scope_.http = nullptr;  // no "http" capability: tg.http.status refuses before any I/O
   scope_.home = "/home/dev";

@@ -13,7 +13,7 @@
 
 #include "lua/http_probe.h"
 #include "lua/sandbox.h"
-#include "lua/session_store.h"
+#include "toolgate/state_store.h"
 #include "lua/tg_api.h"
 #include "toolgate/tool_call.h"
 
@@ -46,7 +46,7 @@ class LuaHarness {
   lua_State* L_ = nullptr;
   std::vector<std::string> names_;
   std::vector<int> refs_;  // registry references, parallel to names_
-  lua::SessionStore store_;
+  std::unique_ptr<StateStore> store_ = StateStore::InMemory();
   lua::HttpProbe probe_;
   ToolCall call_;
   lua::EvalScope scope_;
