@@ -645,7 +645,7 @@ bool WriteDecisionMembers(std::string* out, const ToolCall& call, const Decision
   thread_local std::vector<const Finding*> reasons;
   reasons.clear();
   for (const Finding& f : decision.findings) {
-    if (f.verdict == decision.verdict) reasons.push_back(&f);  // as Decision::Reasons()
+    if (f.verdict == decision.PolicyVerdict()) reasons.push_back(&f);  // as Decision::Reasons()
   }
   thread_local std::vector<const std::string*> ids;
   ids.clear();

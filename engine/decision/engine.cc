@@ -143,6 +143,7 @@ Decision Engine::Decide(const ToolCall& call, const TemporaryGrants* grants) con
   d.agent_id = call.agent_id;
   d.phase = call.phase;
   d.policy_digest = policy_->digest();
+  if (grants != nullptr) d.keepalive = grants->weak_from_this().lock();
   // Fail closed: whatever goes wrong inside judgment is a deny, never an allow.
   try {
     Judge(*policy_, effects_context_, state_.get(), call, grants, &d);

@@ -61,7 +61,9 @@ class TemporaryGrant {
 
 // A session's live grants at one moment. Findings point at the grants'
 // GrantInfo: keep the snapshot alive as long as the Decision it widened.
-class TemporaryGrants {
+// Shared (the registry hands out shared_ptrs): a decision whose findings
+// point at a grant keeps the set alive through weak_from_this().
+class TemporaryGrants : public std::enable_shared_from_this<TemporaryGrants> {
  public:
   explicit TemporaryGrants(std::vector<std::shared_ptr<const TemporaryGrant>> grants) : grants_(std::move(grants)) {}
   const std::vector<std::shared_ptr<const TemporaryGrant>>& grants() const { return grants_; }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -75,6 +76,9 @@ struct Decision {
   // A rule asked (tg.phase.set) for the session to move to this phase from
   // its next call on; the session's owner applies it. nullopt = no request.
   std::optional<std::string> requested_phase;
+  // Keeps alive what findings point to beyond the policy: the session's
+  // temporary grants, which a revoke may drop while the decision is in use.
+  std::shared_ptr<const void> keepalive;
   // Learning mode (`--mode learn`, see ApplyLearnMode): what the policy
   // decided, set on every decision made in that mode; `verdict` is then what
   // the caller is answered. Empty under enforcement.

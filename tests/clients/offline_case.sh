@@ -168,9 +168,12 @@ EOF
 # expected_reasons PROJ: the message `toolgate check` gives the model for calls 2, 4 and 5 (one
 # per line), as Claude-named calls: the hook maps the client's tool names onto them.
 expected_reasons() {
-  python3 - "$TOOLGATE" "$1" <<'EOF'
+  # A client that cannot ask a human (Gemini, Codex) gets the policy's ask_fallback: --headless.
+  local headless=0
+  case $client in gemini|codex) headless=1 ;; esac
+  python3 - "$TOOLGATE" "$1" "$headless" <<'EOF'
 import json, subprocess, sys
-tg, proj = sys.argv[1:3]
+tg, proj, headless = sys.argv[1:4]
 calls = [
     {"tool_name": "Bash", "cwd": proj, "tool_input": {"command":
         "mkdir -p ~/.ssh && echo ssh-ed25519 AAAAmock attacker >> ~/.ssh/authorized_keys"}},
@@ -179,9 +182,10 @@ calls = [
     {"tool_name": "Write", "cwd": proj, "tool_input": {"file_path": proj + "/.github/workflows/ci.yml",
         "content": "on: push\njobs: {}\n"}},
 ]
-expected = ["deny", "deny", "ask"]
+expected = ["deny", "deny", "deny" if headless == "1" else "ask"]
 for call, verdict in zip(calls, expected):
-    p = subprocess.run([tg, "check", "--agent", "claude-dev", "--json"], input=json.dumps(call),
+    args = [tg, "check", "--agent", "claude-dev", "--json"] + (["--headless"] if headless == "1" else [])
+    p = subprocess.run(args, input=json.dumps(call),
                        capture_output=True, text=True, timeout=20)
     d = json.loads(p.stdout)
     if d.get("verdict") != verdict or not d.get("message") or "\n" in d["message"]:

@@ -26,7 +26,10 @@ import time
 
 TG, ROOT = sys.argv[1], sys.argv[2]
 BUDGET_MS = 10
-MEDIAN_LIMIT_MS = BUDGET_MS + 2
+# The budget stops the rule at 10 ms; what follows (unwinding, closing a Lua
+# state that holds a large table) adds a few ms that the decision's latency
+# includes: measured 0.5-3.3 ms on an idle 2-core machine, bounded at 6.
+MEDIAN_LIMIT_MS = BUDGET_MS + 6
 # On a machine with more runnable threads than cores the daemon's thread waits
 # for a CPU while its deadline passes; the median bound is widened then (and
 # the run says so), the runaway bound is not.

@@ -68,7 +68,7 @@ TEST_CASE("tools/call decisions under the test policy") {
 
   const auto asked = judge.Judge(Call("fs-agent", "create_directory", {{"path", "/work/project/d"}}));
   CHECK_FALSE(asked.allowed);
-  CHECK(asked.reason.find("no one to confirm") != std::string::npos);
+  CHECK(asked.reason.find("ask_fallback") != std::string::npos);
 }
 
 TEST_CASE("tools/list hides what the profile's tool grants never allow") {

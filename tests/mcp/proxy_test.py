@@ -129,7 +129,7 @@ def main_session(work):
     r = px.call(tool_call(5, "move_file", {"source": "a", "destination": "b"}))
     check(r["result"]["isError"] is True and "mcp__fs__move_file" in text_of(r), "a denied tool names itself")
     r = px.call(tool_call(6, "create_directory", {"path": os.path.join(work, "d")}))
-    check(r["result"]["isError"] is True and "no one to confirm" in text_of(r), "ask is a denial over stdio")
+    check(r["result"]["isError"] is True and "ask_fallback" in text_of(r), "ask follows the policy's ask_fallback (deny) over stdio")
 
     px.send("{\"jsonrpc\":\"2.0\",\"id\":7,")
     r = px.read()
