@@ -213,10 +213,11 @@ std::vector<SuggestedGrant> SuggestGrants(const std::vector<MissingGrant>& missi
     if (writes != nullptr) add_groups(*writes, "write", &write_groups);
     if (reads != nullptr) {
       std::map<std::string, std::set<std::uint64_t>> uncovered;
-      for (const auto& [p, calls] : *reads) {
+      for (const auto& entry : *reads) {
+        const std::string& p = entry.first;  // a named reference: clang 14 cannot capture a structured binding
         const bool covered = std::any_of(write_groups.begin(), write_groups.end(),
                                          [&](const PathGroup& g) { return PatternCovers(g, p); });
-        if (!covered) uncovered.emplace(p, calls);
+        if (!covered) uncovered.emplace(p, entry.second);
       }
       add_groups(uncovered, "read", nullptr);
     }
