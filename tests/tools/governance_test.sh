@@ -6,20 +6,7 @@
 # Usage: governance_test.sh TOOLGATE
 set -u
 tg=$1
-tmp=$(mktemp -d)
-daemon=""
-cleanup() {
-  if [ -n "$daemon" ] && kill -0 "$daemon" 2>/dev/null; then kill -KILL "$daemon"; fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-expect_eq() {  # NAME EXPECTED ACTUAL
-  if [ "$2" = "$3" ]; then ok; else bad "$1: got '$3', expected '$2'"; fi
-}
+source "$(dirname "$0")/daemon_test_lib.sh"
 
 cat > "$tmp/policy.json" <<'JSON'
 {
@@ -38,25 +25,6 @@ cat > "$tmp/policy.json" <<'JSON'
 JSON
 sock="$tmp/run/toolgate.sock"
 
-cat > "$tmp/client.py" <<'PY'
-import socket, sys
-path, lines = sys.argv[1], sys.argv[2:]
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(10)
-s.connect(path)
-s.sendall("".join(l + "\n" for l in lines).encode())
-buf = b""
-while buf.count(b"\n") < len(lines):
-    try:
-        d = s.recv(1 << 16)
-    except socket.timeout:
-        break
-    if not d:
-        break
-    buf += d
-sys.stdout.write(buf.decode())
-PY
-client() { python3 "$tmp/client.py" "$sock" "$@"; }
 write_call() {  # SESSION PATH -> verdict
   client "{\"v\":1,\"id\":1,\"op\":\"decide\",\"call\":{\"session_id\":\"$1\",\"tool_name\":\"Write\",\"cwd\":\"/srv\",\"tool_input\":{\"file_path\":\"$2\",\"content\":\"x\"}}}" |
     python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["decision"]["verdict"])'

@@ -8,20 +8,7 @@
 set -u
 tg=$1
 root=$2
-tmp=$(mktemp -d)
-daemon=""
-cleanup() {
-  if [ -n "$daemon" ] && kill -0 "$daemon" 2>/dev/null; then kill -KILL "$daemon"; fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-expect_eq() {  # NAME EXPECTED ACTUAL
-  if [ "$2" = "$3" ]; then ok; else bad "$1: got '$3', expected '$2'"; fi
-}
+source "$(dirname "$0")/daemon_test_lib.sh"
 expect_json() {  # NAME JSON_TEXT PYTHON_EXPR (o = the parsed object)
   if printf '%s' "$2" | python3 -c "import json,sys; o=json.load(sys.stdin); sys.exit(0 if ($3) else 1)" 2>/dev/null; then ok
   else bad "$1: $3 is false for: $(printf '%s' "$2" | head -c 600)"; fi
@@ -30,22 +17,6 @@ expect_json() {  # NAME JSON_TEXT PYTHON_EXPR (o = the parsed object)
 cp "$root/rules/examples/default.json" "$tmp/policy.json"
 sock="$tmp/run/toolgate.sock"
 
-cat > "$tmp/client.py" <<'PY'
-import socket, sys
-path, lines = sys.argv[1], sys.argv[2:]
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(10)
-s.connect(path)
-s.sendall("".join(l + "\n" for l in lines).encode())
-buf = b""
-while buf.count(b"\n") < len(lines):
-    d = s.recv(1 << 16)
-    if not d:
-        break
-    buf += d
-sys.stdout.write(buf.decode())
-PY
-client() { python3 "$tmp/client.py" "$sock" "$@"; }
 
 # What a developer agent did that the default policy does not allow: a program
 # (yq), files under one directory, an API host, a tool; and one explicit deny.

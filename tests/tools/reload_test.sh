@@ -9,21 +9,12 @@
 set -u
 tg=$1
 root=$2
-tmp=$(mktemp -d)
-daemon=""
+source "$(dirname "$0")/daemon_test_lib.sh"
 loadpid=""
-cleanup() {
+cleanup() {  # also the load client
   if [ -n "$loadpid" ] && kill -0 "$loadpid" 2>/dev/null; then kill -KILL "$loadpid"; fi
   if [ -n "$daemon" ] && kill -0 "$daemon" 2>/dev/null; then kill -KILL "$daemon"; fi
   rm -rf "$tmp"
-}
-trap cleanup EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-expect_eq() {  # NAME EXPECTED ACTUAL
-  if [ "$2" = "$3" ]; then ok; else bad "$1: got '$3', expected '$2'"; fi
 }
 
 # Policy versions: A is the default; B also allows the tool ReloadProbe for
@@ -50,7 +41,7 @@ dA=$(digest_of "$tmp/A.json")
 dB=$(digest_of "$tmp/B.json")
 [ -n "$dA" ] && [ -n "$dB" ] && [ "$dA" != "$dB" ] && ok || bad "policy digests: '$dA' '$dB'"
 
-cat > "$tmp/client.py" <<'PY'
+cat > "$tmp/reload_client.py" <<'PY'
 import json, socket, sys, time
 # ping SOCKET: prints the active digest.
 # load SOCKET STOPFILE OUT: judges calls on one connection until STOPFILE
@@ -122,8 +113,8 @@ else:
                           "max": rtt[-1] * 1000} if rtt else {}},
               open(out, "w"))
 PY
-ping() { python3 "$tmp/client.py" ping "$sock"; }
-wait_digest() { python3 "$tmp/client.py" wait "$sock" "$1" "${2:-5}"; }
+ping() { python3 "$tmp/reload_client.py" ping "$sock"; }
+wait_digest() { python3 "$tmp/reload_client.py" wait "$sock" "$1" "${2:-5}"; }
 
 start_daemon() {  # extra args...
   "$tg" serve --policy "$policy" --socket "$sock" --log "$tmp/log" "$@" 2>>"$tmp/serve.err" &
@@ -145,7 +136,7 @@ grep -q "watching 1 file(s) of the policy" "$tmp/serve.err" && ok || bad "watchi
 expect_eq "starts with A" "$dA" "$(ping)"
 
 # ---- the load: one client judging calls the whole time -------------------------
-python3 "$tmp/client.py" load "$sock" "$tmp/stop" "$tmp/load.json" &
+python3 "$tmp/reload_client.py" load "$sock" "$tmp/stop" "$tmp/load.json" &
 loadpid=$!
 sleep 0.3
 
@@ -251,7 +242,7 @@ expect_eq "SIGHUP with an unchanged file" "$dB" "$(ping)"
 : > "$tmp/latency"
 for i in 1 2 3 4 5; do
   if [ $((i % 2)) = 1 ]; then next=A; want=$dA; else next=B; want=$dB; fi
-  python3 "$tmp/client.py" swap "$sock" "$tmp/$next.json" "$policy" "$want" >> "$tmp/latency" ||
+  python3 "$tmp/reload_client.py" swap "$sock" "$tmp/$next.json" "$policy" "$want" >> "$tmp/latency" ||
     bad "latency round $i timed out"
 done
 echo "write-to-in-force (ms, debounce 150): $(tr '\n' ' ' < "$tmp/latency")"

@@ -6,45 +6,11 @@
 set -u
 tg=$1
 root=$2
-tmp=$(mktemp -d)
-daemon=""
-cleanup() {
-  if [ -n "$daemon" ] && kill -0 "$daemon" 2>/dev/null; then kill -KILL "$daemon"; fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-expect_eq() {  # NAME EXPECTED ACTUAL
-  if [ "$2" = "$3" ]; then ok; else bad "$1: got '$3', expected '$2'"; fi
-}
+source "$(dirname "$0")/daemon_test_lib.sh"
 
 cp "$root/rules/examples/default.json" "$tmp/policy.json"
 sock="$tmp/run/toolgate.sock"
 
-# A tiny protocol client: sends each argument as one line on one connection,
-# prints each reply line (reading until all replies arrived or 10 s passed).
-cat > "$tmp/client.py" <<'PY'
-import socket, sys
-path, lines = sys.argv[1], sys.argv[2:]
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(10)
-s.connect(path)
-s.sendall("".join(l + "\n" for l in lines).encode())
-buf = b""
-while buf.count(b"\n") < len(lines):
-    try:
-        d = s.recv(1 << 16)
-    except socket.timeout:
-        break
-    if not d:
-        break
-    buf += d
-sys.stdout.write(buf.decode())
-PY
-client() { python3 "$tmp/client.py" "$sock" "$@"; }
 
 start_daemon() {  # extra args...
   "$tg" serve --policy "$tmp/policy.json" --socket "$sock" --log "$tmp/log" "$@" 2>>"$tmp/serve.err" &

@@ -8,20 +8,7 @@
 # Usage: state_test.sh TOOLGATE SOURCE_ROOT
 set -u
 tg=$1
-tmp=$(mktemp -d)
-daemon=""
-cleanup() {
-  if [ -n "$daemon" ] && kill -0 "$daemon" 2>/dev/null; then kill -KILL "$daemon"; fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-expect_eq() {  # NAME EXPECTED ACTUAL
-  if [ "$2" = "$3" ]; then ok; else bad "$1: got '$3', expected '$2'"; fi
-}
+source "$(dirname "$0")/daemon_test_lib.sh"
 expect_in() {  # NAME NEEDLE HAYSTACK
   case "$3" in *"$2"*) ok ;; *) bad "$1: '$2' not in: $3" ;; esac
 }
@@ -58,26 +45,7 @@ JSON
 }
 write_policy ""
 
-cat > "$tmp/client.py" <<'PY'
-import socket, sys
-path, lines = sys.argv[1], sys.argv[2:]
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(10)
-s.connect(path)
-s.sendall("".join(l + "\n" for l in lines).encode())
-buf = b""
-while buf.count(b"\n") < len(lines):
-    try:
-        d = s.recv(1 << 16)
-    except socket.timeout:
-        break
-    if not d:
-        break
-    buf += d
-sys.stdout.write(buf.decode())
-PY
 sock="$tmp/run/toolgate.sock"
-client() { python3 "$tmp/client.py" "$sock" "$@"; }
 send='{"v":1,"id":1,"op":"decide","call":{"agent_id":"bot","session_id":"s","tool_name":"mcp__mail__send","tool_input":{"to":"a@example.com"}}}'
 verdict() { python3 -c 'import json,sys
 for l in sys.stdin:
