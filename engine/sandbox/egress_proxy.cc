@@ -16,8 +16,8 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
-#include <deque>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 #include "grants/compiled_profile.h"
@@ -105,16 +105,17 @@ struct EgressProxy::State {
   bool unix_bound = false;
   int wake_r = -1;  // readable once Stop began; every poll watches it
   int wake_w = -1;
-  std::thread acceptor;
 
-  // Connection threads are kept for reuse: a new connection is handed to an
-  // idle thread when there is one, so thread creation is off the connect
-  // path. A thread idle for kIdleThreadLife ends; at most max_connections run.
+  // Leader/follower: the connection threads take turns waiting on the
+  // listeners. The one that accepts a client hands the listeners to an idle
+  // thread (or starts one) and serves the client itself, so no hand-off from
+  // an acceptor to a worker (a thread wake-up) sits on the connect path.
+  // A thread idle for kIdleThreadLife ends; at most max_connections serve.
   std::mutex mu;
-  std::condition_variable work;
-  std::deque<std::pair<int, bool>> queue;  // accepted clients (fd, via unix) not yet served
-  std::size_t idle = 0;                     // threads waiting for work
-  std::size_t active = 0;                   // clients queued or being served
+  std::condition_variable work;  // followers wait here for the listeners
+  bool leader = false;           // a thread is waiting on the listeners
+  std::size_t idle = 0;          // followers waiting
+  std::size_t active = 0;        // clients being served
   std::uint64_t next_id = 0;
   std::vector<std::pair<std::uint64_t, std::thread>> workers;
   std::vector<std::uint64_t> finished;
@@ -128,10 +129,11 @@ struct EgressProxy::State {
   }
 
   std::optional<Error> Listen();
-  void AcceptLoop();
+  int AcceptOne(bool* via_unix);
+  bool SpawnWorker();
   void WorkerLoop(std::uint64_t id);
   void Reap();
-  void Serve(int client, bool via_unix);
+  void Serve(int client, bool via_unix, RelayPipes* pipes);
   bool Record(const Attempt& a, const PeerInfo& peer);
   int Connect(const std::vector<IpAddress>& addresses, int port, std::string* error);
 };
@@ -205,40 +207,41 @@ void EgressProxy::State::Reap() {
   for (std::thread& t : done) t.join();
 }
 
-void EgressProxy::State::AcceptLoop() {
+// Waits on the listeners until a client arrives (its fd) or Stop begins (-1).
+int EgressProxy::State::AcceptOne(bool* via_unix) {
   while (true) {
     pollfd fds[3] = {{wake_r, POLLIN, 0}, {tcp_fd, POLLIN, 0}, {unix_fd, POLLIN, 0}};
     const int r = ::poll(fds, 3, 1000);
-    if (r < 0 && errno != EINTR) break;
-    if ((fds[0].revents & POLLIN) != 0) break;
-    Reap();
+    if (r < 0 && errno != EINTR) return -1;
+    if ((fds[0].revents & POLLIN) != 0) return -1;
+    if (r <= 0) {
+      Reap();
+      continue;
+    }
     for (int i = 1; i < 3; ++i) {
       if ((fds[i].revents & POLLIN) == 0) continue;
       const int client = ::accept4(fds[i].fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-      if (client < 0) {
-        // Out of descriptors: back off briefly instead of spinning on a
-        // listener that stays readable.
-        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) ::poll(nullptr, 0, 50);
-        continue;
+      if (client >= 0) {
+        *via_unix = i == 2;
+        return client;
       }
-      std::unique_lock<std::mutex> lock(mu);
-      if (active >= o.max_connections) {
-        lock.unlock();
-        const std::string busy = StatusResponse(503, "too many connections");
-        (void)!::send(client, busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-        ::close(client);
-        continue;
-      }
-      ++active;
-      queue.emplace_back(client, i == 2);
-      if (queue.size() > idle) {
-        const std::uint64_t id = next_id++;
-        workers.emplace_back(id, std::thread([this, id] { WorkerLoop(id); }));
-      } else {
-        work.notify_one();
-      }
+      // Out of descriptors: back off briefly instead of spinning on a
+      // listener that stays readable.
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) ::poll(nullptr, 0, 50);
     }
   }
+}
+
+// Called with mu held. False when no thread could be started.
+bool EgressProxy::State::SpawnWorker() {
+  if (stopping) return false;
+  const std::uint64_t id = next_id++;
+  try {
+    workers.emplace_back(id, std::thread([this, id] { WorkerLoop(id); }));
+  } catch (const std::system_error&) {
+    return false;  // the thread that accepted leads again once its client is served
+  }
+  return true;
 }
 
 void EgressProxy::State::WorkerLoop(std::uint64_t id) {
@@ -250,20 +253,41 @@ void EgressProxy::State::WorkerLoop(std::uint64_t id) {
   sigemptyset(&pipe_only);
   sigaddset(&pipe_only, SIGPIPE);
   pthread_sigmask(SIG_BLOCK, &pipe_only, nullptr);
+  RelayPipes pipes;  // reused from one tunnel to the next
   std::unique_lock<std::mutex> lock(mu);
-  while (true) {
-    if (queue.empty()) {
-      if (stopping) break;
+  while (!stopping) {
+    if (leader) {
       ++idle;
-      const bool woken = work.wait_for(lock, kIdleThreadLife, [this] { return !queue.empty() || stopping; });
+      const bool woken = work.wait_for(lock, kIdleThreadLife, [this] { return !leader || stopping; });
       --idle;
-      if (!woken) break;  // idle too long: end, the acceptor joins it
+      if (!woken) break;  // idle too long: end, the leader joins it
       continue;
     }
-    const auto [client, via_unix] = queue.front();
-    queue.pop_front();
+    leader = true;
     lock.unlock();
-    Serve(client, via_unix);
+    Reap();  // threads that ended, joined off the connect path
+    bool via_unix = false;
+    const int client = AcceptOne(&via_unix);
+    lock.lock();
+    leader = false;
+    if (client < 0) continue;  // Stop began: the loop condition ends it
+    if (active >= o.max_connections) {
+      lock.unlock();
+      const std::string busy = StatusResponse(503, "too many connections");
+      (void)!::send(client, busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      ::close(client);
+      lock.lock();
+      continue;
+    }
+    ++active;
+    // The listeners go to a follower before this client is served.
+    if (idle > 0) {
+      work.notify_one();
+    } else {
+      SpawnWorker();
+    }
+    lock.unlock();
+    Serve(client, via_unix, &pipes);
     ::close(client);
     lock.lock();
     --active;
@@ -365,7 +389,7 @@ int EgressProxy::State::Connect(const std::vector<IpAddress>& addresses, int por
   return -1;
 }
 
-void EgressProxy::State::Serve(int client, bool via_unix) {
+void EgressProxy::State::Serve(int client, bool via_unix, RelayPipes* pipes) {
   PeerInfo peer;
   peer.transport = std::string(kEgressViaPrefix) + (via_unix ? "unix" : "tcp");
   if (via_unix) {
@@ -395,22 +419,28 @@ void EgressProxy::State::Serve(int client, bool via_unix) {
   HeadScan scan;
   Attempt attempt;
   attempt.started = Clock::now();
+  // A client usually sends its head right after connecting, so it is often
+  // there by the time it is accepted: read first, wait only when it is not.
+  bool wait = false;
   while (true) {
     scan = ScanHead(buf, max_head);
     if (scan.state != HeadScan::State::kNeedMore) break;
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(head_deadline - Clock::now());
-    if (left.count() <= 0) {
-      if (buf.empty()) return;  // never said anything: nothing to decide
-      attempt.status = 408;
-      attempt.reason = "incomplete request head after " + std::to_string(o.header_timeout.count()) + " ms";
-      refuse(attempt);
-      return;
+    if (wait) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(head_deadline - Clock::now());
+      if (left.count() <= 0) {
+        if (buf.empty()) return;  // never said anything: nothing to decide
+        attempt.status = 408;
+        attempt.reason = "incomplete request head after " + std::to_string(o.header_timeout.count()) + " ms";
+        refuse(attempt);
+        return;
+      }
+      pollfd fds[2] = {{client, POLLIN, 0}, {wake_r, POLLIN, 0}};
+      const int r = ::poll(fds, 2, PollMs(left));
+      if (r < 0 && errno != EINTR) return;
+      if ((fds[1].revents & POLLIN) != 0) return;
+      if (r <= 0) continue;
     }
-    pollfd fds[2] = {{client, POLLIN, 0}, {wake_r, POLLIN, 0}};
-    const int r = ::poll(fds, 2, PollMs(left));
-    if (r < 0 && errno != EINTR) return;
-    if ((fds[1].revents & POLLIN) != 0) return;
-    if (r <= 0) continue;
+    wait = true;
     char chunk[16384];
     const std::size_t want = std::min(sizeof chunk, max_head - buf.size());
     const ssize_t n = ::recv(client, chunk, want, 0);
@@ -486,7 +516,7 @@ void EgressProxy::State::Serve(int client, bool via_unix) {
     head.append(early);
     ok = WriteAll(upstream, head, o.connect_timeout, wake_r);
   }
-  if (ok) Relay(client, upstream, o.idle_timeout, wake_r, nullptr);
+  if (ok) Relay(client, upstream, o.idle_timeout, wake_r, nullptr, pipes);
   ::close(upstream);
 }
 
@@ -510,8 +540,13 @@ Result<std::unique_ptr<EgressProxy>> EgressProxy::Start(EgressProxyOptions optio
     if (state->unix_bound) ::unlink(state->o.unix_socket_path.c_str());
     return *e;
   }
-  State* s = state.get();
-  s->acceptor = std::thread([s] { s->AcceptLoop(); });
+  {
+    std::lock_guard<std::mutex> lock(state->mu);
+    if (!state->SpawnWorker()) {
+      if (state->unix_bound) ::unlink(state->o.unix_socket_path.c_str());
+      return SetupError("cannot start the proxy's first thread");
+    }
+  }
   return std::unique_ptr<EgressProxy>(new EgressProxy(std::move(state)));
 }
 
@@ -522,25 +557,22 @@ const std::string& EgressProxy::unix_socket_path() const { return state_->o.unix
 void EgressProxy::Stop() {
   State& s = *state_;
   {
+    // From here no thread is started; followers wake to end.
     std::lock_guard<std::mutex> lock(s.mu);
     if (s.stopped) return;
     s.stopped = true;
+    s.stopping = true;
   }
-  // Every poll in the proxy watches wake_r: one byte ends them all.
+  s.work.notify_all();
+  // Every poll in the proxy watches wake_r: one byte ends them all (the
+  // leader's wait on the listeners, the heads, connects and tunnels).
   (void)!::write(s.wake_w, "x", 1);
-  if (s.acceptor.joinable()) s.acceptor.join();
   std::vector<std::pair<std::uint64_t, std::thread>> workers;
   {
-    // Clients still queued are closed unserved; idle threads are woken to end.
     std::lock_guard<std::mutex> lock(s.mu);
-    s.stopping = true;
-    for (const auto& queued : s.queue) ::close(queued.first);
-    s.active -= s.queue.size();
-    s.queue.clear();
     workers.swap(s.workers);
     s.finished.clear();
   }
-  s.work.notify_all();
   for (auto& w : workers) w.second.join();
   for (int* fd : {&s.tcp_fd, &s.unix_fd}) {
     if (*fd >= 0) ::close(*fd);

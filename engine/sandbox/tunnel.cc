@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -33,12 +34,23 @@ struct Direction {
   std::size_t buffer_off = 0;
   std::uint64_t moved = 0;
 
+  RelayPipes* cache = nullptr;
+  int slot = 0;
+
   ~Direction() {
-    if (pipe_r >= 0) ::close(pipe_r);
-    if (pipe_w >= 0) ::close(pipe_w);
+    if (pipe_r < 0) return;
+    if (cache != nullptr && use_splice && pending == 0) {
+      cache->Give(slot, pipe_r, pipe_w, capacity);
+    } else {
+      ::close(pipe_r);
+      ::close(pipe_w);
+    }
   }
 
-  bool Init() {
+  bool Init(RelayPipes* pipes, int i) {
+    cache = pipes;
+    slot = i;
+    if (cache != nullptr && cache->Take(i, &pipe_r, &pipe_w, &capacity)) return true;
     int p[2];
     if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) return FallBack();
     pipe_r = p[0];
@@ -50,6 +62,11 @@ struct Direction {
   }
 
   bool FallBack() {
+    if (pipe_r >= 0) {
+      ::close(pipe_r);
+      ::close(pipe_w);
+      pipe_r = pipe_w = -1;
+    }
     use_splice = false;
     buffer = std::make_unique<char[]>(kBufferBytes);
     capacity = kBufferBytes;
@@ -117,6 +134,34 @@ struct Direction {
 
 }  // namespace
 
+RelayPipes::~RelayPipes() {
+  for (int i = 0; i < 2; ++i) {
+    if (r_[i] >= 0) ::close(r_[i]);
+    if (w_[i] >= 0) ::close(w_[i]);
+  }
+}
+
+bool RelayPipes::Take(int i, int* r, int* w, std::size_t* capacity) {
+  if (r_[i] < 0) return false;
+  *r = r_[i];
+  *w = w_[i];
+  *capacity = capacity_[i];
+  r_[i] = w_[i] = -1;
+  return true;
+}
+
+void RelayPipes::Give(int i, int r, int w, std::size_t capacity) {
+  int queued = -1;
+  if (r_[i] >= 0 || ::ioctl(r, FIONREAD, &queued) != 0 || queued != 0) {
+    ::close(r);
+    ::close(w);
+    return;
+  }
+  r_[i] = r;
+  w_[i] = w;
+  capacity_[i] = capacity;
+}
+
 const char* RelayEndName(RelayEnd end) {
   switch (end) {
     case RelayEnd::kClosed: return "closed";
@@ -155,15 +200,16 @@ bool WriteAll(int fd, std::string_view data, std::chrono::milliseconds timeout, 
   return true;
 }
 
-RelayEnd Relay(int a, int b, std::chrono::milliseconds idle_timeout, int stop_fd, RelayStats* stats) {
+RelayEnd Relay(int a, int b, std::chrono::milliseconds idle_timeout, int stop_fd, RelayStats* stats,
+               RelayPipes* pipes) {
   if (!SetNonBlocking(a) || !SetNonBlocking(b)) return RelayEnd::kError;
   Direction ab, ba;
   ab.src = a;
   ab.dst = b;
   ba.src = b;
   ba.dst = a;
-  ab.Init();
-  ba.Init();
+  ab.Init(pipes, 0);
+  ba.Init(pipes, 1);
   const int idle_ms = PollMs(idle_timeout);
   RelayEnd end = RelayEnd::kClosed;
   bool hup_a = false, hup_b = false;

@@ -3,6 +3,7 @@
 // (bytes pushed through, until the far end has counted them all) and the
 // added latency of connect + first byte. Figures, not assertions.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -17,6 +18,8 @@
 #include <cstring>
 #include <iomanip>
 #include <iostream>
+#include <sstream>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -143,21 +146,33 @@ int ConnectTcp(const std::string& host, int port) {
   return fd;
 }
 
+// Reads the proxy's answer head without reading past it, the way an HTTP
+// client with a buffer would (one peek, one read), not a byte per call.
+bool RecvConnectAnswer(int fd) {
+  char head[4096];
+  for (int i = 0; i < 1000; ++i) {  // bounded: 1 s for a head that comes in pieces
+    const ssize_t n = ::recv(fd, head, sizeof head, MSG_PEEK);
+    if (n <= 0) return false;
+    const std::string_view seen(head, static_cast<std::size_t>(n));
+    const std::size_t end = seen.find("\r\n\r\n");
+    if (end != std::string_view::npos) {
+      if (seen.rfind("HTTP/1.1 200", 0) != 0) return false;
+      return RecvExact(fd, head, end + 4);
+    }
+    if (static_cast<std::size_t>(n) == sizeof head) return false;
+    ::poll(nullptr, 0, 1);  // more of the head is on its way
+  }
+  return false;
+}
+
 // A connection to the sink, direct or through a CONNECT tunnel; -1 on failure.
-int Open(bool via_proxy, const std::string& proxy_address, int sink_port) {
-  if (!via_proxy) return ConnectTcp("127.0.0.1", sink_port);
+int Open(const std::string& proxy_address, int sink_port) {
+  if (proxy_address.empty()) return ConnectTcp("127.0.0.1", sink_port);
   const std::size_t colon = proxy_address.rfind(':');
   const int fd = ConnectTcp(proxy_address.substr(0, colon), std::stoi(proxy_address.substr(colon + 1)));
   if (fd < 0) return -1;
   const std::string req = "CONNECT 127.0.0.1:" + std::to_string(sink_port) + " HTTP/1.1\r\n\r\n";
-  std::string head;
-  char c;
-  bool ok = SendAll(fd, req.data(), req.size());
-  while (ok && head.find("\r\n\r\n") == std::string::npos && head.size() < 4096) {
-    ok = ::recv(fd, &c, 1, 0) == 1;
-    head.push_back(c);
-  }
-  if (!ok || head.rfind("HTTP/1.1 200", 0) != 0) {
+  if (!SendAll(fd, req.data(), req.size()) || !RecvConnectAnswer(fd)) {
     ::close(fd);
     return -1;
   }
@@ -173,10 +188,10 @@ double CpuSeconds() {
 }
 
 // Seconds to push bytes and hear the far end's count; <0 on failure.
-double Push(bool via_proxy, const std::string& proxy_address, int sink_port, std::uint64_t bytes) {
+double Push(const std::string& proxy_address, int sink_port, std::uint64_t bytes) {
   std::vector<char> buf(kChunk, 'x');
   const auto t0 = Clock::now();
-  const int fd = Open(via_proxy, proxy_address, sink_port);
+  const int fd = Open(proxy_address, sink_port);
   if (fd < 0) return -1;
   bool ok = SendAll(fd, "P", 1);
   for (std::uint64_t left = bytes; ok && left > 0;) {
@@ -192,23 +207,40 @@ double Push(bool via_proxy, const std::string& proxy_address, int sink_port, std
   return ok ? s : -1;
 }
 
-// Microseconds from connect to the first byte back, per sample.
-std::vector<double> FirstByte(bool via_proxy, const std::string& proxy_address, int sink_port, int samples) {
-  std::vector<double> out;
-  out.reserve(static_cast<std::size_t>(samples));
-  for (int i = 0; i < samples; ++i) {
-    const auto t0 = Clock::now();
-    const int fd = Open(via_proxy, proxy_address, sink_port);
-    char c = 0;
-    const bool ok = fd >= 0 && SendAll(fd, "E", 1) && RecvExact(fd, &c, 1);
-    const double us = std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
-    if (fd >= 0) ::close(fd);
-    if (!ok) return {};
-    out.push_back(us);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
+// Microseconds from connect to the first byte back; <0 on failure.
+double FirstByte(const std::string& proxy_address, int sink_port) {
+  const auto t0 = Clock::now();
+  const int fd = Open(proxy_address, sink_port);
+  char c = 0;
+  const bool ok = fd >= 0 && SendAll(fd, "E", 1) && RecvExact(fd, &c, 1);
+  const double us = std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
+  if (fd >= 0) ::close(fd);
+  return ok ? us : -1;
 }
+
+std::string LoadAverage() {
+  char text[128] = {};
+  const int fd = ::open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "?";
+  const ssize_t n = ::read(fd, text, sizeof text - 1);
+  ::close(fd);
+  std::string s(text, n > 0 ? static_cast<std::size_t>(n) : 0);
+  std::size_t cut = 0;
+  for (int field = 0; field < 3 && cut != std::string::npos; ++field) cut = s.find(' ', cut + (field > 0 ? 1 : 0));
+  return cut == std::string::npos ? s : s.substr(0, cut);
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+// One way to reach the sink: straight, or through a proxy.
+struct Path {
+  std::string label;
+  std::string proxy;  // "" = direct
+  std::vector<double> gbs, cpu_per_gib, first_byte_us;
+};
 
 double At(const std::vector<double>& sorted, double q) {
   return sorted[static_cast<std::size_t>(q * static_cast<double>(sorted.size() - 1))];
@@ -223,14 +255,16 @@ bool ParseNumber(const std::optional<std::string>& text, std::uint64_t* out) {
 }  // namespace
 
 int RunProxyBench(const std::vector<std::string>& argv) {
-  Args args(argv, {"--bytes", "--samples", "--log"}, {});
-  std::uint64_t bytes = 2ULL << 30;
+  Args args(argv, {"--bytes", "--samples", "--rounds", "--log", "--proxy"}, {});
+  std::uint64_t bytes = 1ULL << 30;
   std::uint64_t samples = 2000;
+  std::uint64_t rounds = 3;
   if (!args.ok() || !args.positional().empty() || !ParseNumber(args.value("--bytes"), &bytes) ||
-      !ParseNumber(args.value("--samples"), &samples) || samples > 1000000) {
+      !ParseNumber(args.value("--samples"), &samples) || samples > 1000000 ||
+      !ParseNumber(args.value("--rounds"), &rounds) || rounds > 100 || (args.value("--proxy") && args.value("--log"))) {
     std::cerr << "toolgate proxy-bench: " << (args.ok() ? "bad argument" : args.error()) << "\n"
-              << "usage: toolgate proxy-bench [--bytes N (default 2 GiB)] [--samples N (default 2000)] "
-                 "[--log FILE]\n";
+              << "usage: toolgate proxy-bench [--bytes N (default 1 GiB)] [--samples N (default 2000)] "
+                 "[--rounds N (default 3)] [--log FILE | --proxy HOST:PORT[,HOST:PORT...]]\n";
     return kExitUsage;
   }
   SinkServer sink;
@@ -238,78 +272,125 @@ int RunProxyBench(const std::vector<std::string>& argv) {
     std::cerr << "toolgate proxy-bench: cannot listen on loopback\n";
     return kExitFailure;
   }
-  const std::string policy_text = R"({"toolgate_policy": 1, "profiles": {"bench": {"network": {"allow": ["127.0.0.1:)" +
-                                  std::to_string(sink.port()) + R"("]}}}})";
-  PolicyLoadResult loaded = LoadPolicyText(policy_text, "proxy-bench.json");
-  if (!loaded.ok()) {
-    std::cerr << "toolgate proxy-bench: internal policy failed to load\n";
-    return kExitFailure;
-  }
+  const int port = sink.port();
+  std::vector<Path> paths;
+  paths.push_back(Path{"direct", "", {}, {}, {}});
   std::unique_ptr<AuditLog> log;
-  sandbox::EgressProxyOptions o;
-  o.tcp_listen = "127.0.0.1:0";
-  o.profile = loaded.policy->ProfileNamed("bench");
-  o.agent_id = "proxy-bench";
-  o.policy_digest = loaded.policy->digest();
-  if (const auto path = args.value("--log")) {
-    AuditLogOptions lo;
-    lo.path = *path;
-    auto opened = AuditLog::Open(lo);
-    if (!opened) {
-      std::cerr << "toolgate proxy-bench: " << *path << ": " << opened.error().message << "\n";
+  std::unique_ptr<sandbox::EgressProxy> proxy;
+  std::shared_ptr<const Policy> policy;
+  if (const auto external = args.value("--proxy")) {
+    // Proxies started elsewhere (for example two builds side by side), each
+    // granting 127.0.0.1: measured by the same client, against the same sink.
+    std::stringstream list(*external);
+    std::string one;
+    while (std::getline(list, one, ',')) {
+      const std::size_t colon = one.rfind(':');
+      if (colon == std::string::npos || one.find_first_not_of("0123456789", colon + 1) != std::string::npos ||
+          colon + 1 == one.size()) {
+        std::cerr << "toolgate proxy-bench: --proxy wants HOST:PORT, got '" << one << "'\n";
+        return kExitUsage;
+      }
+      paths.push_back(Path{"via " + one, one, {}, {}, {}});
+    }
+  } else {
+    const std::string policy_text = R"({"toolgate_policy": 1, "profiles": {"bench": {"network": {"allow": ["127.0.0.1:)" +
+                                    std::to_string(port) + R"("]}}}})";
+    PolicyLoadResult loaded = LoadPolicyText(policy_text, "proxy-bench.json");
+    if (!loaded.ok()) {
+      std::cerr << "toolgate proxy-bench: internal policy failed to load\n";
       return kExitFailure;
     }
-    log = std::move(*opened);
-    o.log = log.get();
+    policy = loaded.policy;
+    sandbox::EgressProxyOptions o;
+    o.tcp_listen = "127.0.0.1:0";
+    o.profile = policy->ProfileNamed("bench");
+    o.agent_id = "proxy-bench";
+    o.policy_digest = policy->digest();
+    if (const auto path = args.value("--log")) {
+      AuditLogOptions lo;
+      lo.path = *path;
+      auto opened = AuditLog::Open(lo);
+      if (!opened) {
+        std::cerr << "toolgate proxy-bench: " << *path << ": " << opened.error().message << "\n";
+        return kExitFailure;
+      }
+      log = std::move(*opened);
+      o.log = log.get();
+    }
+    auto started = sandbox::EgressProxy::Start(std::move(o));
+    if (!started) {
+      std::cerr << "toolgate proxy-bench: " << started.error().message << "\n";
+      return kExitFailure;
+    }
+    proxy = std::move(*started);
+    paths.push_back(Path{"CONNECT tunnel", proxy->tcp_address(), {}, {}, {}});
   }
-  auto proxy = sandbox::EgressProxy::Start(std::move(o));
-  if (!proxy) {
-    std::cerr << "toolgate proxy-bench: " << proxy.error().message << "\n";
-    return kExitFailure;
-  }
-  const std::string via = (*proxy)->tcp_address();
-  const int port = sink.port();
 
+  // Every path is measured the same way, in turns (the first path of a
+  // round rotates), so a change in the machine's load falls on all of them.
+  const std::size_t n_paths = paths.size();
   std::cout << std::fixed << std::setprecision(2);
-  std::cout << "egress proxy on loopback" << (log ? " (decisions logged)" : "") << "\n";
-  std::cout << "throughput: " << static_cast<double>(bytes) / (1 << 30) << " GiB pushed through one connection\n";
-  const double cpu0 = CpuSeconds();
-  const double direct_s = Push(false, via, port, bytes);
-  const double cpu1 = CpuSeconds();
-  const double proxy_s = Push(true, via, port, bytes);
-  const double cpu2 = CpuSeconds();
-  if (direct_s <= 0 || proxy_s <= 0) {
-    std::cerr << "toolgate proxy-bench: a transfer failed\n";
-    return kExitFailure;
-  }
-  const double direct_gbs = static_cast<double>(bytes) / direct_s / 1e9;
-  const double proxy_gbs = static_cast<double>(bytes) / proxy_s / 1e9;
-  // CPU time per GiB (client, sink and proxy together) does not depend on
-  // how many cores other processes leave free, unlike GB/s.
+  std::cout << "egress proxy on loopback" << (log ? " (decisions logged)" : "") << ", load average "
+            << LoadAverage() << "\n";
+  std::cout << "throughput: " << static_cast<double>(bytes) / (1 << 30) << " GiB pushed through one connection, "
+            << rounds << " rounds taking turns, medians\n";
   const double gib = static_cast<double>(bytes) / (1 << 30);
-  std::cout << "  direct           " << std::setw(8) << direct_gbs << " GB/s   " << (cpu1 - cpu0) / gib
-            << " CPU s/GiB\n";
-  std::cout << "  CONNECT tunnel   " << std::setw(8) << proxy_gbs << " GB/s   " << (cpu2 - cpu1) / gib
-            << " CPU s/GiB   (" << proxy_gbs / direct_gbs << "x direct throughput)\n";
-
-  const int n = static_cast<int>(samples);
-  FirstByte(false, via, port, std::min(n, 50));  // warm up both paths
-  FirstByte(true, via, port, std::min(n, 50));
-  const std::vector<double> direct = FirstByte(false, via, port, n);
-  const std::vector<double> tunneled = FirstByte(true, via, port, n);
-  if (direct.empty() || tunneled.empty()) {
-    std::cerr << "toolgate proxy-bench: a latency sample failed\n";
-    return kExitFailure;
+  for (std::uint64_t r = 0; r < rounds; ++r) {
+    for (std::size_t k = 0; k < n_paths; ++k) {
+      Path& p = paths[(k + r) % n_paths];
+      const double cpu0 = CpuSeconds();
+      const double s = Push(p.proxy, port, bytes);
+      const double cpu1 = CpuSeconds();
+      if (s <= 0) {
+        std::cerr << "toolgate proxy-bench: a transfer failed (" << p.label << ")\n";
+        return kExitFailure;
+      }
+      p.gbs.push_back(static_cast<double>(bytes) / s / 1e9);
+      // CPU time per GiB (client, sink and the in-process proxy together)
+      // does not depend on how many cores other processes leave free.
+      p.cpu_per_gib.push_back((cpu1 - cpu0) / gib);
+    }
   }
-  std::cout << "connect + first byte: " << n << " connections each\n";
+  const double direct_gbs = Median(paths[0].gbs);
+  for (const Path& p : paths) {
+    std::cout << "  " << std::left << std::setw(17) << p.label << std::right << std::setw(8) << Median(p.gbs)
+              << " GB/s   " << Median(p.cpu_per_gib) << " CPU s/GiB";
+    if (&p != &paths[0]) std::cout << "   (" << Median(p.gbs) / direct_gbs << "x direct throughput)";
+    std::cout << "   [";
+    for (std::size_t i = 0; i < p.gbs.size(); ++i) std::cout << (i ? " " : "") << p.gbs[i];
+    std::cout << "]\n";
+  }
+  if (n_paths > 2) std::cout << "  (CPU s/GiB counts this process: the client and the sink, not a --proxy)\n";
+
+  const std::size_t n = static_cast<std::size_t>(samples);
+  const std::size_t warm = std::min<std::size_t>(n, 50);
+  for (std::size_t i = 0; i < warm + n; ++i) {
+    for (std::size_t k = 0; k < n_paths; ++k) {
+      Path& p = paths[(k + i) % n_paths];
+      const double us = FirstByte(p.proxy, port);
+      if (us < 0) {
+        std::cerr << "toolgate proxy-bench: a latency sample failed (" << p.label << ")\n";
+        return kExitFailure;
+      }
+      if (i >= warm) p.first_byte_us.push_back(us);
+    }
+  }
+  for (Path& p : paths) std::sort(p.first_byte_us.begin(), p.first_byte_us.end());
+  std::cout << "connect + first byte: " << n << " connections each, taking turns\n";
   std::cout << "                     p50 us    p99 us\n";
-  std::cout << "  direct           " << std::setw(8) << At(direct, 0.5) << "  " << std::setw(8) << At(direct, 0.99)
-            << "\n";
-  std::cout << "  CONNECT tunnel   " << std::setw(8) << At(tunneled, 0.5) << "  " << std::setw(8)
-            << At(tunneled, 0.99) << "\n";
-  std::cout << "  added            " << std::setw(8) << At(tunneled, 0.5) - At(direct, 0.5) << "  " << std::setw(8)
-            << At(tunneled, 0.99) - At(direct, 0.99) << "   (targets: >= 1 GB/s, <= 500 us added)\n";
-  (*proxy)->Stop();
+  for (const Path& p : paths) {
+    std::cout << "  " << std::left << std::setw(17) << p.label << std::right << std::setw(8) << At(p.first_byte_us, 0.5)
+              << "  " << std::setw(8) << At(p.first_byte_us, 0.99) << "\n";
+  }
+  const std::vector<double>& direct = paths[0].first_byte_us;
+  for (std::size_t k = 1; k < n_paths; ++k) {
+    const std::vector<double>& via = paths[k].first_byte_us;
+    std::cout << "  " << std::left << std::setw(17) << (n_paths > 2 ? "added " + paths[k].proxy : "added")
+              << std::right << std::setw(8) << At(via, 0.5) - At(direct, 0.5) << "  " << std::setw(8)
+              << At(via, 0.99) - At(direct, 0.99) << "   (targets: >= 1 GB/s, <= 500 us added)\n";
+  }
+  std::cout << "load average after: " << LoadAverage() << "\n";
+  if (proxy) proxy->Stop();
   if (log) log->Close();
   return 0;
 }
