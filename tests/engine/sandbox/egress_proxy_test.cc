@@ -571,3 +571,55 @@ TEST_CASE("many clients at once, in waves: every tunnel carries its own bytes") 
   f.log->Close();
   CHECK(f.Records().size() == 72);
 }
+
+TEST_CASE("an upstream that resets mid-transfer ends the tunnel; the next tunnels carry only their own bytes") {
+  TestServer resetter{[](int fd) {
+    std::string got = RecvAll(fd, 1 << 20);  // a part of what the client sends
+    linger hard{1, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);  // close() sends a reset
+    (void)got;
+  }};
+  TestServer echo{Echo};
+  PolicyLoadResult r = LoadPolicyText(R"({"toolgate_policy": 1, "profiles": {"p": {"network": {"allow": ["127.0.0.1"]}}}})",
+                                      "reset.json");
+  REQUIRE(r.ok());
+  EgressProxyOptions o;
+  o.tcp_listen = "127.0.0.1:0";
+  o.profile = r.policy->ProfileNamed("p");
+  o.max_connections = 4;
+  auto proxy = EgressProxy::Start(o);
+  REQUIRE(proxy.ok());
+  const std::string address = (*proxy)->tcp_address();
+
+  for (int round = 0; round < 3; ++round) {
+    // The upstream goes away with data in flight: the client's sending ends
+    // with an error and its receiving sees the end, both before their timeouts.
+    int fd = Connect(address);
+    REQUIRE(SendAll(fd, "CONNECT 127.0.0.1:" + std::to_string(resetter.port()) + " HTTP/1.1\r\n\r\n"));
+    REQUIRE(Status(RecvHead(fd)) == 200);
+    const std::string big(64 << 20, 'r');
+    CHECK_FALSE(SendAll(fd, big));
+    char c;
+    errno = 0;
+    const ssize_t n = ::recv(fd, &c, 1, 0);
+    CHECK(n <= 0);
+    CHECK(errno != EAGAIN);  // not the receive timeout
+    ::close(fd);
+
+    // A tunnel after it, likely on the same thread and its kept pipes.
+    fd = Connect(address);
+    REQUIRE(SendAll(fd, "CONNECT 127.0.0.1:" + std::to_string(echo.port()) + " HTTP/1.1\r\n\r\n"));
+    REQUIRE(Status(RecvHead(fd)) == 200);
+    std::string mine(3 << 20, '\0');
+    for (std::size_t i = 0; i < mine.size(); ++i) mine[i] = static_cast<char>((i * 7 + static_cast<std::size_t>(round)) & 0xff);
+    std::thread writer([&] {
+      SendAll(fd, mine);
+      ::shutdown(fd, SHUT_WR);
+    });
+    const std::string back = RecvAll(fd, mine.size() + 1);
+    writer.join();
+    ::close(fd);
+    CHECK(back.size() == mine.size());
+    CHECK(back == mine);
+  }
+}
