@@ -280,13 +280,13 @@ void EgressProxy::State::WorkerLoop(std::uint64_t id) {
       continue;
     }
     ++active;
-    // The listeners go to a follower before this client is served.
-    if (idle > 0) {
-      work.notify_one();
-    } else {
-      SpawnWorker();
-    }
+    // The listeners go to a follower before this client is served. The
+    // follower is woken after the lock is released, so that it does not wake
+    // only to wait for the lock this thread still holds.
+    const bool follower = idle > 0;
+    if (!follower) SpawnWorker();
     lock.unlock();
+    if (follower) work.notify_one();
     Serve(client, via_unix, &pipes);
     ::close(client);
     lock.lock();

@@ -290,7 +290,7 @@ int RunProxyBench(const std::vector<std::string>& argv) {
         std::cerr << "toolgate proxy-bench: --proxy wants HOST:PORT, got '" << one << "'\n";
         return kExitUsage;
       }
-      paths.push_back(Path{"via " + one, one, {}, {}, {}});
+      paths.push_back(Path{"via " + std::to_string(paths.size()) + " (" + one + ")", one, {}, {}, {}});
     }
   } else {
     const std::string policy_text = R"({"toolgate_policy": 1, "profiles": {"bench": {"network": {"allow": ["127.0.0.1:)" +
@@ -353,14 +353,16 @@ int RunProxyBench(const std::vector<std::string>& argv) {
   }
   const double direct_gbs = Median(paths[0].gbs);
   for (const Path& p : paths) {
-    std::cout << "  " << std::left << std::setw(17) << p.label << std::right << std::setw(8) << Median(p.gbs)
+    std::cout << "  " << std::left << std::setw(17) << p.label.substr(0, p.label.find(" (")) << std::right << std::setw(8) << Median(p.gbs)
               << " GB/s   " << Median(p.cpu_per_gib) << " CPU s/GiB";
     if (&p != &paths[0]) std::cout << "   (" << Median(p.gbs) / direct_gbs << "x direct throughput)";
     std::cout << "   [";
     for (std::size_t i = 0; i < p.gbs.size(); ++i) std::cout << (i ? " " : "") << p.gbs[i];
     std::cout << "]\n";
   }
-  if (n_paths > 2) std::cout << "  (CPU s/GiB counts this process: the client and the sink, not a --proxy)\n";
+  const bool external = !proxy;
+  for (std::size_t k = 1; k < n_paths && external; ++k) std::cout << "  " << paths[k].label << "\n";
+  if (external) std::cout << "  (CPU s/GiB counts this process: the client and the sink, not a --proxy)\n";
 
   const std::size_t n = static_cast<std::size_t>(samples);
   const std::size_t warm = std::min<std::size_t>(n, 50);
@@ -379,13 +381,13 @@ int RunProxyBench(const std::vector<std::string>& argv) {
   std::cout << "connect + first byte: " << n << " connections each, taking turns\n";
   std::cout << "                     p50 us    p99 us\n";
   for (const Path& p : paths) {
-    std::cout << "  " << std::left << std::setw(17) << p.label << std::right << std::setw(8) << At(p.first_byte_us, 0.5)
+    std::cout << "  " << std::left << std::setw(17) << p.label.substr(0, p.label.find(" (")) << std::right << std::setw(8) << At(p.first_byte_us, 0.5)
               << "  " << std::setw(8) << At(p.first_byte_us, 0.99) << "\n";
   }
   const std::vector<double>& direct = paths[0].first_byte_us;
   for (std::size_t k = 1; k < n_paths; ++k) {
     const std::vector<double>& via = paths[k].first_byte_us;
-    std::cout << "  " << std::left << std::setw(17) << (n_paths > 2 ? "added " + paths[k].proxy : "added")
+    std::cout << "  " << std::left << std::setw(17) << (n_paths > 2 ? "added " + std::to_string(k) : "added")
               << std::right << std::setw(8) << At(via, 0.5) - At(direct, 0.5) << "  " << std::setw(8)
               << At(via, 0.99) - At(direct, 0.99) << "   (targets: >= 1 GB/s, <= 500 us added)\n";
   }
