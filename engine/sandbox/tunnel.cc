@@ -77,15 +77,20 @@ struct Direction {
   bool wants_read() const { return !src_eof && (use_splice ? pending < capacity : pending == 0); }
   bool wants_write() const { return pending > 0; }
 
-  // Moves what it can without blocking. progress is set when anything
-  // happened; false return means a hard error.
-  bool Pump(bool* progress) {
+  // Moves what it can without blocking. readable: poll reported src
+  // readable (or hung up), so reading is worth a call; after a read that got
+  // less than it asked for, src is drained and is not read again until poll
+  // says so (level-triggered, so nothing is missed). progress is set when
+  // anything happened; false return means a hard error.
+  bool Pump(bool readable, bool* progress) {
+    bool may_read = readable;
     for (int round = 0; round < kPumpRounds && !done; ++round) {
       bool moved_now = false;
-      if (wants_read()) {
+      if (may_read && wants_read()) {
         ssize_t n;
+        const std::size_t asked = use_splice ? capacity - pending : capacity;
         if (use_splice) {
-          n = ::splice(src, nullptr, pipe_w, nullptr, capacity - pending, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+          n = ::splice(src, nullptr, pipe_w, nullptr, asked, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
           if (n < 0 && errno == EINVAL && pending == 0 && moved == 0) {
             FallBack();  // this socket type cannot splice: buffer instead
             continue;
@@ -97,10 +102,13 @@ struct Direction {
         if (n > 0) {
           pending += static_cast<std::size_t>(n);
           moved_now = true;
+          may_read = static_cast<std::size_t>(n) == asked;
         } else if (n == 0) {
           src_eof = true;
           moved_now = true;
-        } else if (errno != EAGAIN && errno != EINTR) {
+        } else if (errno == EAGAIN) {
+          may_read = false;
+        } else if (errno != EINTR) {
           return false;
         }
       }
@@ -178,7 +186,7 @@ int PollMs(std::chrono::milliseconds wait) {
 
 bool SetNonBlocking(int fd) {
   const int flags = ::fcntl(fd, F_GETFL);
-  return flags >= 0 && ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0;
+  return flags >= 0 && ((flags & O_NONBLOCK) != 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0);
 }
 
 bool WriteAll(int fd, std::string_view data, std::chrono::milliseconds timeout, int stop_fd) {
@@ -246,7 +254,9 @@ RelayEnd Relay(int a, int b, std::chrono::milliseconds idle_timeout, int stop_fd
     hup_a = hup_a || (fds[0].revents & kGone) != 0;
     hup_b = hup_b || (fds[1].revents & kGone) != 0;
     bool progress = false;
-    if (!ab.Pump(&progress) || !ba.Pump(&progress)) {
+    constexpr short kReadable = POLLIN | POLLHUP | POLLERR;
+    if (!ab.Pump((fds[0].revents & kReadable) != 0, &progress) ||
+        !ba.Pump((fds[1].revents & kReadable) != 0, &progress)) {
       end = RelayEnd::kError;
       break;
     }
