@@ -63,7 +63,10 @@ void SetTimeouts(int fd, int seconds) {
 }
 
 // The far end. First byte 'P': count everything until EOF, answer the count
-// (8 bytes). 'E': answer one byte at once, then wait for EOF.
+// (8 bytes), on a thread of its own. 'E': answer one byte at once and close,
+// on the accepting thread itself, so no thread start sits inside a latency
+// sample (it would hide behind the proxy's CONNECT round trip and make the
+// proxy look cheaper than it is). The samples come one at a time.
 class SinkServer {
  public:
   bool Start() {
@@ -81,7 +84,7 @@ class SinkServer {
   ~SinkServer() {
     stop_ = true;
     if (acceptor_.joinable()) acceptor_.join();
-    // Connection threads are detached (joining them would stall accepts
+    // Counting threads are detached (joining them would stall accepts
     // inside the measurements); wait, bounded, for the last ones to end.
     for (int i = 0; i < 3500 && live_.load() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     if (fd_ >= 0) ::close(fd_);
@@ -98,28 +101,25 @@ class SinkServer {
       SetTimeouts(c, 30);
       const int one = 1;
       ::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      char mode = 0;
+      if (::recv(c, &mode, 1, 0) != 1 || mode != 'P') {
+        if (mode == 'E') SendAll(c, "e", 1);
+        ::close(c);
+        continue;
+      }
       ++live_;
       std::thread([this, c] {
-        Serve(c);
+        Count(c);
         --live_;
       }).detach();
     }
   }
-  static void Serve(int c) {
-    char mode = 0;
-    if (::recv(c, &mode, 1, 0) == 1) {
-      std::vector<char> buf(kChunk);
-      if (mode == 'E') {
-        SendAll(c, "e", 1);
-        while (::recv(c, buf.data(), buf.size(), 0) > 0) {
-        }
-      } else if (mode == 'P') {
-        std::uint64_t total = 0;
-        ssize_t n;
-        while ((n = ::recv(c, buf.data(), buf.size(), 0)) > 0) total += static_cast<std::uint64_t>(n);
-        SendAll(c, reinterpret_cast<const char*>(&total), sizeof total);
-      }
-    }
+  static void Count(int c) {
+    std::vector<char> buf(kChunk);
+    std::uint64_t total = 0;
+    ssize_t n;
+    while ((n = ::recv(c, buf.data(), buf.size(), 0)) > 0) total += static_cast<std::uint64_t>(n);
+    SendAll(c, reinterpret_cast<const char*>(&total), sizeof total);
     ::close(c);
   }
 
