@@ -349,7 +349,8 @@ class Run:
         a = re.search(r"added\s+(-?[\d.]+)\s+(-?[\d.]+)", out)
         if not (d and t and a):
             raise RuntimeError("proxy-bench output not understood")
-        what = "one connection on loopback through a CONNECT tunnel vs straight to the sink; connect + first byte"
+        what = ("one connection on loopback through a CONNECT tunnel vs straight to the sink, taking turns, medians of "
+                "3 rounds; connect + first byte, samples taking turns")
         self.row("proxy", "egress proxy throughput (GB/s)", float(t.group(1)), "direct connection", float(d.group(1)),
                  "GB/s", "≥ 1 GB/s", float(t.group(1)) >= 1.0, compared=what)
         self.row("proxy", "egress proxy added connect latency, p50 (µs)", float(a.group(1)), None, None, "µs",
