@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -146,6 +147,24 @@ int ConnectTcp(const std::string& host, int port) {
   return fd;
 }
 
+// The proxy's Unix socket, the way a sandbox's bridge reaches it.
+int ConnectUnix(const std::string& path) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  if (fd < 0 || path.size() >= sizeof sa.sun_path) {
+    if (fd >= 0) ::close(fd);
+    return -1;
+  }
+  std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  SetTimeouts(fd, 30);
+  return fd;
+}
+
 // Reads the proxy's answer head without reading past it, the way an HTTP
 // client with a buffer would (one peek, one read), not a byte per call.
 bool RecvConnectAnswer(int fd) {
@@ -168,8 +187,13 @@ bool RecvConnectAnswer(int fd) {
 // A connection to the sink, direct or through a CONNECT tunnel; -1 on failure.
 int Open(const std::string& proxy_address, int sink_port) {
   if (proxy_address.empty()) return ConnectTcp("127.0.0.1", sink_port);
-  const std::size_t colon = proxy_address.rfind(':');
-  const int fd = ConnectTcp(proxy_address.substr(0, colon), std::stoi(proxy_address.substr(colon + 1)));
+  int fd;
+  if (proxy_address.rfind("unix:", 0) == 0) {
+    fd = ConnectUnix(proxy_address.substr(5));
+  } else {
+    const std::size_t colon = proxy_address.rfind(':');
+    fd = ConnectTcp(proxy_address.substr(0, colon), std::stoi(proxy_address.substr(colon + 1)));
+  }
   if (fd < 0) return -1;
   const std::string req = "CONNECT 127.0.0.1:" + std::to_string(sink_port) + " HTTP/1.1\r\n\r\n";
   if (!SendAll(fd, req.data(), req.size()) || !RecvConnectAnswer(fd)) {
@@ -239,6 +263,7 @@ double Median(std::vector<double> v) {
 struct Path {
   std::string label;
   std::string proxy;  // "" = direct
+  std::string tag;    // names its "added" line when there are several
   std::vector<double> gbs, cpu_per_gib, first_byte_us;
 };
 
@@ -255,16 +280,17 @@ bool ParseNumber(const std::optional<std::string>& text, std::uint64_t* out) {
 }  // namespace
 
 int RunProxyBench(const std::vector<std::string>& argv) {
-  Args args(argv, {"--bytes", "--samples", "--rounds", "--log", "--proxy"}, {});
+  Args args(argv, {"--bytes", "--samples", "--rounds", "--log", "--proxy"}, {"--unix"});
   std::uint64_t bytes = 1ULL << 30;
   std::uint64_t samples = 2000;
   std::uint64_t rounds = 3;
   if (!args.ok() || !args.positional().empty() || !ParseNumber(args.value("--bytes"), &bytes) ||
       !ParseNumber(args.value("--samples"), &samples) || samples > 1000000 ||
-      !ParseNumber(args.value("--rounds"), &rounds) || rounds > 100 || (args.value("--proxy") && args.value("--log"))) {
+      !ParseNumber(args.value("--rounds"), &rounds) || rounds > 100 ||
+      (args.value("--proxy") && (args.value("--log") || args.has("--unix")))) {
     std::cerr << "toolgate proxy-bench: " << (args.ok() ? "bad argument" : args.error()) << "\n"
               << "usage: toolgate proxy-bench [--bytes N (default 1 GiB)] [--samples N (default 2000)] "
-                 "[--rounds N (default 3)] [--log FILE | --proxy HOST:PORT[,HOST:PORT...]]\n";
+                 "[--rounds N (default 3)] [--log FILE] [--unix] | [--proxy HOST:PORT[,HOST:PORT...]]\n";
     return kExitUsage;
   }
   SinkServer sink;
@@ -274,7 +300,14 @@ int RunProxyBench(const std::vector<std::string>& argv) {
   }
   const int port = sink.port();
   std::vector<Path> paths;
-  paths.push_back(Path{"direct", "", {}, {}, {}});
+  paths.push_back(Path{"direct", "", "", {}, {}, {}});
+  // Declared before the proxy so that it is removed after the proxy removed its socket.
+  struct TempDirGuard {
+    std::string path;
+    ~TempDirGuard() {
+      if (!path.empty()) ::rmdir(path.c_str());
+    }
+  } unix_dir;
   std::unique_ptr<AuditLog> log;
   std::unique_ptr<sandbox::EgressProxy> proxy;
   std::shared_ptr<const Policy> policy;
@@ -290,7 +323,8 @@ int RunProxyBench(const std::vector<std::string>& argv) {
         std::cerr << "toolgate proxy-bench: --proxy wants HOST:PORT, got '" << one << "'\n";
         return kExitUsage;
       }
-      paths.push_back(Path{"via " + std::to_string(paths.size()) + " (" + one + ")", one, {}, {}, {}});
+      const std::string number = std::to_string(paths.size());
+      paths.push_back(Path{"via " + number + " (" + one + ")", one, number, {}, {}, {}});
     }
   } else {
     const std::string policy_text = R"({"toolgate_policy": 1, "profiles": {"bench": {"network": {"allow": ["127.0.0.1:)" +
@@ -303,6 +337,16 @@ int RunProxyBench(const std::vector<std::string>& argv) {
     policy = loaded.policy;
     sandbox::EgressProxyOptions o;
     o.tcp_listen = "127.0.0.1:0";
+    if (args.has("--unix")) {
+      // The sandbox's way in: a Unix socket (the bridge inside the sandbox is not measured).
+      char dir[] = "/tmp/toolgate-proxy-bench-XXXXXX";
+      if (::mkdtemp(dir) == nullptr) {
+        std::cerr << "toolgate proxy-bench: cannot create a directory for the Unix socket\n";
+        return kExitFailure;
+      }
+      unix_dir.path = dir;
+      o.unix_socket_path = unix_dir.path + "/proxy.sock";
+    }
     o.profile = policy->ProfileNamed("bench");
     o.agent_id = "proxy-bench";
     o.policy_digest = policy->digest();
@@ -323,7 +367,10 @@ int RunProxyBench(const std::vector<std::string>& argv) {
       return kExitFailure;
     }
     proxy = std::move(*started);
-    paths.push_back(Path{"CONNECT tunnel", proxy->tcp_address(), {}, {}, {}});
+    paths.push_back(Path{"CONNECT tunnel", proxy->tcp_address(), "tcp", {}, {}, {}});
+    if (!unix_dir.path.empty()) {
+      paths.push_back(Path{"CONNECT unix", "unix:" + proxy->unix_socket_path(), "unix", {}, {}, {}});
+    }
   }
 
   // Every path is measured the same way, in turns (the first path of a
@@ -353,7 +400,8 @@ int RunProxyBench(const std::vector<std::string>& argv) {
   }
   const double direct_gbs = Median(paths[0].gbs);
   for (const Path& p : paths) {
-    std::cout << "  " << std::left << std::setw(17) << p.label.substr(0, p.label.find(" (")) << std::right << std::setw(8) << Median(p.gbs)
+    std::cout << "  " << std::left << std::setw(17) << p.label.substr(0, p.label.find(" (")) << std::right
+              << std::setw(8) << Median(p.gbs)
               << " GB/s   " << Median(p.cpu_per_gib) << " CPU s/GiB";
     if (&p != &paths[0]) std::cout << "   (" << Median(p.gbs) / direct_gbs << "x direct throughput)";
     std::cout << "   [";
@@ -381,13 +429,14 @@ int RunProxyBench(const std::vector<std::string>& argv) {
   std::cout << "connect + first byte: " << n << " connections each, taking turns\n";
   std::cout << "                     p50 us    p99 us\n";
   for (const Path& p : paths) {
-    std::cout << "  " << std::left << std::setw(17) << p.label.substr(0, p.label.find(" (")) << std::right << std::setw(8) << At(p.first_byte_us, 0.5)
+    std::cout << "  " << std::left << std::setw(17) << p.label.substr(0, p.label.find(" (")) << std::right
+              << std::setw(8) << At(p.first_byte_us, 0.5)
               << "  " << std::setw(8) << At(p.first_byte_us, 0.99) << "\n";
   }
   const std::vector<double>& direct = paths[0].first_byte_us;
   for (std::size_t k = 1; k < n_paths; ++k) {
     const std::vector<double>& via = paths[k].first_byte_us;
-    std::cout << "  " << std::left << std::setw(17) << (n_paths > 2 ? "added " + std::to_string(k) : "added")
+    std::cout << "  " << std::left << std::setw(17) << (n_paths > 2 ? "added " + paths[k].tag : "added")
               << std::right << std::setw(8) << At(via, 0.5) - At(direct, 0.5) << "  " << std::setw(8)
               << At(via, 0.99) - At(direct, 0.99) << "   (targets: >= 1 GB/s, <= 500 us added)\n";
   }

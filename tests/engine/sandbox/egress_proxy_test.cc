@@ -580,8 +580,8 @@ TEST_CASE("an upstream that resets mid-transfer ends the tunnel; the next tunnel
     (void)got;
   }};
   TestServer echo{Echo};
-  PolicyLoadResult r = LoadPolicyText(R"({"toolgate_policy": 1, "profiles": {"p": {"network": {"allow": ["127.0.0.1"]}}}})",
-                                      "reset.json");
+  PolicyLoadResult r =
+      LoadPolicyText(R"({"toolgate_policy": 1, "profiles": {"p": {"network": {"allow": ["127.0.0.1"]}}}})", "reset.json");
   REQUIRE(r.ok());
   EgressProxyOptions o;
   o.tcp_listen = "127.0.0.1:0";
@@ -611,7 +611,9 @@ TEST_CASE("an upstream that resets mid-transfer ends the tunnel; the next tunnel
     REQUIRE(SendAll(fd, "CONNECT 127.0.0.1:" + std::to_string(echo.port()) + " HTTP/1.1\r\n\r\n"));
     REQUIRE(Status(RecvHead(fd)) == 200);
     std::string mine(3 << 20, '\0');
-    for (std::size_t i = 0; i < mine.size(); ++i) mine[i] = static_cast<char>((i * 7 + static_cast<std::size_t>(round)) & 0xff);
+    for (std::size_t i = 0; i < mine.size(); ++i) {
+      mine[i] = static_cast<char>((i * 7 + static_cast<std::size_t>(round)) & 0xff);
+    }
     std::thread writer([&] {
       SendAll(fd, mine);
       ::shutdown(fd, SHUT_WR);
