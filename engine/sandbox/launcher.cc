@@ -413,7 +413,7 @@ Result<int> RunSandboxed(const LaunchOptions& o) {
     so.deny_non_stream_inet = sb.network == SandboxNetwork::kProxy;
     so.deny_unix_sockets = true;
   }
-  Result<SeccompProgram> seccomp = BuildSeccompProgram(so);
+  Result<std::shared_ptr<const SeccompProgram>> seccomp = SharedSeccompProgram(so);
   if (!seccomp.ok()) return seccomp.error();
 
   LandlockSpec ls;
@@ -471,7 +471,7 @@ Result<int> RunSandboxed(const LaunchOptions& o) {
   plan.mounts = &mounts;
   plan.landlock_abi = ls.abi;
   plan.ruleset_fd = ruleset_fd;
-  plan.seccomp = &*seccomp;
+  plan.seccomp = seccomp->get();
   plan.rlimits = PlanRlimits(sb.limits);
   plan.cwd = o.cwd.c_str();
   plan.program = program.c_str();
