@@ -34,7 +34,7 @@ class RegexSet {
 
   // The options used for every grant regex; also for one-off validation.
   static RE2::Options Options(bool case_sensitive = true);
-  // Compiles one regex alone; returns "" when it is valid, else RE2's error.
+  // Parses one regex alone (no compile); returns "" when it is valid, else RE2's error.
   static std::string Validate(const std::string& regex, bool case_sensitive = true);
 
  private:

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <dlfcn.h>
 
 #include <algorithm>
 #include <cstring>
@@ -10,7 +11,52 @@
 namespace toolgate::lua {
 namespace {
 
-std::once_flag curl_once;
+// libcurl is loaded on the first probe, not linked: it pulls in some thirty
+// shared libraries (TLS, Kerberos, LDAP, SSH, ...) whose loading and
+// relocation would otherwise be paid by every process start, the hook
+// included, although only rule packs granted "http" ever probe a URL. The
+// header still fixes the ABI; the soname pins the major version it matches.
+struct CurlApi {
+  decltype(&curl_global_init) global_init = nullptr;
+  decltype(&curl_easy_init) easy_init = nullptr;
+  decltype(&curl_easy_setopt) easy_setopt = nullptr;
+  decltype(&curl_easy_perform) easy_perform = nullptr;
+  decltype(&curl_easy_getinfo) easy_getinfo = nullptr;
+  decltype(&curl_easy_cleanup) easy_cleanup = nullptr;
+  decltype(&curl_easy_strerror) easy_strerror = nullptr;
+  std::string error;  // "" when every symbol was found and curl_global_init succeeded
+};
+
+template <typename F>
+bool Resolve(void* lib, const char* name, F* out, std::string* error) {
+  *out = reinterpret_cast<F>(::dlsym(lib, name));
+  if (*out == nullptr && error->empty()) error->assign(std::string("libcurl has no ") + name);
+  return *out != nullptr;
+}
+
+// Loaded once per process and never unloaded (curl_global_cleanup is not
+// safe while other threads may still probe).
+const CurlApi& Curl() {
+  static const CurlApi api = [] {
+    CurlApi a;
+    void* lib = ::dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+    if (lib == nullptr) {
+      const char* why = ::dlerror();
+      a.error = std::string("cannot load libcurl.so.4 (install libcurl4): ") + (why != nullptr ? why : "dlopen failed");
+      return a;
+    }
+    Resolve(lib, "curl_global_init", &a.global_init, &a.error);
+    Resolve(lib, "curl_easy_init", &a.easy_init, &a.error);
+    Resolve(lib, "curl_easy_setopt", &a.easy_setopt, &a.error);
+    Resolve(lib, "curl_easy_perform", &a.easy_perform, &a.error);
+    Resolve(lib, "curl_easy_getinfo", &a.easy_getinfo, &a.error);
+    Resolve(lib, "curl_easy_cleanup", &a.easy_cleanup, &a.error);
+    Resolve(lib, "curl_easy_strerror", &a.easy_strerror, &a.error);
+    if (a.error.empty() && a.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) a.error = "curl_global_init failed";
+    return a;
+  }();
+  return api;
+}
 
 struct Transfer {
   bool allow_private = false;
@@ -67,36 +113,37 @@ bool IsNonPublicAddress(const std::string& ip) {
 ProbeResult HttpProbe::Fetch(const std::string& url, const HttpGrant& grant, std::chrono::milliseconds timeout,
                              bool head) {
   ProbeResult r;
-  CURL* curl = curl_easy_init();
+  const CurlApi& c = Curl();
+  CURL* curl = c.easy_init();
   if (curl == nullptr) {
     r.error = "cannot create a curl handle";
     return r;
   }
   Transfer t;
   t.allow_private = grant.allow_private_addresses;
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(curl, CURLOPT_MAXREDIRS, static_cast<long>(grant.max_redirects));
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(std::max<long long>(1, timeout.count())));
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::max<long long>(1, timeout.count())));
-  curl_easy_setopt(curl, CURLOPT_PROXY, "");
-  curl_easy_setopt(curl, CURLOPT_USERAGENT, "toolgate-link-check/0.1");
-  curl_easy_setopt(curl, CURLOPT_PREREQFUNCTION, CheckAddress);
-  curl_easy_setopt(curl, CURLOPT_PREREQDATA, &t);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, DiscardBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
-  curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(1) << 20);
-  if (head) curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
-  const CURLcode rc = curl_easy_perform(curl);
+  c.easy_setopt(curl, CURLOPT_URL, url.c_str());
+  c.easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  c.easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  c.easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
+  c.easy_setopt(curl, CURLOPT_MAXREDIRS, static_cast<long>(grant.max_redirects));
+  c.easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  c.easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(std::max<long long>(1, timeout.count())));
+  c.easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::max<long long>(1, timeout.count())));
+  c.easy_setopt(curl, CURLOPT_PROXY, "");
+  c.easy_setopt(curl, CURLOPT_USERAGENT, "toolgate-link-check/0.1");
+  c.easy_setopt(curl, CURLOPT_PREREQFUNCTION, CheckAddress);
+  c.easy_setopt(curl, CURLOPT_PREREQDATA, &t);
+  c.easy_setopt(curl, CURLOPT_WRITEFUNCTION, DiscardBody);
+  c.easy_setopt(curl, CURLOPT_WRITEDATA, &t);
+  c.easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(1) << 20);
+  if (head) c.easy_setopt(curl, CURLOPT_NOBODY, 1L);
+  const CURLcode rc = c.easy_perform(curl);
   long status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  c.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   char* effective = nullptr;
-  curl_easy_getinfo(curl, CURLINFO_EFFECTIVE_URL, &effective);
+  c.easy_getinfo(curl, CURLINFO_EFFECTIVE_URL, &effective);
   if (effective != nullptr) r.final_url = effective;
-  curl_easy_cleanup(curl);
+  c.easy_cleanup(curl);
 
   if (t.refused) {
     r.error = "refused: the URL resolves to a loopback, private or link-local address";
@@ -110,14 +157,19 @@ ProbeResult HttpProbe::Fetch(const std::string& url, const HttpGrant& grant, std
   } else if (status >= 300 && status < 400) {
     r.error = "redirect to an unsupported location";  // e.g. a non-http(s) scheme
   } else {
-    r.error = curl_easy_strerror(rc);
+    r.error = c.easy_strerror(rc);
   }
   if (!r.error.empty()) r.status = 0;
   return r;
 }
 
 ProbeResult HttpProbe::Status(const std::string& url, const HttpGrant& grant, Clock::time_point deadline) {
-  std::call_once(curl_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  // Fails closed: without libcurl a probe answers with an error, never a status.
+  if (const CurlApi& c = Curl(); !c.error.empty()) {
+    ProbeResult r;
+    r.error = c.error;
+    return r;
+  }
   const std::string key = std::string(grant.allow_private_addresses ? "p:" : "-:") + url;
   const Clock::time_point now = Clock::now();
   {

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -64,7 +65,7 @@ namespace {
 enum Step : int {
   kStepGo = 1, kStepIdMaps, kStepSetsid, kStepPdeathsig, kStepMounts, kStepHostname, kStepLoopback, kStepBridge,
   kStepChdir, kStepRlimits, kStepCaps, kStepNoNewPrivs, kStepLandlockRule, kStepLandlock, kStepSeccomp,
-  kStepSigmask, kStepExec,
+  kStepSigmask, kStepExec, kStepCgroup, kStepParent,
 };
 const char* StepName(int step) {
   switch (step) {
@@ -85,9 +86,15 @@ const char* StepName(int step) {
     case kStepSeccomp: return "installing the seccomp filter";
     case kStepSigmask: return "restoring the signal mask";
     case kStepExec: return "execve";
+    case kStepCgroup: return "joining the pids cgroup";
+    case kStepParent: return "checking the launcher is alive";
   }
   return "setup";
 }
+
+// The process tier's child stack (it shares the launcher's memory); ChildMain
+// needs a few KiB.
+constexpr std::size_t kChildStackSize = 256 * 1024;
 
 struct ChildReport {
   int step = 0;
@@ -98,6 +105,12 @@ struct ChildReport {
 // Everything the child reads, prepared before fork so the child allocates nothing.
 struct ChildPlan {
   bool namespaces = false;
+  // Process tier: the child shares the launcher's memory until execve
+  // (CLONE_VM|CLONE_VFORK, the launcher waits), so there is no go byte; the
+  // child joins the pids cgroup itself ("0" is the writer) before anything else.
+  bool shared_memory = false;
+  const char* cgroup_procs = nullptr;  // "<dir>/cgroup.procs", or null without a cgroup
+  pid_t launcher = 0;
   int err_fd = -1;
   int go_fd = -1;
   IdMapPlan ids;
@@ -131,9 +144,32 @@ struct ChildPlan {
   // times it. Set before waiting for the go byte, so a launcher that died
   // in between shows up as EOF on the pipe rather than a missed signal.
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) ChildFail(p, kStepPdeathsig, errno);
-  char go = 0;
-  if (::read(p.go_fd, &go, 1) != 1 || go != 'g') ChildFail(p, kStepGo, EPIPE);
-  ::close(p.go_fd);
+  // A launcher that died before the line above: nobody would time or kill this
+  // sandbox. (Inside a PID namespace the parent is outside it: getppid is 0.)
+  if (!p.namespaces && ::getppid() != p.launcher) ChildFail(p, kStepParent, ESRCH);
+  if (p.shared_memory) {
+    // The launcher's signal handlers would run on its own memory: back to the
+    // default for every handled signal (all are blocked until the mask is
+    // restored just before execve, which resets handlers anyway).
+    for (int sig = 1; sig < NSIG; ++sig) {
+      struct sigaction sa {};
+      if (sig == SIGKILL || sig == SIGSTOP || ::sigaction(sig, nullptr, &sa) != 0) continue;
+      if (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN) continue;
+      sa.sa_handler = SIG_DFL;
+      sa.sa_flags = 0;
+      if (::sigaction(sig, &sa, nullptr) != 0) ChildFail(p, kStepSigmask, errno);
+    }
+    if (p.cgroup_procs != nullptr) {
+      const int fd = ::open(p.cgroup_procs, O_WRONLY | O_CLOEXEC);
+      if (fd < 0) ChildFail(p, kStepCgroup, errno);
+      if (::write(fd, "0", 1) != 1) ChildFail(p, kStepCgroup, errno);
+      ::close(fd);
+    }
+  } else {
+    char go = 0;
+    if (::read(p.go_fd, &go, 1) != 1 || go != 'g') ChildFail(p, kStepGo, EPIPE);
+    ::close(p.go_fd);
+  }
   if (p.namespaces) {
     if (const int rc = WriteIdMaps(p.ids); rc != 0) ChildFail(p, kStepIdMaps, rc);
   }
@@ -413,7 +449,7 @@ Result<int> RunSandboxed(const LaunchOptions& o) {
     so.deny_non_stream_inet = sb.network == SandboxNetwork::kProxy;
     so.deny_unix_sockets = true;
   }
-  Result<SeccompProgram> seccomp = BuildSeccompProgram(so);
+  Result<std::shared_ptr<const SeccompProgram>> seccomp = SharedSeccompProgram(so);
   if (!seccomp.ok()) return seccomp.error();
 
   LandlockSpec ls;
@@ -471,7 +507,7 @@ Result<int> RunSandboxed(const LaunchOptions& o) {
   plan.mounts = &mounts;
   plan.landlock_abi = ls.abi;
   plan.ruleset_fd = ruleset_fd;
-  plan.seccomp = &*seccomp;
+  plan.seccomp = seccomp->get();
   plan.rlimits = PlanRlimits(sb.limits);
   plan.cwd = o.cwd.c_str();
   plan.program = program.c_str();
@@ -484,6 +520,24 @@ Result<int> RunSandboxed(const LaunchOptions& o) {
 
   PidsCgroup cgroup = PidsCgroup::Create(sb.limits.processes);
   if (!cgroup.ok()) note(cgroup.why() + "; relying on RLIMIT_NPROC");
+  const std::string cgroup_procs = cgroup.ok() ? cgroup.dir() + "/cgroup.procs" : std::string();
+  plan.shared_memory = !ns;
+  plan.cgroup_procs = cgroup.ok() ? cgroup_procs.c_str() : nullptr;
+  plan.launcher = ::getpid();
+  struct Stack {
+    void* base = MAP_FAILED;
+    ~Stack() {
+      if (base != MAP_FAILED) ::munmap(base, kChildStackSize);
+    }
+  } child_stack_map;
+  if (!ns) {
+    child_stack_map.base = ::mmap(nullptr, kChildStackSize, PROT_READ | PROT_WRITE,
+                                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (child_stack_map.base == MAP_FAILED) {
+      return Error{ErrorCode::kInternal, std::string("mmap (child stack): ") + std::strerror(errno), ""};
+    }
+  }
+  void* const child_stack = child_stack_map.base;
 
   int go[2], err[2];
   if (::pipe2(go, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
@@ -508,7 +562,19 @@ Result<int> RunSandboxed(const LaunchOptions& o) {
     // One clone makes every namespace at once: the child never runs half-isolated.
     child = static_cast<pid_t>(::syscall(SYS_clone, NamespaceCloneFlags() | SIGCHLD, nullptr, nullptr, nullptr, 0));
   } else {
-    child = ::fork();
+    // The process tier's child shares the launcher's memory until execve
+    // (posix_spawn's way): no page tables copied, no copy-on-write faults in
+    // the launcher afterwards. It runs on its own stack with every signal
+    // blocked, reads the plan and makes only syscalls (see ChildMain).
+    sigset_t all, before;
+    sigfillset(&all);
+    ::syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &before, NSIG / 8);
+    child = ::clone(
+        [](void* arg) -> int { ChildMain(*static_cast<const ChildPlan*>(arg)); },
+        static_cast<char*>(child_stack) + kChildStackSize, CLONE_VM | CLONE_VFORK | SIGCHLD, &plan);
+    const int clone_errno = errno;
+    ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &before, nullptr, NSIG / 8);
+    errno = clone_errno;
   }
   if (child == 0) ChildMain(plan);
   const int fork_errno = errno;
@@ -524,8 +590,12 @@ Result<int> RunSandboxed(const LaunchOptions& o) {
                      std::strerror(fork_errno),
                  ""};
   }
-  if (cgroup.ok() && !cgroup.AddProcess(child)) note("could not move the sandbox into " + cgroup.dir());
-  (void)!::write(go[1], "g", 1);
+  // The namespace tier's child waits for the go byte; the process tier's has
+  // already joined its cgroup and run (or failed) by the time clone returns.
+  if (ns) {
+    if (cgroup.ok() && !cgroup.AddProcess(child)) note("could not move the sandbox into " + cgroup.dir());
+    (void)!::write(go[1], "g", 1);
+  }
   ::close(go[1]);
 
   ChildReport report;

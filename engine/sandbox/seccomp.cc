@@ -18,6 +18,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <mutex>
 
 namespace toolgate::sandbox {
 
@@ -128,6 +129,20 @@ Result<SeccompProgram> BuildSeccompProgram(const SeccompOptions& options) {
   ::close(fd);
   if (n != size) return Error{ErrorCode::kInternal, "seccomp: short read of the exported program", ""};
   return program;
+}
+
+Result<std::shared_ptr<const SeccompProgram>> SharedSeccompProgram(const SeccompOptions& options) {
+  static std::mutex mu;
+  static std::shared_ptr<const SeccompProgram> built[8];
+  const int key = (options.deny_inet_sockets ? 1 : 0) | (options.deny_non_stream_inet ? 2 : 0) |
+                  (options.deny_unix_sockets ? 4 : 0);
+  std::lock_guard lock(mu);
+  if (!built[key]) {
+    Result<SeccompProgram> program = BuildSeccompProgram(options);
+    if (!program.ok()) return program.error();
+    built[key] = std::make_shared<const SeccompProgram>(std::move(*program));
+  }
+  return built[key];
 }
 
 int InstallSeccompProgram(const SeccompProgram& program) {

@@ -8,6 +8,7 @@
 
 #include <linux/filter.h>
 
+#include <memory>
 #include <vector>
 
 #include "toolgate/result.h"
@@ -33,6 +34,12 @@ struct SeccompProgram {
 const std::vector<const char*>& SeccompDeniedSyscalls();
 
 Result<SeccompProgram> BuildSeccompProgram(const SeccompOptions& options);
+
+// BuildSeccompProgram once per option set and process, then shared: building
+// the rule set and exporting it through libseccomp costs more than a bare
+// fork+exec, and the program depends on nothing but the options. Failures are
+// not kept (the next call tries again). Thread-safe.
+Result<std::shared_ptr<const SeccompProgram>> SharedSeccompProgram(const SeccompOptions& options);
 
 // In the child, after PR_SET_NO_NEW_PRIVS. Async-signal-safe. 0 or -errno.
 int InstallSeccompProgram(const SeccompProgram& program);

@@ -161,6 +161,34 @@ TEST_CASE("the seccomp program builds") {
   }
 }
 
+TEST_CASE("SharedSeccompProgram builds each option set once and keeps the options apart") {
+  SeccompOptions none;
+  none.deny_inet_sockets = true;
+  none.deny_unix_sockets = true;
+  SeccompOptions proxy;
+  proxy.deny_non_stream_inet = true;
+  proxy.deny_unix_sockets = true;
+  auto a = SharedSeccompProgram(none);
+  auto b = SharedSeccompProgram(none);
+  auto c = SharedSeccompProgram(proxy);
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  REQUIRE(c.ok());
+  CHECK(a->get() == b->get());  // built once
+  CHECK(a->get() != c->get());  // another option set, another program
+  // The shared program is exactly what a fresh build gives.
+  Result<SeccompProgram> fresh = BuildSeccompProgram(none);
+  REQUIRE(fresh.ok());
+  REQUIRE(fresh->instructions.size() == (*a)->instructions.size());
+  bool same = true;
+  for (std::size_t i = 0; i < fresh->instructions.size(); ++i) {
+    const sock_filter& x = fresh->instructions[i];
+    const sock_filter& y = (*a)->instructions[i];
+    same = same && x.code == y.code && x.jt == y.jt && x.jf == y.jf && x.k == y.k;
+  }
+  CHECK(same);
+}
+
 TEST_CASE("WrapCommandForSandbox quotes every hostile command into one word") {
   ForwardOptions o;
   o.toolgate_path = "/usr/local/bin/toolgate";

@@ -77,5 +77,17 @@ out=$("$tg" bench --iterations 2000); code=$?
 expect_exit "bench runs" 0 $code
 expect_match "bench prints percentiles" 'p50 us' "$out"
 
+# Start-up: libcurl (and the thirty libraries it pulls in) is loaded only when a
+# URL probe runs, never by the binary's own start; a NEEDED entry would bring
+# the loader's cost back to every hook call.
+if command -v readelf >/dev/null; then
+  needed=$(readelf -d "$tg" | grep NEEDED)
+  if printf '%s' "$needed" | grep -q 'libcurl'; then
+    fail=$((fail + 1)); echo "FAIL toolgate links libcurl at start-up:"; printf '%s\n' "$needed"
+  else
+    pass=$((pass + 1))
+  fi
+fi
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
