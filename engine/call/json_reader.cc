@@ -61,7 +61,9 @@ void JsonReader::Begin() {
 
 bool JsonReader::AtEnd() {
   SkipWhitespace();
-  return pos_ == text_.size();
+  // json::parse takes a NUL byte for the end of input (text from C strings);
+  // so does this reader, so that both accept the same documents.
+  return pos_ == text_.size() || text_[pos_] == '\0';
 }
 
 char JsonReader::Peek() {

@@ -7,7 +7,7 @@
 // into a string (the call's envelope) or only validated (unknown keys).
 //
 // It accepts exactly what json::parse accepts (RFC 8259, a leading UTF-8 BOM,
-// no comments) and builds the same values: non-negative integers are unsigned,
+// no comments, a NUL byte ending the input) and builds the same values: non-negative integers are unsigned,
 // negative ones signed, integers past 64 bits and numbers with a fraction or
 // exponent are doubles, a number past a double's range is an error, duplicate
 // keys keep the last value. UTF-8 is checked by the caller beforehand.
@@ -29,7 +29,7 @@ class JsonReader {
 
   // Skips a leading UTF-8 byte order mark and whitespace.
   void Begin();
-  // True when only whitespace is left.
+  // True when only whitespace is left (or a NUL byte comes next, as in json::parse).
   bool AtEnd();
   // The next non-whitespace byte, or '\0' at the end.
   char Peek();

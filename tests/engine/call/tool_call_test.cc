@@ -232,6 +232,10 @@ TEST_CASE("the one-pass reader agrees with the DOM path") {
       "\xEF\xBB", "\xEF\xBB\xBF", "{}", "[]",
   };
   for (const char* text : cases) CheckSamePaths(text);
+  // json::parse stops at a NUL byte after the document; so does the reader.
+  CheckSamePaths(std::string("{\"tool_name\": \"Bash\"}\0junk", 26));
+  CheckSamePaths(std::string("{\"tool_name\": \"Bash\"\0}", 22));
+  CheckSamePaths(std::string("{\"tool_name\": \"Ba\0sh\"}", 22));
 
   // Every corpus call, whole and cut short at every 7th byte, and with one
   // byte replaced by each of a few JSON-significant characters.
