@@ -1,16 +1,11 @@
 #include "effects/path_normalizer.h"
 
 #include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <array>
-#include <atomic>
 #include <utility>
 
 namespace toolgate::effects {
@@ -81,73 +76,8 @@ PathCache::Entry LookupUncached(const std::string& candidate) {
   return entry;
 }
 
-// What one openat2(RESOLVE_NO_SYMLINKS) says about a path, when it can say it.
-enum class Probe {
-  kPlain,    // every component exists and none is a link
-  kMissing,  // a component is missing, and none before it is a link
-  kUnknown,  // anything else (a link, a file used as a directory, no permission,
-             // no openat2): walk the components one by one
-};
-
-// Set once openat2 turns out to be missing or filtered, so it is not retried.
-std::atomic<bool> g_openat2_unusable{false};
-
-// The component-by-component walk costs one lstat per existing component, and
-// each lstat walks the path again in the kernel. The kernel can walk it once
-// and refuse every symlink on the way (RESOLVE_NO_SYMLINKS; the trailing one
-// too, since O_NOFOLLOW is not given): then the path resolves to itself. A
-// missing component ends the walk with ENOENT after only plain directories,
-// exactly where Resolve would stop calling lstat. `normal` is lexically normal
-// and has at least two components.
-Probe ProbeWithoutLinks(const std::string& normal) {
-  if (g_openat2_unusable.load(std::memory_order_relaxed)) return Probe::kUnknown;
-  open_how how{};
-  how.flags = O_PATH | O_CLOEXEC;
-  how.resolve = RESOLVE_NO_SYMLINKS;
-  const long fd = ::syscall(SYS_openat2, AT_FDCWD, normal.c_str(), &how, sizeof how);
-  if (fd >= 0) {
-    ::close(static_cast<int>(fd));
-    return Probe::kPlain;
-  }
-  if (errno == ENOENT) return Probe::kMissing;
-  if (errno == ENOSYS || errno == EPERM || errno == E2BIG) g_openat2_unusable.store(true, std::memory_order_relaxed);
-  return Probe::kUnknown;
-}
-
-// Whether the quick probe may stand in for the walk: an absolute path with at
-// least two components, no `..` (which applies to a link's target in Resolve)
-// and nothing under /proc or /dev, where Resolve has special cases.
-bool ProbeApplies(std::string_view joined) {
-  if (joined.size() < 4 || joined.front() != '/') return false;
-  if (joined.find('\0') != std::string_view::npos) return false;  // the kernel would see a shorter path
-  int components = 0;
-  std::size_t pos = 0;
-  while (pos < joined.size()) {
-    while (pos < joined.size() && joined[pos] == '/') ++pos;
-    if (pos == joined.size()) break;
-    std::size_t end = joined.find('/', pos);
-    if (end == std::string_view::npos) end = joined.size();
-    const std::string_view comp = joined.substr(pos, end - pos);
-    pos = end;
-    if (comp == "..") return false;
-    if (comp == ".") continue;
-    if (components++ == 0 && (comp == "proc" || comp == "dev")) return false;
-  }
-  return components >= 2;
-}
-
 NormalizedPath Resolve(std::string joined, std::string_view cwd, PathCache* cache,
                        ResolveTrace* trace = nullptr) {
-  if (ProbeApplies(joined)) {
-    std::string normal = LexicallyNormalize(joined);
-    const Probe probe = ProbeWithoutLinks(normal);
-    if (probe != Probe::kUnknown) {
-      if (trace != nullptr) trace->exists = probe == Probe::kPlain;
-      NormalizedPath out;
-      out.path = std::move(normal);
-      return out;
-    }
-  }
   NormalizedPath out;
   std::string result;  // "" is the root; otherwise "/a/b"
   result.reserve(joined.size());

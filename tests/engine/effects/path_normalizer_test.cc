@@ -110,10 +110,9 @@ TEST_CASE("symlinks are resolved component by component") {
   CHECK(Resolved(tmp.path + "/ws/nope/../y").path == tmp.path + "/ws/y");
 }
 
-// Paths without `..` are first tried with one openat2 that refuses every
-// link on the way; any link, a file used as a directory or a special path
-// falls back to the component walk, whose answers are checked here.
-TEST_CASE("the one-call probe gives the walk's answers") {
+// Plain, untidy, missing, linked (inside, trailing, dangling) and
+// file-as-directory paths, and which of them count as plain directories.
+TEST_CASE("each kind of path resolves as the kernel would") {
   TempDir tmp;
   std::filesystem::create_directories(tmp.path + "/ws/real/sub");
   std::filesystem::create_directory_symlink("/etc", tmp.path + "/ws/link");
