@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 
+#include "call/json_reader.h"
 #include "util/utf8.h"
 
 namespace toolgate {
@@ -180,14 +181,179 @@ Result<ToolCall> ToolCallFromCanonical(const json& input) {
   return call;
 }
 
+namespace {
+
+// The envelope keys of both call forms, read straight from the text by
+// ParseToolCall (no DOM of the envelope). Only tool_input becomes a json.
+enum EnvelopeKey {
+  kToolName, kToolInput, kAgentId, kSessionId, kHookEventName, kHookEvent, kCwd, kPhase, kPermissionMode,
+  kToolUseId, kCallId, kClient, kClientToolName, kTimestampMs, kEnvelopeKeys
+};
+
+int EnvelopeKeyIndex(std::string_view key) {
+  static constexpr std::pair<std::string_view, EnvelopeKey> kKeys[] = {
+      {"tool_name", kToolName}, {"tool_input", kToolInput}, {"agent_id", kAgentId},
+      {"session_id", kSessionId}, {"hook_event_name", kHookEventName}, {"hook_event", kHookEvent},
+      {"cwd", kCwd}, {"phase", kPhase}, {"permission_mode", kPermissionMode}, {"tool_use_id", kToolUseId},
+      {"call_id", kCallId}, {"client", kClient}, {"client_tool_name", kClientToolName},
+      {"timestamp_ms", kTimestampMs}};
+  for (const auto& [name, index] : kKeys) {
+    if (key == name) return index;
+  }
+  return -1;
+}
+
+// One envelope key as found: strings are kept as strings, anything else as
+// the json value json::parse would have built (its type decides the error).
+struct EnvelopeField {
+  bool present = false;
+  bool is_string = false;
+  std::string text;
+  json value;
+
+  bool IsNull() const { return present && !is_string && value.is_null(); }
+};
+
+constexpr const char* kEnvelopeNames[kEnvelopeKeys] = {
+    "tool_name", "tool_input", "agent_id", "session_id", "hook_event_name", "hook_event", "cwd",
+    "phase", "permission_mode", "tool_use_id", "call_id", "client", "client_tool_name", "timestamp_ms"};
+
+// OptionalString over a found field: absent or null leaves *out alone.
+std::optional<Error> TakeOptionalString(EnvelopeField* f, EnvelopeKey key, std::string* out) {
+  if (!f->present || f->IsNull()) return std::nullopt;
+  if (!f->is_string) {
+    return MakeError(ErrorCode::kWrongType, std::string(kEnvelopeNames[key]) + " must be a string",
+                     std::string("/") + kEnvelopeNames[key]);
+  }
+  *out = std::move(f->text);
+  return std::nullopt;
+}
+
+// RequiredToolFields over found fields, with the same checks in the same order.
+std::optional<Error> TakeToolFields(EnvelopeField* fields, ToolCall* call) {
+  EnvelopeField& name = fields[kToolName];
+  if (!name.present) return MakeError(ErrorCode::kMissingField, "tool_name is missing", "/tool_name");
+  if (!name.is_string) return MakeError(ErrorCode::kWrongType, "tool_name must be a string", "/tool_name");
+  call->tool_name = std::move(name.text);
+  if (call->tool_name.empty()) return MakeError(ErrorCode::kMissingField, "tool_name is empty", "/tool_name");
+  EnvelopeField& input = fields[kToolInput];
+  if (!input.present || input.IsNull()) {
+    call->tool_input = json::object();
+  } else if (input.is_string || !input.value.is_object()) {
+    return MakeError(ErrorCode::kWrongType, "tool_input must be an object", "/tool_input");
+  } else {
+    call->tool_input = std::move(input.value);
+  }
+  return std::nullopt;
+}
+
+Result<ToolCall> CallFromEnvelope(EnvelopeField* fields) {
+  ToolCall call;
+  if (fields[kHookEventName].present || fields[kToolUseId].present) {
+    call.client = Client::kClaude;
+    if (auto e = TakeToolFields(fields, &call)) return *e;
+    for (const auto& [key, field] : {std::pair{kSessionId, &call.session_id}, std::pair{kCwd, &call.cwd},
+                                     std::pair{kHookEventName, &call.hook_event},
+                                     std::pair{kPermissionMode, &call.permission_mode},
+                                     std::pair{kToolUseId, &call.call_id}, std::pair{kAgentId, &call.agent_id}}) {
+      if (auto e = TakeOptionalString(&fields[key], key, field)) return *e;
+    }
+    call.timestamp_ms = NowMs();
+    return call;
+  }
+  if (!fields[kToolName].present) {
+    return MakeError(ErrorCode::kUnsupportedFormat, "input is in no known tool call format (no tool_name)", "/");
+  }
+  call.client = Client::kCanonical;
+  if (auto e = TakeToolFields(fields, &call)) return *e;
+  std::string client;
+  for (const auto& [key, field] :
+       {std::pair{kAgentId, &call.agent_id}, std::pair{kSessionId, &call.session_id},
+        std::pair{kHookEvent, &call.hook_event}, std::pair{kCwd, &call.cwd}, std::pair{kPhase, &call.phase},
+        std::pair{kPermissionMode, &call.permission_mode}, std::pair{kCallId, &call.call_id},
+        std::pair{kClient, &client}, std::pair{kClientToolName, &call.client_tool_name}}) {
+    if (auto e = TakeOptionalString(&fields[key], key, field)) return *e;
+  }
+  if (!client.empty()) {
+    call.client = ClientFromName(client);
+    if (call.client == Client::kUnknown) {
+      return MakeError(ErrorCode::kWrongType, "client names no known client", "/client");
+    }
+  }
+  const EnvelopeField& ts = fields[kTimestampMs];
+  if (ts.present && !ts.IsNull()) {
+    if (ts.is_string || !ts.value.is_number_integer()) {
+      return MakeError(ErrorCode::kWrongType, "timestamp_ms must be an integer", "/timestamp_ms");
+    }
+    call.timestamp_ms = ts.value.get<std::int64_t>();
+  } else {
+    call.timestamp_ms = NowMs();
+  }
+  return call;
+}
+
+}  // namespace
+
+// One pass over the text: the envelope keys are read into strings, tool_input
+// into a json, other keys only validated. The result, and the error for a bad
+// input, are those of ParseUntrustedJson followed by ToolCallFromClaudeHook or
+// ToolCallFromCanonical (the tests hold the two paths to each other).
 Result<ToolCall> ParseToolCall(std::string_view text, const InputLimits& limits) {
-  auto parsed = ParseUntrustedJson(text, limits);
-  if (!parsed) return parsed.error();
-  const json& doc = *parsed;
-  if (!doc.is_object()) return MakeError(ErrorCode::kWrongType, "tool call must be a JSON object", "/");
-  if (doc.contains("hook_event_name") || doc.contains("tool_use_id")) return ToolCallFromClaudeHook(doc);
-  if (doc.contains("tool_name")) return ToolCallFromCanonical(doc);
-  return MakeError(ErrorCode::kUnsupportedFormat, "input is in no known tool call format (no tool_name)", "/");
+  if (text.size() > limits.max_bytes) {
+    return MakeError(ErrorCode::kInputTooLarge,
+                     "input is " + std::to_string(text.size()) + " bytes; the limit is " +
+                         std::to_string(limits.max_bytes),
+                     "byte " + std::to_string(limits.max_bytes));
+  }
+  if (const std::size_t bad = FindInvalidUtf8(text); bad != std::string_view::npos) {
+    return MakeError(ErrorCode::kInvalidUtf8, "input is not valid UTF-8", "byte " + std::to_string(bad));
+  }
+  JsonReader reader(text, limits.max_depth);
+  reader.Begin();
+  EnvelopeField fields[kEnvelopeKeys];
+  bool is_object = false;
+  bool read = false;
+  if (reader.Peek() == '{') {
+    is_object = true;
+    std::string scratch;
+    std::string_view key;
+    if (reader.BeginObject(0)) {
+      while (reader.NextKey(&key, &scratch)) {
+        const int index = EnvelopeKeyIndex(key);
+        if (index < 0) {
+          if (!reader.SkipValue(1, &scratch)) break;
+          continue;
+        }
+        EnvelopeField& f = fields[index];
+        // A repeated key keeps its last value, as in json::parse.
+        f.present = true;
+        f.text.clear();
+        f.is_string = reader.Peek() == '"';
+        if (f.is_string ? !reader.ReadString(&f.text) : !reader.ReadValue(&f.value, 1)) break;
+      }
+    }
+    read = reader.failure() == JsonReader::Failure::kNone;
+  } else {
+    json ignored;
+    read = reader.ReadValue(&ignored, 0);
+  }
+  if (read && !reader.AtEnd()) read = false;
+  if (!read) {
+    // ParseUntrustedJson refuses deep nesting before parsing, so that error
+    // comes first whatever else is wrong with the text.
+    std::size_t where = 0;
+    if (MaxNestingDepth(text, limits.max_depth, &where) > limits.max_depth) {
+      return MakeError(ErrorCode::kNestingTooDeep,
+                       "JSON nesting exceeds " + std::to_string(limits.max_depth) + " levels",
+                       "byte " + std::to_string(where));
+    }
+    if (reader.failure() == JsonReader::Failure::kNumberOutOfRange) {
+      return MakeError(ErrorCode::kMalformedJson, "malformed JSON: a number is out of range", "number");
+    }
+    return MakeError(ErrorCode::kMalformedJson, "malformed JSON", "byte " + std::to_string(reader.position() + 1));
+  }
+  if (!is_object) return MakeError(ErrorCode::kWrongType, "tool call must be a JSON object", "/");
+  return CallFromEnvelope(fields);
 }
 
 json ToJson(const ToolCall& call) {

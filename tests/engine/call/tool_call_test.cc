@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <string>
 
 using toolgate::Client;
@@ -128,4 +130,136 @@ TEST_CASE("client_tool_name survives the canonical round trip and is omitted whe
   const auto wrong = ParseToolCall(R"({"tool_name": "Bash", "client_tool_name": 3})");
   REQUIRE_FALSE(wrong.ok());
   CHECK(wrong.error().code == ErrorCode::kWrongType);
+}
+
+// ParseToolCall reads the call in one pass without a DOM of the envelope. It
+// must agree with the DOM path (ParseUntrustedJson, then the form's reader)
+// on every input: the same fields, the same tool_input down to its number
+// types, and the same error code.
+namespace {
+
+toolgate::Result<toolgate::ToolCall> ParseThroughDom(std::string_view text) {
+  auto doc = toolgate::ParseUntrustedJson(text);
+  if (!doc) return doc.error();
+  if (!doc->is_object()) return toolgate::Error{ErrorCode::kWrongType, "not an object", "/"};
+  if (doc->contains("hook_event_name") || doc->contains("tool_use_id")) return toolgate::ToolCallFromClaudeHook(*doc);
+  if (doc->contains("tool_name")) return toolgate::ToolCallFromCanonical(*doc);
+  return toolgate::Error{ErrorCode::kUnsupportedFormat, "no tool_name", "/"};
+}
+
+void CheckSamePaths(const std::string& text) {
+  INFO("input: " << text);
+  const auto fast = ParseToolCall(text);
+  const auto dom = ParseThroughDom(text);
+  REQUIRE(fast.ok() == dom.ok());
+  if (!fast.ok()) {
+    CHECK(fast.error().code == dom.error().code);
+    CHECK_FALSE(fast.error().location.empty());
+    return;
+  }
+  nlohmann::json a = toolgate::ToJson(*fast);
+  nlohmann::json b = toolgate::ToJson(*dom);
+  // The time a call without one is stamped with differs between the two reads.
+  if (a["timestamp_ms"] != b["timestamp_ms"]) {
+    CHECK(std::abs(a["timestamp_ms"].get<std::int64_t>() - b["timestamp_ms"].get<std::int64_t>()) < 60000);
+    a.erase("timestamp_ms");
+    b.erase("timestamp_ms");
+  }
+  CHECK(a.dump() == b.dump());  // dump tells 1 from 1.0, where == does not
+}
+
+}  // namespace
+
+TEST_CASE("the one-pass reader agrees with the DOM path") {
+  const char* const cases[] = {
+      R"({"tool_name": "Bash", "tool_input": {"command": "ls"}})",
+      "\xEF\xBB\xBF{\"tool_name\": \"Bash\"}",
+      " \t\r\n{ \"tool_name\" : \"Bash\" , \"tool_input\" : { } } \n",
+      R"({"tool_name": "Bash", "tool_name": "Read"})",
+      R"({"tool_name": "Bash", "tool_name": 5})",
+      R"({"tool_name": 5, "tool_name": "Bash"})",
+      R"({"tool\u005fname": "Bash", "c\u0077d": "/tmp"})",
+      R"({"tool_name": "B\u00e9\ud83d\ude00\u0000\"\\\/\b\f\n\r\t"})",
+      R"({"tool_name": "\ud83d"})",
+      R"({"tool_name": "\ude00"})",
+      R"({"tool_name": "\ud83d\u0041"})",
+      R"({"tool_name": "\u12G4"})",
+      R"({"tool_name": "\x"})",
+      "{\"tool_name\": \"a\tb\"}",
+      R"({"tool_name": "Bash", "tool_input": {"a": [0, -0, 1, -1, 1.0, 1e3, 1E+3, 1e-3, -1.5e-7, 0.1]}})",
+      R"({"tool_name": "Bash", "tool_input": {"a": [18446744073709551615, 18446744073709551616, -9223372036854775808, -9223372036854775809]}})",
+      R"({"tool_name": "Bash", "tool_input": {"a": 1e-400, "b": 123456789012345678901234567890}})",
+      R"({"tool_name": "Bash", "tool_input": {"a": 1e400}})",
+      R"({"tool_name": "Bash", "tool_input": {"a": 01}})",
+      R"({"tool_name": "Bash", "tool_input": {"a": 1.}})",
+      R"({"tool_name": "Bash", "tool_input": {"a": .5}})",
+      R"({"tool_name": "Bash", "tool_input": {"a": -}})",
+      R"({"tool_name": "Bash", "tool_input": {"a": 1e}})",
+      R"({"tool_name": "Bash", "tool_input": {"a": +1}})",
+      R"({"tool_name": "Bash", "tool_input": {"a": [true, false, null, {}, [], [[]], {"b": {"c": []}}]}})",
+      R"({"tool_name": "Bash", "tool_input": {"a": tru}})",
+      R"({"tool_name": "Bash", "tool_input": {"a": nulll}})",
+      R"({"tool_name": "Bash", "tool_input": {"a": 1, "a": 2}})",
+      R"({"tool_name": "Bash", "tool_input": {"a": 1,}})",
+      R"({"tool_name": "Bash", "tool_input": [1,]})",
+      R"({"tool_name": "Bash",})",
+      R"({,"tool_name": "Bash"})",
+      R"({"tool_name" "Bash"})",
+      R"({"tool_name": "Bash"}})",
+      R"({"tool_name": "Bash"} {})",
+      R"({"tool_name": "Bash", "tool_input": null})",
+      R"({"tool_name": "Bash", "tool_input": []})",
+      R"({"tool_name": "Bash", "tool_input": "x"})",
+      R"({"tool_name": null})",
+      R"({"tool_name": ""})",
+      R"({"session_id": "s"})",
+      R"({"tool_use_id": null})",
+      R"({"hook_event_name": null, "tool_name": "Read", "cwd": null, "phase": 3, "client": 4})",
+      R"({"tool_name": "Read", "timestamp_ms": 1700000000000})",
+      R"({"tool_name": "Read", "timestamp_ms": -5})",
+      R"({"tool_name": "Read", "timestamp_ms": 1.5})",
+      R"({"tool_name": "Read", "timestamp_ms": null})",
+      R"({"tool_name": "Read", "timestamp_ms": 18446744073709551615})",
+      R"({"tool_name": "Read", "client": "codex", "client_tool_name": "shell", "phase": "plan"})",
+      R"({"tool_name": "Read", "client": ""})",
+      R"({"tool_name": "Read", "client": "nonesuch"})",
+      R"({"tool_name": "Read", "unknown": {"deep": [1, {"x": "\ud83d"}]}})",
+      R"({"tool_name": "Read", "unknown": "\q"})",
+      R"({"tool_name": "Read", "unknown": 1e999})",
+      R"({"tool_name": "Read", "unknown": [)" "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[" "1]]]}",
+      R"({"tool_name": "Read", "tool_input": {"a": 1e999, "b": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]}})",
+      "[1, 2]", "\"s\"", "7", "null", "", " ", "{", "}", "{\"", "{\"tool_name\"", "{\"tool_name\":",
+      "\xEF\xBB", "\xEF\xBB\xBF", "{}", "[]",
+  };
+  for (const char* text : cases) CheckSamePaths(text);
+  // json::parse stops at a NUL byte after the document; so does the reader.
+  CheckSamePaths(std::string("{\"tool_name\": \"Bash\"}\0junk", 26));
+  CheckSamePaths(std::string("{\"tool_name\": \"Bash\"\0}", 22));
+  CheckSamePaths(std::string("{\"tool_name\": \"Ba\0sh\"}", 22));
+
+  // Every corpus call, whole and cut short at every 7th byte, and with one
+  // byte replaced by each of a few JSON-significant characters.
+  const char* root = std::getenv("TOOLGATE_SOURCE_ROOT");
+  REQUIRE(root != nullptr);
+  std::ifstream corpus(std::string(root) + "/tests/corpus/corpus.jsonl");
+  REQUIRE(corpus.good());
+  std::string line;
+  int lines = 0;
+  while (std::getline(corpus, line) && lines < 1000) {
+    if (line.empty()) continue;
+    const nlohmann::json record = nlohmann::json::parse(line);
+    if (!record.contains("call")) continue;
+    const std::string text = record["call"].dump();
+    CheckSamePaths(text);
+    if (lines++ % 8 != 0) continue;  // the cut and mutated forms for one call in eight
+    for (std::size_t cut = 0; cut < text.size(); cut += 7) CheckSamePaths(text.substr(0, cut));
+    for (std::size_t at = 0; at < text.size(); at += 5) {
+      for (char c : {'"', '\\', '{', '}', '[', ',', ':', '1', ' '}) {
+        std::string mutated = text;
+        mutated[at] = c;
+        CheckSamePaths(mutated);
+      }
+    }
+  }
+  CHECK(lines > 150);
 }

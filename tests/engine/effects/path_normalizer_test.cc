@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "effects_test_util.h"
@@ -107,6 +108,31 @@ TEST_CASE("symlinks are resolved component by component") {
   CHECK(Lexical(tmp.path + "/ws/deep/../x").path == tmp.path + "/ws/x");
   // Missing tail stays lexical.
   CHECK(Resolved(tmp.path + "/ws/nope/../y").path == tmp.path + "/ws/y");
+}
+
+// Plain, untidy, missing, linked (inside, trailing, dangling) and
+// file-as-directory paths, and which of them count as plain directories.
+TEST_CASE("each kind of path resolves as the kernel would") {
+  TempDir tmp;
+  std::filesystem::create_directories(tmp.path + "/ws/real/sub");
+  std::filesystem::create_directory_symlink("/etc", tmp.path + "/ws/link");
+  std::filesystem::create_symlink(tmp.path + "/ws/real", tmp.path + "/ws/tail");
+  std::filesystem::create_symlink(tmp.path + "/nowhere", tmp.path + "/ws/dangling");
+  { std::ofstream(tmp.path + "/ws/file") << "x"; }
+  CHECK(Resolved(tmp.path + "/ws/real/sub").path == tmp.path + "/ws/real/sub");          // plain
+  CHECK(Resolved(tmp.path + "/ws/real/./sub//").path == tmp.path + "/ws/real/sub");      // plain, untidy
+  CHECK(Resolved(tmp.path + "/ws/real/missing/x").path == tmp.path + "/ws/real/missing/x");  // missing
+  CHECK(Resolved(tmp.path + "/ws/link/passwd").path == "/etc/passwd");                   // link inside
+  CHECK(Resolved(tmp.path + "/ws/tail").path == tmp.path + "/ws/real");                  // trailing link
+  CHECK(Resolved(tmp.path + "/ws/dangling/x").path == tmp.path + "/nowhere/x");          // dangling link
+  CHECK(Resolved(tmp.path + "/ws/file/x").path == tmp.path + "/ws/file/x");              // not a directory
+  CHECK(Resolved(tmp.path + "/ws/./link/./passwd").path == "/etc/passwd");
+  NormalizeOptions options;
+  options.resolve_symlinks = true;
+  CHECK(IsPlainDirectory(tmp.path + "/ws/real", options));
+  CHECK_FALSE(IsPlainDirectory(tmp.path + "/ws/tail", options));
+  CHECK_FALSE(IsPlainDirectory(tmp.path + "/ws/real/missing", options));
+  CHECK_FALSE(IsPlainDirectory(tmp.path + "/ws/link/ssl", options));
 }
 
 TEST_CASE("symlink loops are bounded") {

@@ -28,3 +28,19 @@ TEST_CASE("Sha256Hex matches the published test vector") {
   CHECK(toolgate::Sha256Hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   CHECK(toolgate::Sha256Hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
+
+TEST_CASE("FindInvalidUtf8 locates a bad byte wherever the eight-byte ASCII stride meets it") {
+  for (std::size_t length = 0; length < 40; ++length) {
+    CHECK(FindInvalidUtf8(std::string(length, 'a')) == std::string_view::npos);
+    for (std::size_t at = 0; at < length; ++at) {
+      std::string text(length, 'a');
+      text[at] = '\xff';
+      CHECK(FindInvalidUtf8(text) == at);
+      if (at + 2 <= length) {
+        text[at] = '\xc3';  // é, valid
+        text[at + 1] = '\xa9';
+        CHECK(FindInvalidUtf8(text) == std::string_view::npos);
+      }
+    }
+  }
+}
