@@ -109,6 +109,7 @@ struct Server::Connection {
   bool socket_full = false;         // the last send would have blocked
   bool dead = false;                // a send failed, or the log could not sync its records
   bool close_after_output = false;  // oversized line, or the client finished sending
+  bool armed_in = false;            // its last arming asked for input (EPOLLIN), not yet delivered
   std::atomic<bool> waiting_sync{false};
 
   // Sends every queued reply the synced seq allows. Caller holds mu.
@@ -219,6 +220,7 @@ void Server::Accept() {
     }
     auto c = std::make_shared<Connection>();
     c->fd = fd;
+    c->armed_in = true;  // armed below, before any other thread can see it
     c->peer = PeerOf(fd);
     {
       std::lock_guard<std::mutex> lk(conns_mu_);
@@ -286,6 +288,7 @@ void Server::Serve(Connection* c) {
     std::lock_guard<std::mutex> lk(c->mu);
     if (c->in_serve || c->closed) return;  // a second event: the worker that owns it re-arms it
     c->in_serve = true;
+    c->armed_in = false;  // this event was the arming's one delivery (EPOLLONESHOT)
     if (!c->dead) c->FlushLocked(synced());
     may_read = !c->dead && !c->close_after_output && !c->socket_full && c->queued_bytes < kMaxQueuedBytes;
   }
@@ -348,7 +351,9 @@ void Server::Serve(Connection* c) {
   epoll_event ev{};
   ev.events = events | EPOLLONESHOT;
   ev.data.u64 = c->id;
+  c->armed_in = (events & EPOLLIN) != 0;
   if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
+    c->armed_in = false;
     spdlog::error("toolgate serve: epoll_ctl: {}", ErrnoText(errno));
     c->in_serve = true;
     lk.unlock();
@@ -380,11 +385,17 @@ void Server::SyncLoop() {
         c->FlushLocked(seen);
       }
       if (c->in_serve) continue;  // its worker re-arms it
+      // Still armed for input, and whatever could be sent went out (the rest
+      // waits for a later sync): the client's next request wakes a worker.
+      // Re-arming it for output here would only wake one to find nothing to
+      // do, once per sync and connection.
+      if (c->armed_in && !c->dead && !c->socket_full) continue;
       // Writable at once: a worker sends the rest, reads on, or closes. If an
       // event for it is already on its way, the two workers meet at in_serve.
       epoll_event ev{};
       ev.events = EPOLLOUT | EPOLLONESHOT;
       ev.data.u64 = c->id;
+      c->armed_in = false;
       ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c->fd, &ev);
     }
     if (broken) {
