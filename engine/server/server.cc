@@ -332,6 +332,10 @@ void Server::Serve(Connection* c) {
       if (!out.empty()) {
         c->queued_bytes += out.size();
         c->queue.push_back({std::move(out), sync_seq});
+        // Marked before the synced seq is read: a sync thread that finds the
+        // mark unset read its synced seq first, so the read below sees that
+        // sync and sends these replies here (else the sync thread sends them).
+        c->waiting_sync = true;
       }
       if (!c->dead) c->FlushLocked(synced());
     }
@@ -365,14 +369,15 @@ void Server::Serve(Connection* c) {
 // no worker owns is re-armed for output, so a worker sends the rest (or closes it).
 void Server::SyncLoop() {
   AuditLog* log = dispatcher_->log();
-  std::uint64_t seen = log->synced_seq();
+  // From 0: a sync that ended before this thread first ran (replies already
+  // queued for it) is acted on at once.
+  std::uint64_t seen = 0;
   while (!stopping_.load()) {
     Result<std::uint64_t> r = log->WaitSynced(seen, std::chrono::milliseconds(50));
     const bool broken = !r;
-    if (r) {
-      if (*r == seen) continue;
-      seen = *r;
-    }
+    // A timeout (no new sync) still looks at the waiting connections: cheap
+    // every 50 ms, and no reply can stay queued behind a sync already done.
+    if (r) seen = *r;
     std::lock_guard<std::mutex> lk(conns_mu_);
     for (auto& [id, c] : conns_) {
       if (!c->waiting_sync.load()) continue;
