@@ -52,6 +52,11 @@ Error AuditError(const std::string& what, const std::string& where = "") {
 // serializing a record that will want the next fdatasync.
 constexpr std::chrono::microseconds kGatherLimit{100};
 
+// How many writes an appender makes at most as the writer (its own lines,
+// then lines queued during its write): bounds what one Append spends
+// writing other threads' records.
+constexpr int kWriterPasses = 4;
+
 std::string ErrnoText(int e) { return std::strerror(e); }
 
 std::int64_t NowNs() {
@@ -218,51 +223,65 @@ struct AuditLog::State {
 
   // ---- writing ----
 
-  void WriteOutLocked(std::unique_lock<std::mutex>& lk) {
+  // Writes everything queued with one write(2), outside the lock. With
+  // max_passes above 1 the writer stays the writer while lines keep being
+  // queued during its write, and writes them too (at most max_passes writes):
+  // their appenders then find a write in progress and keep sleeping, instead
+  // of all waking to the end of this write only to queue on mu and elect the
+  // next writer among themselves (a herd of lock hand-offs per write).
+  void WriteOutLocked(std::unique_lock<std::mutex>& lk, int max_passes = 1) {
     writing = true;
     writing_flag = true;
-    // Two buffers take turns, so neither is reallocated batch after batch.
-    std::string buf = std::move(spare);
-    buf.clear();
-    buf.swap(pending);
-    const ChainState upto = assigned;
-    const int wfd = fd;
-    const std::uint64_t offset = written.segment_bytes;
-    lk.unlock();
-    int err = toolgate::WriteAll(wfd, buf);
-    if (err != 0) {
-      // Cut any partial line so the file stays a verifiable chain.
-      if (::ftruncate(wfd, static_cast<off_t>(offset)) != 0) {
-        spdlog::critical("audit log {}: cannot cut a partial write: {}", file_path, ErrnoText(errno));
+    for (int pass = 1;; ++pass) {
+      // Two buffers take turns, so neither is reallocated batch after batch.
+      std::string buf = std::move(spare);
+      buf.clear();
+      buf.swap(pending);
+      const ChainState upto = assigned;
+      const int wfd = fd;
+      const std::uint64_t offset = written.segment_bytes;
+      lk.unlock();
+      int err = toolgate::WriteAll(wfd, buf);
+      if (err != 0) {
+        // Cut any partial line so the file stays a verifiable chain.
+        if (::ftruncate(wfd, static_cast<off_t>(offset)) != 0) {
+          spdlog::critical("audit log {}: cannot cut a partial write: {}", file_path, ErrnoText(errno));
+        }
       }
-    }
-    lk.lock();
-    writing = false;
-    writing_flag = false;
-    spare = std::move(buf);
-    if (err != 0) {
-      last_write_error = "cannot write the audit log " + file_path + ": " + ErrnoText(err);
-      spdlog::error("{}; {} record(s) not logged", last_write_error, assigned.seq - written.seq);
-      rollback_points.push_back(written.seq);
-      ++epoch;
-      assigned = written;
-      pending.clear();
-      std::erase_if(sidecar_pending, [&](const auto& p) { return p.first > written.seq; });
-    } else {
-      written = upto;
-      written_seq = written.seq;
-      // Wake the flusher only when it has something new to do: the first
-      // unsynced write starts its max_unsynced clock, or a sync is wanted.
-      // Waking it on every write costs a context switch per record.
-      if (!unsynced_since) {
-        unsynced_since = Clock::now();
-        flusher_cv.notify_one();
+      lk.lock();
+      spare = std::move(buf);
+      // Another pass only for lines queued meanwhile, never past a rotation
+      // or a close that waits for the write to end.
+      const bool again = err == 0 && pass < max_passes && !pending.empty() && !rotating_now && !closing;
+      if (!again) {
+        writing = false;
+        writing_flag = false;
       }
+      if (err != 0) {
+        last_write_error = "cannot write the audit log " + file_path + ": " + ErrnoText(err);
+        spdlog::error("{}; {} record(s) not logged", last_write_error, assigned.seq - written.seq);
+        rollback_points.push_back(written.seq);
+        ++epoch;
+        assigned = written;
+        pending.clear();
+        std::erase_if(sidecar_pending, [&](const auto& p) { return p.first > written.seq; });
+      } else {
+        written = upto;
+        written_seq = written.seq;
+        // Wake the flusher only when it has something new to do: the first
+        // unsynced write starts its max_unsynced clock, or a sync is wanted.
+        // Waking it on every write costs a context switch per record.
+        if (!unsynced_since) {
+          unsynced_since = Clock::now();
+          flusher_cv.notify_one();
+        }
+      }
+      cv.notify_all();
+      WakeWriters();
+      if (err != 0) WakeDurable();  // durable appends whose records were rolled back fail now
+      if (err != 0 || sync_wanted > synced_seq) flusher_cv.notify_one();
+      if (!again) return;
     }
-    cv.notify_all();
-    WakeWriters();
-    if (err != 0) WakeDurable();  // durable appends whose records were rolled back fail now
-    if (err != 0 || sync_wanted > synced_seq) flusher_cv.notify_one();
   }
 
   // Waits until seq is written (writing it, and whatever is queued, when no one is).
@@ -276,7 +295,7 @@ struct AuditLog::State {
       if (written.seq >= seq) return std::nullopt;
       if (broken) return *broken;
       if (!writing) {
-        WriteOutLocked(lk);
+        WriteOutLocked(lk, kWriterPasses);
         continue;
       }
       // Someone else is writing: wait for that write to end, without the lock
@@ -905,10 +924,19 @@ std::uint64_t AuditLog::synced_seq() const { return s_->synced_seq.load(); }
 
 Result<std::uint64_t> AuditLog::WaitSynced(std::uint64_t after, std::chrono::milliseconds timeout) {
   State& s = *s_;
-  std::unique_lock<std::mutex> lk(s.mu);
-  if (s.synced_seq <= after && !s.broken && !s.closed) {
-    s.cv.wait_for(lk, timeout, [&] { return s.synced_seq > after || s.broken || s.closed; });
+  // Sleeps on the sync counter (bumped when synced_seq, broken or closed
+  // change), not on cv: every write notifies cv, and the daemon's sync thread
+  // would wake, and take the lock, once per write instead of once per sync.
+  const Clock::time_point deadline = Clock::now() + timeout;
+  for (;;) {
+    const std::uint32_t gen = s.sync_gen.load();
+    if (s.synced_seq.load() > after || s.broken_flag.load() || s.closed_flag.load()) break;
+    const Clock::duration left = deadline - Clock::now();
+    if (left <= Clock::duration::zero()) break;
+    s.sync_gen.WaitFor(gen, left);
   }
+  if (!s.broken_flag.load() && !s.closed_flag.load()) return s.synced_seq.load();
+  std::lock_guard<std::mutex> lk(s.mu);
   if (s.broken) return *s.broken;
   if (s.closed && s.synced_seq < s.written.seq) return AuditError("the audit log was closed", s.file_path);
   return s.synced_seq.load();

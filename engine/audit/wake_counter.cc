@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <climits>
+#include <ctime>
 
 namespace toolgate::audit {
 namespace {
@@ -33,6 +34,18 @@ void WakeCounter::Wait(std::uint32_t seen) {
   waiters_.fetch_add(1);
   if (value_.load() == seen) {
     ::syscall(SYS_futex, Word(&value_), FUTEX_WAIT_PRIVATE, seen, nullptr, nullptr, 0);
+  }
+  waiters_.fetch_sub(1);
+}
+
+void WakeCounter::WaitFor(std::uint32_t seen, std::chrono::nanoseconds timeout) {
+  if (timeout.count() <= 0) return;
+  timespec ts{};
+  ts.tv_sec = static_cast<time_t>(timeout.count() / 1000000000);
+  ts.tv_nsec = static_cast<long>(timeout.count() % 1000000000);
+  waiters_.fetch_add(1);
+  if (value_.load() == seen) {
+    ::syscall(SYS_futex, Word(&value_), FUTEX_WAIT_PRIVATE, seen, &ts, nullptr, 0);
   }
   waiters_.fetch_sub(1);
 }

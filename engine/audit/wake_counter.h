@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 
 namespace toolgate::audit {
@@ -25,6 +26,8 @@ class WakeCounter {
   // Sleeps while the counter still equals seen. May return early (a signal,
   // a spurious wake-up): callers re-check their condition in a loop.
   void Wait(std::uint32_t seen);
+  // The same, sleeping at most timeout (a relative futex timeout).
+  void WaitFor(std::uint32_t seen, std::chrono::nanoseconds timeout);
 
  private:
   std::atomic<std::uint32_t> value_{0};

@@ -109,6 +109,7 @@ struct Server::Connection {
   bool socket_full = false;         // the last send would have blocked
   bool dead = false;                // a send failed, or the log could not sync its records
   bool close_after_output = false;  // oversized line, or the client finished sending
+  bool armed_in = false;            // its last arming asked for input (EPOLLIN), not yet delivered
   std::atomic<bool> waiting_sync{false};
 
   // Sends every queued reply the synced seq allows. Caller holds mu.
@@ -219,6 +220,7 @@ void Server::Accept() {
     }
     auto c = std::make_shared<Connection>();
     c->fd = fd;
+    c->armed_in = true;  // armed below, before any other thread can see it
     c->peer = PeerOf(fd);
     {
       std::lock_guard<std::mutex> lk(conns_mu_);
@@ -286,6 +288,7 @@ void Server::Serve(Connection* c) {
     std::lock_guard<std::mutex> lk(c->mu);
     if (c->in_serve || c->closed) return;  // a second event: the worker that owns it re-arms it
     c->in_serve = true;
+    c->armed_in = false;  // this event was the arming's one delivery (EPOLLONESHOT)
     if (!c->dead) c->FlushLocked(synced());
     may_read = !c->dead && !c->close_after_output && !c->socket_full && c->queued_bytes < kMaxQueuedBytes;
   }
@@ -329,6 +332,10 @@ void Server::Serve(Connection* c) {
       if (!out.empty()) {
         c->queued_bytes += out.size();
         c->queue.push_back({std::move(out), sync_seq});
+        // Marked before the synced seq is read: a sync thread that finds the
+        // mark unset read its synced seq first, so the read below sees that
+        // sync and sends these replies here (else the sync thread sends them).
+        c->waiting_sync = true;
       }
       if (!c->dead) c->FlushLocked(synced());
     }
@@ -348,7 +355,9 @@ void Server::Serve(Connection* c) {
   epoll_event ev{};
   ev.events = events | EPOLLONESHOT;
   ev.data.u64 = c->id;
+  c->armed_in = (events & EPOLLIN) != 0;
   if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
+    c->armed_in = false;
     spdlog::error("toolgate serve: epoll_ctl: {}", ErrnoText(errno));
     c->in_serve = true;
     lk.unlock();
@@ -360,14 +369,15 @@ void Server::Serve(Connection* c) {
 // no worker owns is re-armed for output, so a worker sends the rest (or closes it).
 void Server::SyncLoop() {
   AuditLog* log = dispatcher_->log();
-  std::uint64_t seen = log->synced_seq();
+  // From 0: a sync that ended before this thread first ran (replies already
+  // queued for it) is acted on at once.
+  std::uint64_t seen = 0;
   while (!stopping_.load()) {
     Result<std::uint64_t> r = log->WaitSynced(seen, std::chrono::milliseconds(50));
     const bool broken = !r;
-    if (r) {
-      if (*r == seen) continue;
-      seen = *r;
-    }
+    // A timeout (no new sync) still looks at the waiting connections: cheap
+    // every 50 ms, and no reply can stay queued behind a sync already done.
+    if (r) seen = *r;
     std::lock_guard<std::mutex> lk(conns_mu_);
     for (auto& [id, c] : conns_) {
       if (!c->waiting_sync.load()) continue;
@@ -380,11 +390,17 @@ void Server::SyncLoop() {
         c->FlushLocked(seen);
       }
       if (c->in_serve) continue;  // its worker re-arms it
+      // Still armed for input, and whatever could be sent went out (the rest
+      // waits for a later sync): the client's next request wakes a worker.
+      // Re-arming it for output here would only wake one to find nothing to
+      // do, once per sync and connection.
+      if (c->armed_in && !c->dead && !c->socket_full) continue;
       // Writable at once: a worker sends the rest, reads on, or closes. If an
       // event for it is already on its way, the two workers meet at in_serve.
       epoll_event ev{};
       ev.events = EPOLLOUT | EPOLLONESHOT;
       ev.data.u64 = c->id;
+      c->armed_in = false;
       ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c->fd, &ev);
     }
     if (broken) {
