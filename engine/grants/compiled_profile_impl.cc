@@ -40,14 +40,17 @@ class Best {
 
 bool IsNormalizedAbsolutePath(std::string_view p) {
   if (p.empty() || p[0] != '/') return false;
-  if (p.size() > 1 && p.back() == '/') return false;
-  for (std::size_t i = 0; i < p.size(); ++i) {
-    if (p[i] != '/') continue;
-    const std::string_view rest = p.substr(i + 1);
-    if (i + 1 < p.size() && rest[0] == '/') return false;
-    const std::size_t end = rest.find('/');
-    const std::string_view seg = rest.substr(0, end);
-    if (seg == "." || seg == "..") return false;
+  if (p.size() == 1) return true;
+  if (p.back() == '/') return false;
+  // One pass over the bytes (this runs for every path of every call): each
+  // segment between slashes must be non-empty and neither "." nor "..".
+  std::size_t start = 1;
+  for (std::size_t i = 1; i <= p.size(); ++i) {
+    if (i < p.size() && p[i] != '/') continue;
+    const std::size_t len = i - start;
+    if (len == 0) return false;
+    if (p[start] == '.' && (len == 1 || (len == 2 && p[start + 1] == '.'))) return false;
+    start = i + 1;
   }
   return true;
 }
