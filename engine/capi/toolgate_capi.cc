@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "toolgate/ask_fallback.h"
 #include "toolgate/audit.h"
@@ -467,6 +468,17 @@ toolgate_verdict Evaluate(const char* function, toolgate_engine* engine, const c
 }
 
 }  // namespace
+// A C caller may pass any int where the header says enum (C allows it); in
+// C++ reading an enum object that holds a value outside its enumerators' range
+// is undefined. The bits are taken as the underlying integer instead.
+template <typename Enum>
+std::underlying_type_t<Enum> EnumBits(const Enum& value) noexcept {
+  std::underlying_type_t<Enum> bits;
+  static_assert(sizeof bits == sizeof value);
+  std::memcpy(&bits, &value, sizeof bits);
+  return bits;
+}
+
 }  // namespace toolgate::capi
 
 using namespace toolgate::capi;  // NOLINT: the C entry points below are thin
@@ -478,7 +490,7 @@ unsigned int toolgate_version(void) noexcept { return TOOLGATE_VERSION; }
 const char* toolgate_version_string(void) noexcept { return TOOLGATE_VERSION_STRING; }
 
 const char* toolgate_verdict_name(toolgate_verdict verdict) noexcept {
-  switch (verdict) {
+  switch (EnumBits(verdict)) {
     case TOOLGATE_ALLOW: return "allow";
     case TOOLGATE_ASK: return "ask";
     case TOOLGATE_DENY: return "deny";
@@ -487,7 +499,7 @@ const char* toolgate_verdict_name(toolgate_verdict verdict) noexcept {
 }
 
 const char* toolgate_status_name(toolgate_status status) noexcept {
-  switch (status) {
+  switch (EnumBits(status)) {
     case TOOLGATE_OK: return "ok";
     case TOOLGATE_ERROR_INVALID_ARGUMENT: return "invalid_argument";
     case TOOLGATE_ERROR_POLICY: return "policy";

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <system_error>
 
 #include <re2/re2.h>
 #include <re2/set.h>
@@ -20,6 +21,8 @@ constexpr std::size_t kMaxCallTextBytes = std::size_t{1} << 20;
 // A state that keeps more than this after an evaluation (pack globals that
 // grow call after call) is collected, and discarded if it stays that large.
 constexpr std::size_t kMaxRetainedBytes = std::size_t{32} << 20;
+// States waiting for the reaper; past this a caller closes its own.
+constexpr std::size_t kMaxDoomedStates = 4;
 
 enum EffectBit : unsigned {
   kBitExec = 1u << 0,
@@ -342,7 +345,16 @@ void AddRuleFailure(Decision* d, const RuleInfo& info, ErrorCode code, const std
 // ---- RuleSet -----------------------------------------------------------------------
 
 RuleSet::RuleSet() = default;
-RuleSet::~RuleSet() = default;
+
+RuleSet::~RuleSet() {
+  {
+    std::lock_guard lock(reap_mu_);
+    stopping_ = true;
+  }
+  reap_cv_.notify_all();
+  if (reaper_.joinable()) reaper_.join();
+  // doomed_ and idle_ close what is left as members.
+}
 
 std::unique_ptr<RuleSet> RuleSet::Build(RuleSetSpec spec, PackError* error) {
   std::unique_ptr<RuleSet> set(new RuleSet());
@@ -434,14 +446,61 @@ std::unique_ptr<RuleVm> RuleSet::Acquire() const {
 }
 
 void RuleSet::Release(std::unique_ptr<RuleVm> vm) const {
-  if (!vm || vm->poisoned) return;  // a state that failed is never reused
+  if (!vm) return;
+  if (vm->poisoned) {  // a state that failed is never reused
+    Retire(std::move(vm), /*recycle=*/false);
+    return;
+  }
   lua_settop(vm->L(), 0);
   if (vm->ctx().used > kMaxRetainedBytes) {
-    lua_gc(vm->L(), LUA_GCCOLLECT);
-    if (vm->ctx().used > kMaxRetainedBytes) return;
+    Retire(std::move(vm), /*recycle=*/true);
+    return;
   }
   std::lock_guard lock(pool_mu_);
   if (idle_.size() < kMaxIdleStates) idle_.push_back(std::move(vm));
+}
+
+void RuleSet::Retire(std::unique_ptr<RuleVm> vm, bool recycle) const {
+  {
+    std::lock_guard lock(reap_mu_);
+    if (!stopping_ && doomed_.size() + (reap_busy_ ? 1 : 0) < kMaxDoomedStates) {
+      if (!reaper_.joinable()) {
+        try {
+          reaper_ = std::thread([this] { ReapLoop(); });
+        } catch (const std::system_error&) {
+          // No thread to be had: the state is closed here, below.
+        }
+      }
+      if (reaper_.joinable()) {
+        doomed_.emplace_back(std::move(vm), recycle);
+        reap_cv_.notify_one();
+        return;
+      }
+    }
+  }
+  vm.reset();  // the reaper is full (or gone): close it on this thread
+}
+
+void RuleSet::ReapLoop() const {
+  std::unique_lock lock(reap_mu_);
+  for (;;) {
+    reap_cv_.wait(lock, [this] { return stopping_ || !doomed_.empty(); });
+    if (doomed_.empty()) return;  // stopping, nothing left
+    auto [vm, recycle] = std::move(doomed_.back());
+    doomed_.pop_back();
+    reap_busy_ = true;
+    lock.unlock();
+    if (recycle) {
+      lua_gc(vm->L(), LUA_GCCOLLECT);
+      if (vm->ctx().used <= kMaxRetainedBytes) {
+        std::lock_guard pool_lock(pool_mu_);
+        if (idle_.size() < kMaxIdleStates) idle_.push_back(std::move(vm));
+      }
+    }
+    vm.reset();  // lua_close, off the decision path
+    lock.lock();
+    reap_busy_ = false;
+  }
 }
 
 void RuleSet::Evaluate(const ToolCall& call, const Effects& effects, std::string_view profile, StateStore* state,

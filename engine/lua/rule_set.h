@@ -12,14 +12,23 @@
 // rules that cannot apply cost nothing and a call no rule applies to never
 // touches Lua. A rule that errors or trips its budget is a deny naming the
 // rule; its state is discarded (the next call gets a fresh one).
+//
+// Tearing a state down is not on the decision path: closing a state a rule
+// filled up to its memory budget takes milliseconds, so a discarded state (and
+// one that kept too much memory, to be collected and reused) goes to the rule
+// set's reaper thread, started on first use. A few states at most wait there;
+// past that the caller closes its own, so a stream of failing rules cannot
+// pile up memory.
 #pragma once
 
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -89,6 +98,10 @@ class RuleSet {
   RuleSet();
   std::unique_ptr<RuleVm> Acquire() const;
   void Release(std::unique_ptr<RuleVm> vm) const;
+  // Hands a state to the reaper: closed, or (recycle) collected and pooled
+  // again when that brings it under the retained-memory limit.
+  void Retire(std::unique_ptr<RuleVm> vm, bool recycle) const;
+  void ReapLoop() const;
 
   RuleSetSpec spec_;
   std::vector<std::unique_ptr<ProfilePlan>> plans_;
@@ -98,6 +111,13 @@ class RuleSet {
   mutable std::vector<std::unique_ptr<RuleVm>> idle_;
   mutable std::size_t created_ = 0;
   mutable HttpProbe http_;
+
+  mutable std::mutex reap_mu_;
+  mutable std::condition_variable reap_cv_;
+  mutable std::vector<std::pair<std::unique_ptr<RuleVm>, bool>> doomed_;  // (state, recycle)
+  mutable bool reap_busy_ = false;  // the reaper holds a state it took from doomed_
+  mutable bool stopping_ = false;
+  mutable std::thread reaper_;      // joined by ~RuleSet
 };
 
 // Glob ('*' any run, '?' one byte; everything else literal) as an anchored

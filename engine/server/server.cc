@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <deque>
 #include <new>
@@ -183,15 +184,18 @@ void Server::WorkerLoop() {
       return;
     }
     if (n == 0) continue;
-    if (ev.data.u64 == kStopId) return;
-    if (ev.data.u64 == kListenerId) {
+    // A copy: epoll_event is packed on x86-64, so its u64 sits at offset 4
+    // and a reference to it (find takes its key by reference) is misaligned.
+    const std::uint64_t id = ev.data.u64;
+    if (id == kStopId) return;
+    if (id == kListenerId) {
       Accept();
       continue;
     }
     std::shared_ptr<Connection> c;
     {
       std::lock_guard<std::mutex> lk(conns_mu_);
-      auto it = conns_.find(ev.data.u64);
+      auto it = conns_.find(id);
       if (it == conns_.end()) continue;  // closed since the event was queued
       c = it->second;
     }

@@ -167,6 +167,11 @@ def main():
             answered, stop = [], threading.Event()
             t = threading.Thread(target=pump, args=(sock, f"k{k}", answered, stop))
             t.start()
+            # Mid-stream: after the first answer (so the log has a record; a slow or
+            # sanitized build may not get there within a fixed delay), then at a random point.
+            first_answer = time.monotonic() + 10
+            while not answered and t.is_alive() and time.monotonic() < first_answer:
+                time.sleep(0.002)
             time.sleep(rng.uniform(0.005, 0.15))
             os.kill(d.pid, signal.SIGKILL)
             d.wait()

@@ -9,8 +9,8 @@ be denied with a rule_budget / rule_error naming the rule, stopped within its
 normally and quickly. Wall times are the engine's own latency_ns of the
 decision. The machine is shared, so a single sample can be inflated by
 scheduling: the test asserts the median of the samples against the budget
-(10 ms + 2 ms for the check interval) and every sample against a loose
-bound, and prints every figure.
+(10 ms + 6 ms, see MEDIAN_LIMIT_MS) and every sample against a loose bound,
+and prints every figure.
 
 Usage: lua_budget_test.py TOOLGATE SOURCE_ROOT
 """
@@ -26,9 +26,12 @@ import time
 
 TG, ROOT = sys.argv[1], sys.argv[2]
 BUDGET_MS = 10
-# The budget stops the rule at 10 ms; what follows (unwinding, closing a Lua
-# state that holds a large table) adds a few ms that the decision's latency
-# includes: measured 0.5-3.3 ms on an idle 2-core machine, bounded at 6.
+# The budget stops the rule at 10 ms; the trip lands at the next check (every
+# 1,000 instructions, or after the C operation running at the deadline, e.g.
+# a garbage-collector step over a large table), then the error unwinds. The
+# tripped state is closed by the rule set's reaper thread after the answer,
+# not inside the decision's latency (engine/lua/rule_set.h). Bounded at 6 ms
+# over the budget.
 MEDIAN_LIMIT_MS = BUDGET_MS + 6
 # On a machine with more runnable threads than cores the daemon's thread waits
 # for a CPU while its deadline passes; the median bound is widened then (and
@@ -38,6 +41,16 @@ if LOAD > 2 * (os.cpu_count() or 1):
     MEDIAN_LIMIT_MS = 3 * BUDGET_MS
     print(f"note: load average {LOAD:.1f} on {os.cpu_count()} CPUs: median bound widened to {MEDIAN_LIMIT_MS} ms")
 ANY_LIMIT_MS = 100  # a sample past this is a runaway rule, not scheduling noise
+# The sanitizer build (tools/sanitize.sh sets TOOLGATE_SANITIZED) makes every
+# allocation and memory write several times slower, so one C operation (a 1 MiB
+# string.rep) overshoots the deadline by more; the latency bounds are the normal
+# build's to hold. There the test still checks every denial, the rule named,
+# the next call served and the log, and still catches a rule that runs on
+# (the table.concat loop once ran 308 ms on a 10 ms budget).
+if os.environ.get("TOOLGATE_SANITIZED") == "1":
+    MEDIAN_LIMIT_MS = max(MEDIAN_LIMIT_MS, 6 * BUDGET_MS)
+    ANY_LIMIT_MS = 250
+    print(f"note: sanitizer build: median bound {MEDIAN_LIMIT_MS} ms, any sample {ANY_LIMIT_MS} ms")
 SAMPLES = 7
 CASES = [
     ("HostileLoop", "hostile.loop"),

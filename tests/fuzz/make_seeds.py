@@ -221,6 +221,89 @@ def lua_api_seeds():
                 yield f"fn{fn}", bytes([fn, 2]) + a
 
 
+def mcp_seeds():
+    """MCP stdio sessions (mcp_fuzz.cc). First byte: bit 0 = 256-byte line
+    limit, bit 1 = 4 pending requests at most, bit 2 = agent "reader", bit 3 =
+    steps follow (op byte 0 client bytes / 1 server bytes / 2, 3 end of the
+    client / server stream / 4 server gone, each chunk with a 2-byte length);
+    without bit 3 the rest is the client's stream."""
+    def rpc(id_, method, params=None):
+        m = {"jsonrpc": "2.0", "method": method}
+        if id_ is not None:
+            m["id"] = id_
+        if params is not None:
+            m["params"] = params
+        return dump(m)
+
+    def call(id_, tool, args):
+        return rpc(id_, "tools/call", {"name": tool, "arguments": args})
+
+    init = rpc(0, "initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
+                                 "clientInfo": {"name": "fuzz", "version": "1"}})
+    client = [
+        init,
+        rpc(None, "notifications/initialized"),
+        rpc(1, "tools/list", {}),
+        call(2, "read_text_file", {"path": "/work/project/a.txt"}),
+        call("s-3", "write_file", {"path": "/work/project/blocked/c.txt", "content": "x"}),
+        call(4.0, "move_file", {"source": "/work/project/a", "destination": "/tmp/b"}),
+        call(5, "create_directory", {"path": "/work/project/d"}),
+        call(None, "write_file", {"path": "/etc/passwd", "content": "x"}),
+        rpc(6, "tools/call", {"name": "read_text_file"}),
+        rpc(7, "tools/call", {"name": "", "arguments": {}}),
+        rpc(8, "tools/call", {"name": "read_text_file", "arguments": []}),
+        rpc(None, "notifications/cancelled", {"requestId": 1}),
+        "[" + ",".join([call(10, "read_text_file", {"path": "/work/project/a"}),
+                        call(11, "move_file", {"source": "a", "destination": "b"}),
+                        rpc(12, "ping")]) + "]",
+        "[" + ",".join([rpc(13, "ping"), call(14, "list_directory", {"path": "/work/project"})]) + "]",
+        '{"jsonrpc":"2.0","id":15,"method":"tools/call","params":{"name":"read_text_file","name":"move_file"}}',
+        '{"jsonrpc":"2.0","id":{"x":1},"method":"ping"}',
+        '{"jsonrpc":"2.0","id":16,"method":7}',
+        '[]',
+        '42',
+        '{"jsonrpc":"2.0","id":17,"method":"tools/call"',
+        '{"jsonrpc":"2.0","id":18,"result":{}}',
+        '  \t ',
+    ]
+    seeds = []
+    for setup in (0, 1, 2, 4):
+        seeds.append((f"client-{setup}", bytes([setup]) + ("\n".join(client) + "\n").encode()))
+    seeds.append(("crlf", bytes([0]) + ("\r\n".join(client[:6]) + "\r\n").encode()))
+    seeds.append(("unterminated", bytes([0]) + (init + "\n" + client[3]).encode()))
+
+    def chunk(op, text):
+        data = text.encode() if isinstance(text, str) else text
+        return bytes([op, len(data) >> 8, len(data) & 255]) + data
+
+    tools = {"tools": [{"name": n, "inputSchema": {"type": "object"}} for n in
+                       ("read_text_file", "write_file", "move_file", "create_directory", "list_directory")]}
+    server = [
+        dump({"jsonrpc": "2.0", "id": 0, "result": {"protocolVersion": "2025-06-18", "capabilities": {"tools": {}},
+                                                    "serverInfo": {"name": "fs", "version": "1"}}}),
+        dump({"jsonrpc": "2.0", "id": 1, "result": tools}),
+        dump({"jsonrpc": "2.0", "id": 2, "result": {"content": [{"type": "text", "text": "hello"}]}}),
+        dump({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}),
+        dump({"jsonrpc": "2.0", "id": 99, "method": "roots/list"}),
+        "[" + dump({"jsonrpc": "2.0", "id": 21, "result": tools}) + "]",
+        "not json",
+    ]
+    for setup in (8, 12, 10):
+        steps = b""
+        steps += chunk(0, init + "\n" + client[2] + "\n" + client[3] + "\n")
+        steps += chunk(1, "\n".join(server[:3]) + "\n")
+        steps += chunk(0, rpc(21, "tools/list") + "\n" + client[4] + "\n" + client[12] + "\n")
+        steps += chunk(1, "\n".join(server[3:]) + "\n")
+        steps += chunk(0, rpc(30, "ping") + "\n" + rpc(31, "tools/list") + "\n")
+        steps += bytes([4]) + chunk(0, client[3] + "\n" + client[6] + "\n")
+        seeds.append((f"session-{setup}", bytes([setup]) + steps))
+    long_line = call(40, "write_file", {"path": "/work/project/a", "content": "x" * 400})
+    seeds.append(("oversized", bytes([9]) + chunk(0, long_line[:200]) + chunk(0, long_line[200:] + "\n" + client[3] + "\n")
+                  + chunk(1, dump({"jsonrpc": "2.0", "id": 2, "result": {"content": [{"type": "text", "text": "y" * 300}]}}) + "\n")
+                  + bytes([2, 3])))
+    return seeds
+
+
 def main():
     write("hook", hook_seeds())
     write("tool_call", tool_call_seeds())
@@ -230,6 +313,7 @@ def main():
     write("shell", shell_seeds())
     write("url_date", url_date_seeds())
     write("lua_api", lua_api_seeds())
+    write("mcp", mcp_seeds())
 
 
 if __name__ == "__main__":

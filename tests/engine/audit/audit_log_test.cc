@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
 #include <random>
 #include <set>
 #include <thread>
@@ -341,6 +342,18 @@ TEST_CASE("kill -9 of a writer mid-stream leaves a log that verifies up to its l
       }
       for (auto& th : threads) th.join();
       ::_exit(0);
+    }
+    // Mid-stream: once the writer has written (a slow or sanitized build may
+    // take longer than any fixed delay to get there), then a random moment later.
+    const auto size = [&] {
+      std::error_code ec;
+      const std::uintmax_t n = std::filesystem::file_size(path, ec);
+      return ec ? std::uintmax_t{0} : n;
+    };
+    const std::uintmax_t before = size();
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < give_up && size() <= before) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20 + delay_ms(rng)));
     ::kill(child, SIGKILL);

@@ -130,6 +130,35 @@ rule { id = 'ok', tools = { 'Ok' }, check = function() return tg.ask('fine') end
   CHECK(set->states_created() >= 2);
 }
 
+TEST_CASE("a stream of failing rules from many threads: every one denied, discarded states closed off the path") {
+  // Each failure hands its state to the reaper thread; more than it holds at
+  // once are closed by the caller. Destroying the set closes what is left
+  // (the sanitizer build checks that nothing leaks or races).
+  InlinePack pack{"p", R"(pack { id = 'p' }
+rule { id = 'mem', tools = { 'Mem' }, check = function() local t = {} for i = 1, 1e9 do t[i] = string.rep('x', 100) .. i end end }
+rule { id = 'ok', tools = { 'Ok' }, check = function() return tg.ask('fine') end }
+)"};
+  pack.budget.memory_bytes = std::size_t{1} << 20;
+  auto set = Build({pack});
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) {
+        const bool fail = (i + t) % 2 == 0;
+        const Decision d = Judge(*set, MakeCall(fail ? "Mem" : "Ok", {}));
+        const bool right = fail ? d.verdict == Verdict::kDeny && d.error && d.error->code == ErrorCode::kRuleBudget
+                                : d.verdict == Verdict::kAsk && !d.error;
+        if (!right) ++wrong;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(wrong.load() == 0);
+  CHECK(set->states_created() >= 2);
+  set.reset();
+}
+
 TEST_CASE("packs cannot change what other packs see, nor their parameters") {
   auto set = Build({{"a", R"(pack { id = 'a', params = { list = { 'x' } } }
 rule { id = 'tamper', check = function(call, params)
