@@ -11,6 +11,8 @@
 // The store may be persistent (include/toolgate/state_store.h): an update
 // returns once it is durable, and one that cannot be made durable raises, so
 // the rule fails and its call is denied: a limit is never silently forgotten.
+#include <chrono>
+
 #include "lua/sandbox.h"
 #include "lua/tg_api.h"
 #include "toolgate/state_store.h"
@@ -46,6 +48,20 @@ std::string Describe(const Error& e) {
   return e.location.empty() ? e.message : e.message + " (" + e.location + ")";
 }
 
+// A durable update returns after the journal's fdatasync (and, now and then, a
+// snapshot written in its place). That wait is the disk's, not the rule's work,
+// so it is taken off the rule's time budget: on a busy disk a rate limit must
+// not turn into a "time budget exceeded" deny. The instruction and memory
+// budgets are untouched, and the caller's own timeout (the hook's, the daemon
+// client's) still bounds the whole decision.
+template <class F>
+auto OffTimeBudget(lua_State* L, F&& update) {
+  const auto start = std::chrono::steady_clock::now();
+  auto result = update();
+  ContextOf(L)->deadline += std::chrono::steady_clock::now() - start;
+  return result;
+}
+
 std::chrono::seconds Ttl(lua_State* L, int arg, const char* fn) {
   const lua_Integer ttl = OptInteger(L, arg, fn, "ttl_seconds", 0);
   if (ttl < 0 || ttl > kMaxTtlSeconds) throw HostError(std::string(fn) + ": ttl_seconds must be 0..2592000");
@@ -56,7 +72,8 @@ int Incr(lua_State* L) {
   StateStore* store = nullptr;
   const std::string key = StoreKey(L, 1, 3, "tg.state.incr", &store);
   const auto ttl = Ttl(L, 2, "tg.state.incr");
-  const Result<double> v = store->Increment(key, 1.0, ttl, StateStore::Clock::now());
+  const Result<double> v =
+      OffTimeBudget(L, [&] { return store->Increment(key, 1.0, ttl, StateStore::Clock::now()); });
   if (!v) throw HostError("tg.state.incr: " + Describe(v.error()));
   lua_pushinteger(L, static_cast<lua_Integer>(*v));
   return 1;
@@ -95,7 +112,9 @@ int Set(lua_State* L) {
     }
     default: ThrowArg(L, "tg.state.set", 2, "value", "a number, string or boolean");
   }
-  if (auto e = store->Set(key, std::move(value), ttl, StateStore::Clock::now())) throw HostError("tg.state.set: " + Describe(*e));
+  if (auto e = OffTimeBudget(L, [&] { return store->Set(key, std::move(value), ttl, StateStore::Clock::now()); })) {
+    throw HostError("tg.state.set: " + Describe(*e));
+  }
   return 0;
 }
 
