@@ -4,6 +4,8 @@
 #include <array>
 #include <utility>
 
+#include "util/utf8.h"
+
 namespace toolgate::shell {
 namespace {
 
@@ -33,23 +35,10 @@ int HexValue(char c) {
   return -1;
 }
 
-void AppendUtf8(std::string& out, std::uint32_t cp) {
+// $'\u...' with a code point UTF-8 cannot carry becomes U+FFFD.
+void AppendCodePoint(std::string& out, std::uint32_t cp) {
   if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = 0xFFFD;
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
+  AppendUtf8(cp, &out);
 }
 
 void AppendLiteral(Word& word, std::string_view text, bool quoted) {
@@ -1100,7 +1089,7 @@ class Parser {
             text += '\\';
             text += e;
           } else {
-            AppendUtf8(text, value);
+            AppendCodePoint(text, value);
           }
           break;
         }

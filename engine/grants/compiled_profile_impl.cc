@@ -38,23 +38,6 @@ class Best {
   Verdict verdict_ = Verdict::kAllow;
 };
 
-bool IsNormalizedAbsolutePath(std::string_view p) {
-  if (p.empty() || p[0] != '/') return false;
-  if (p.size() == 1) return true;
-  if (p.back() == '/') return false;
-  // One pass over the bytes (this runs for every path of every call): each
-  // segment between slashes must be non-empty and neither "." nor "..".
-  std::size_t start = 1;
-  for (std::size_t i = 1; i <= p.size(); ++i) {
-    if (i < p.size() && p[i] != '/') continue;
-    const std::size_t len = i - start;
-    if (len == 0) return false;
-    if (p[start] == '.' && (len == 1 || (len == 2 && p[start + 1] == '.'))) return false;
-    start = i + 1;
-  }
-  return true;
-}
-
 }  // namespace
 
 const GrantListInfo& InfoFor(GrantList list) { return kListInfo[static_cast<int>(list)]; }

@@ -140,11 +140,7 @@ bool PathScopeSet::Compile(std::string* error) {
   return true;
 }
 
-namespace {
-
-// True when a cwd is already absolute and normalized (the common case, so the
-// hot path copies nothing).
-bool IsNormalizedAbsolute(std::string_view p) {
+bool IsNormalizedAbsolutePath(std::string_view p) {
   if (p.empty() || p[0] != '/') return false;
   if (p.size() == 1) return true;
   if (p.back() == '/') return false;
@@ -161,8 +157,6 @@ bool IsNormalizedAbsolute(std::string_view p) {
   return true;
 }
 
-}  // namespace
-
 SetOutcome PathScopeSet::Match(std::string_view path, std::string_view cwd, std::vector<int>* slots) const {
   thread_local std::vector<int> hits;
   slots->clear();
@@ -172,7 +166,8 @@ SetOutcome PathScopeSet::Match(std::string_view path, std::string_view cwd, std:
 
   if (below_cwd_.size() == 0 || cwd.empty()) return slots->empty() ? SetOutcome::kNoMatch : SetOutcome::kMatch;
   thread_local std::string normalized_cwd;
-  if (!IsNormalizedAbsolute(cwd)) {
+  // A cwd is normalized in the common case, so the hot path copies nothing.
+  if (!IsNormalizedAbsolutePath(cwd)) {
     if (!NormalizeAbsolutePath(cwd, &normalized_cwd)) {
       return slots->empty() ? SetOutcome::kNoMatch : SetOutcome::kMatch;
     }

@@ -14,6 +14,7 @@
 
 #include "lua/sandbox.h"
 #include "lua/tg_api.h"
+#include "util/utf8.h"
 
 namespace toolgate::lua {
 namespace {
@@ -34,24 +35,6 @@ std::uint32_t Decode(std::string_view s, std::size_t* i) {
   }
   *i += static_cast<std::size_t>(len);
   return cp;
-}
-
-void Encode(std::uint32_t cp, std::string* out) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
 }
 
 bool Invisible(std::uint32_t cp) {
@@ -157,7 +140,7 @@ int Fold(lua_State* L) {
     if (c == 0) {  // a character with no ASCII reading: keep it
       if (pending_space && !out.empty()) out.push_back(' ');
       pending_space = false;
-      Encode(cp, &out);
+      AppendUtf8(cp, &out);
       continue;
     }
     if (leet) c = Leet(c);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -16,5 +17,9 @@ std::string SanitizeUtf8(std::string_view text);
 
 // True when every byte is ASCII.
 bool IsAscii(std::string_view text);
+
+// Appends code point cp (at most U+10FFFF, not a surrogate: the caller checks)
+// as UTF-8.
+void AppendUtf8(std::uint32_t cp, std::string* out);
 
 }  // namespace toolgate
