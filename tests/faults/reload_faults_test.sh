@@ -46,7 +46,7 @@ fault_case() {
   : > "$tmp/err.mark"; cp "$err" "$tmp/err.before"
   reload
   local i
-  for i in $(seq 1 100); do
+  for i in $(seq 1 300); do
     [ "$(grep -c "keeping the last good policy" "$err")" -gt "$failures" ] && break
     sleep 0.1
   done
@@ -96,7 +96,7 @@ p["profiles"]["dev"]["tools"]["allow"].append("Extra")
 json.dump(p, open(sys.argv[2], "w"), indent=1)
 PY
 reload
-for _ in $(seq 1 100); do [ "$(ping_digest "$sock")" != "$good" ] && break; sleep 0.1; done
+for _ in $(seq 1 300); do [ "$(ping_digest "$sock")" != "$good" ] && break; sleep 0.1; done
 new_digest=$(ping_digest "$sock")
 if [ -n "$new_digest" ] && [ "$new_digest" != "$good" ]; then ok "a good policy is taken after the failures"
 else bad "the good policy was not taken"; fi

@@ -79,7 +79,7 @@ open(os.path.join(work, "listening"), "w").write("x")
 time.sleep(600)
 PYEOF
 helpers+=($!)
-for _ in $(seq 1 100); do [ -e "$WORK/listening" ] && break; sleep 0.05; done
+for _ in $(seq 1 300); do [ -e "$WORK/listening" ] && break; sleep 0.05; done
 sleep 300 &   # a process outside the sandbox, for signal attacks
 VICTIM=$!
 helpers+=($VICTIM)

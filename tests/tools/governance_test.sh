@@ -32,7 +32,7 @@ write_call() {  # SESSION PATH -> verdict
 
 "$tg" serve --policy "$tmp/policy.json" --socket "$sock" --log "$tmp/log" 2>>"$tmp/serve.err" &
 daemon=$!
-for _ in $(seq 1 100); do
+for _ in $(seq 1 300); do
   if [ -S "$sock" ] && client '{"v":1,"id":0,"op":"ping"}' 2>/dev/null | grep -q '"pong":true'; then break; fi
   sleep 0.1
 done

@@ -43,7 +43,7 @@ expect_eq "denied under enforcement" $((n_calls - 1)) "$denied"
 "$tg" serve --mode bogus --socket "$sock" 2>/dev/null; expect_eq "--mode bogus" 64 $?
 "$tg" serve --policy "$tmp/policy.json" --socket "$sock" --log "$tmp/log" --mode learn 2>"$tmp/serve.err" &
 daemon=$!
-for _ in $(seq 1 100); do
+for _ in $(seq 1 300); do
   [ -S "$sock" ] && client '{"v":1,"id":0,"op":"ping"}' 2>/dev/null | grep -q pong && break
   sleep 0.1
 done

@@ -23,8 +23,8 @@ expect_exit() {  # NAME EXPECTED ACTUAL
 expect_match() {  # NAME REGEX TEXT
   if printf '%s' "$3" | grep -Eq -- "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL $1: no match for /$2/ in:"; printf '%s\n' "$3" | head -20; fi
 }
-wait_for_line() {  # FILE REGEX: at most 10 s
-  for _ in $(seq 1 100); do
+wait_for_line() {  # FILE REGEX: at most 30 s (a loaded CI machine starts processes slowly)
+  for _ in $(seq 1 300); do
     grep -Eq -- "$2" "$1" 2>/dev/null && return 0
     sleep 0.1
   done
@@ -32,7 +32,7 @@ wait_for_line() {  # FILE REGEX: at most 10 s
 }
 
 # --- an upstream server on loopback ------------------------------------------
-python3 - "$tmp/upstream.port" <<'PY' &
+python3 - "$tmp/upstream.port" 2> "$tmp/upstream.err" <<'PY' &
 import http.server, sys
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
@@ -54,9 +54,10 @@ while time.time() < end:
     s.handle_request()
 PY
 upstream_pid=$!
-for _ in $(seq 1 100); do [ -s "$tmp/upstream.port" ] && break; sleep 0.1; done
+for _ in $(seq 1 300); do [ -s "$tmp/upstream.port" ] && break; sleep 0.1; done
 uport=$(cat "$tmp/upstream.port")
 expect_match "upstream listening" '^[0-9]+$' "$uport"
+[ -n "$uport" ] || { echo "upstream server's stderr:"; cat "$tmp/upstream.err"; }
 
 cat > "$tmp/policy.json" <<EOF
 {"toolgate_policy": 1,

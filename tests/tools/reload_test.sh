@@ -119,7 +119,7 @@ wait_digest() { python3 "$tmp/reload_client.py" wait "$sock" "$1" "${2:-5}"; }
 start_daemon() {  # extra args...
   "$tg" serve --policy "$policy" --socket "$sock" --log "$tmp/log" "$@" 2>>"$tmp/serve.err" &
   daemon=$!
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 300); do
     if [ -S "$sock" ] && [ -n "$(ping 2>/dev/null)" ]; then return 0; fi
     sleep 0.1
   done
@@ -127,7 +127,7 @@ start_daemon() {  # extra args...
 }
 rejected() { grep -c "failed; keeping the last good policy" "$tmp/serve.err"; }
 wait_rejected() {  # COUNT: waits (bounded) until that many rejections were logged
-  for _ in $(seq 1 100); do [ "$(rejected)" -ge "$1" ] && return 0; sleep 0.05; done
+  for _ in $(seq 1 300); do [ "$(rejected)" -ge "$1" ] && return 0; sleep 0.05; done
   return 1
 }
 

@@ -15,7 +15,7 @@ sock="$tmp/run/toolgate.sock"
 start_daemon() {  # extra args...
   "$tg" serve --policy "$tmp/policy.json" --socket "$sock" --log "$tmp/log" "$@" 2>>"$tmp/serve.err" &
   daemon=$!
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 300); do
     if [ -S "$sock" ] && client '{"v":1,"id":0,"op":"ping"}' 2>/dev/null | grep -q '"pong":true'; then return 0; fi
     sleep 0.1
   done
@@ -198,7 +198,7 @@ expect_eq "and left alone" keep "$(cat "$tmp/plain")"
 grp=$(id -gn)
 "$tg" serve --socket "$tmp/g/toolgate.sock" --group "$grp" 2>>"$tmp/serve.err" &
 daemon=$!
-for _ in $(seq 1 100); do [ -S "$tmp/g/toolgate.sock" ] && break; sleep 0.1; done
+for _ in $(seq 1 300); do [ -S "$tmp/g/toolgate.sock" ] && break; sleep 0.1; done
 expect_eq "group socket mode" 660 "$(stat -c %a "$tmp/g/toolgate.sock")"
 expect_eq "group socket group" "$grp" "$(stat -c %G "$tmp/g/toolgate.sock")"
 kill -INT "$daemon"; wait "$daemon"; code=$?; daemon=""
@@ -210,7 +210,7 @@ if command -v systemd-socket-activate >/dev/null 2>&1; then
   mkdir -p "$tmp/act"
   systemd-socket-activate -l "$act" "$tg" serve --socket "$tmp/unused.sock" --log "$tmp/actlog" 2>>"$tmp/serve.err" &
   daemon=$!
-  for _ in $(seq 1 100); do [ -S "$act" ] && break; sleep 0.1; done
+  for _ in $(seq 1 300); do [ -S "$act" ] && break; sleep 0.1; done
   out=$(python3 "$tmp/client.py" "$act" '{"v":1,"id":1,"op":"ping"}' \
     '{"v":1,"id":2,"op":"decide","call":{"agent_id":"claude-dev","tool_name":"Bash","cwd":"/home/dev/project","tool_input":{"command":"git status"}}}')
   if printf '%s' "$out" | grep -q '"pong":true' && printf '%s' "$out" | grep -q '"verdict":"allow"'; then ok; else

@@ -54,7 +54,7 @@ for l in sys.stdin:
 start_daemon() {  # extra args...
   "$tg" serve --policy "$tmp/policy.json" --socket "$sock" "$@" 2>>"$tmp/serve.err" &
   daemon=$!
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 300); do
     if [ -S "$sock" ] && client '{"v":1,"id":0,"op":"ping"}' 2>/dev/null | grep -q '"pong":true'; then return 0; fi
     if ! kill -0 "$daemon" 2>/dev/null; then break; fi
     sleep 0.1
