@@ -247,7 +247,9 @@ suite() {
   run "$TIER" "$USER_" 20 box -- /bin/bash -c 'while :; do :; done' >/dev/null
   rc=$?
   end=$SECONDS
-  ((end - start <= 12 && end - start >= 2)) && ((rc != 0)) && record OK "CPU spin (rlimit)" || record FAIL "CPU spin (rlimit)" "rc=$rc after $((end - start)) s"
+  # Ended by the CPU limit (SIGXCPU/SIGKILL), not by the 20 s wall-clock timeout (124):
+  # the wall time it takes to burn the CPU budget grows with the machine's load.
+  ((end - start >= 2)) && ((rc != 0 && rc != 124)) && record OK "CPU spin (rlimit)" || record FAIL "CPU spin (rlimit)" "rc=$rc after $((end - start)) s"
   start=$SECONDS
   run "$TIER" "$USER_" 2 box -- /bin/sleep 30 >/dev/null
   rc=$?
