@@ -127,6 +127,29 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
   // policy's own depth limit, as `toolgate check` gives it.
   const InputLimits line_limits{max_message_bytes_, settings.max_json_depth + 1};
 
+  // Judges a call that parsed: the session's phase and grants, the decision,
+  // the ask fallback and learning mode before the log records it.
+  const auto judge = [&](ToolCall call, bool headless, Slot* s) {
+    if (sessions_ != nullptr) {
+      SessionSnapshot session = sessions_->Snapshot(call.session_id);
+      call.phase = std::move(session.phase);
+      s->grants = std::move(session.grants);
+    }
+    s->decision = engine->Decide(call, s->grants.get());
+    if (headless) ApplyAskFallback(engine->policy(), &s->decision);  // before the log records it
+    if (learn_mode_) ApplyLearnMode(&s->decision);
+    // A rule asked to move the session on: its next call sees the new phase.
+    if (sessions_ != nullptr && s->decision.requested_phase && !call.session_id.empty()) {
+      if (auto e = sessions_->SetPhase(call.session_id, *s->decision.requested_phase, "rule")) {
+        spdlog::warn("toolgate serve: a rule's phase request was refused: {}", e->message);
+      }
+    }
+    // Only an allowed shell call is forwarded; the profile lookup is skipped for the rest.
+    s->shell_sandboxed = s->decision.verdict == Verdict::kAllow && call.tool_name == "Bash" &&
+                         sandbox::ProfileRunsShellSandboxed(engine->policy(), call.agent_id);
+    s->call = std::move(call);
+  };
+
   thread_local std::vector<Slot> slots;
   slots.clear();
   slots.resize(lines.size());
@@ -134,6 +157,17 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
   for (std::size_t i = 0; i < lines.size(); ++i) {
     Slot& s = slots[i];
     try {
+      // The common request, a well-formed decide whose call converts, is
+      // read in one pass; anything else takes the reference path below.
+      if (lines[i].size() <= settings.max_input_bytes) {
+        if (std::optional<DecideRequest> fast = ReadDecideRequest(lines[i], line_limits)) {
+          s.id = std::move(fast->id);
+          s.kind = Slot::Kind::kDecision;
+          ++decisions;
+          judge(std::move(fast->call), fast->headless, &s);
+          continue;
+        }
+      }
       auto parsed = ParseRequest(lines[i], line_limits);
       if (auto* err = std::get_if<RequestError>(&parsed)) {
         s.id = std::move(err->id);
@@ -173,24 +207,7 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
         }
       }
       if (call && !too_big) {
-        if (sessions_ != nullptr) {
-          SessionSnapshot session = sessions_->Snapshot(call->session_id);
-          call->phase = std::move(session.phase);
-          s.grants = std::move(session.grants);
-        }
-        s.decision = engine->Decide(*call, s.grants.get());
-        if (req.headless) ApplyAskFallback(engine->policy(), &s.decision);  // before the log records it
-        if (learn_mode_) ApplyLearnMode(&s.decision);
-        // A rule asked to move the session on: its next call sees the new phase.
-        if (sessions_ != nullptr && s.decision.requested_phase && !call->session_id.empty()) {
-          if (auto e = sessions_->SetPhase(call->session_id, *s.decision.requested_phase, "rule")) {
-            spdlog::warn("toolgate serve: a rule's phase request was refused: {}", e->message);
-          }
-        }
-        // Only an allowed shell call is forwarded; the profile lookup is skipped for the rest.
-        s.shell_sandboxed = s.decision.verdict == Verdict::kAllow && call->tool_name == "Bash" &&
-                            sandbox::ProfileRunsShellSandboxed(engine->policy(), call->agent_id);
-        s.call = std::move(*call);
+        judge(std::move(*call), req.headless, &s);
       } else {
         // The same located deny DecideText gives for the same text.
         s.raw_call = req.call.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -1,7 +1,11 @@
 #include "server/request.h"
 
+#include <utility>
+
+#include "call/json_reader.h"
 #include "server/reply_writer.h"
 #include "toolgate/daemon_protocol.h"
+#include "util/utf8.h"
 
 namespace toolgate::server {
 namespace {
@@ -155,6 +159,53 @@ std::variant<Request, RequestError> ParseRequest(std::string_view line, const In
     req.headless = headless->get<bool>();
   }
   req.call = std::move(*call);
+  return req;
+}
+
+std::optional<DecideRequest> ReadDecideRequest(std::string_view line, const InputLimits& limits) {
+  if (line.size() > limits.max_bytes || FindInvalidUtf8(line) != std::string_view::npos) return std::nullopt;
+  JsonReader reader(line, limits.max_depth);
+  reader.Begin();
+  if (reader.Peek() != '{' || !reader.BeginObject(0)) return std::nullopt;
+  DecideRequest req;
+  bool seen_v = false;
+  bool seen_id = false;
+  bool seen_op = false;
+  bool seen_headless = false;
+  std::optional<Result<ToolCall>> call;
+  std::string scratch;
+  std::string op;
+  std::string_view key;
+  json value;
+  // A repeated envelope key (json::parse keeps the last) is left to ParseRequest.
+  const auto first = [](bool* seen) { return !std::exchange(*seen, true); };
+  while (reader.NextKey(&key, &scratch)) {
+    if (key == "v") {
+      if (!first(&seen_v) || !reader.ReadValue(&value, 1) || !value.is_number_integer() ||
+          value.get<std::int64_t>() != kDaemonProtocolVersion) {
+        return std::nullopt;
+      }
+    } else if (key == "id") {
+      if (!first(&seen_id) || !reader.ReadValue(&value, 1) || !(value.is_string() || value.is_number())) {
+        return std::nullopt;
+      }
+      req.id = value.dump(-1, ' ', false, json::error_handler_t::replace);
+    } else if (key == "op") {
+      if (!first(&seen_op) || reader.Peek() != '"' || !reader.ReadString(&op) || op != "decide") return std::nullopt;
+    } else if (key == "call") {
+      if (call || reader.Peek() != '{') return std::nullopt;
+      call.emplace(ReadToolCallObject(&reader, 1));
+      if (reader.failure() != JsonReader::Failure::kNone) return std::nullopt;
+    } else if (key == "headless") {
+      if (!first(&seen_headless) || !reader.ReadValue(&value, 1) || !value.is_boolean()) return std::nullopt;
+      req.headless = value.get<bool>();
+    } else if (!reader.SkipValue(1, &scratch)) {
+      return std::nullopt;
+    }
+  }
+  if (reader.failure() != JsonReader::Failure::kNone || !reader.AtEnd()) return std::nullopt;
+  if (!seen_v || !seen_id || !seen_op || !call || !call->ok()) return std::nullopt;
+  req.call = std::move(**call);
   return req;
 }
 

@@ -2,6 +2,7 @@
 // request it carries, or the protocol error it earns, and the reply lines.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -60,6 +61,21 @@ struct RequestError {
 // Parses one line (without its '\n'). limits bound the whole line: its size,
 // its UTF-8 and its nesting (the call sits one level below the envelope).
 std::variant<Request, RequestError> ParseRequest(std::string_view line, const InputLimits& limits);
+
+// A decide request read in one pass, without a DOM of the line.
+struct DecideRequest {
+  std::string id;  // as Request::id
+  ToolCall call;   // what ToolCallFromRequest makes of the request's call
+  bool headless = false;
+};
+
+// The daemon's common request, read straight from the text: a well-formed
+// decide line whose call converts to a ToolCall. Anything else (another op,
+// any protocol error, a repeated envelope key, a call that does not convert)
+// is nullopt, and the caller takes ParseRequest and ToolCallFromRequest, whose
+// answer for such a line this never has to reproduce. For a line it reads, it
+// gives what they give (the tests hold the two to each other).
+std::optional<DecideRequest> ReadDecideRequest(std::string_view line, const InputLimits& limits);
 
 // The call object of a decide request as the engine's ToolCall, picking the
 // form from its shape exactly as ParseToolCall does for `toolgate check`
