@@ -27,6 +27,7 @@ struct Slot {
   std::optional<ToolCall> call;  // parsed call (decisions); empty when it never parsed
   std::string raw_call;          // the call's JSON text when it never parsed (for the log)
   Decision decision;
+  std::string model_message;     // decision.MessageForModel(): made once, for the log and the reply
   bool shell_sandboxed = false;  // an allowed shell call the policy runs inside `toolgate run`
 };
 
@@ -223,6 +224,11 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
     }
   }
 
+  // The message for the model goes into both the record and the reply: made once.
+  for (Slot& s : slots) {
+    if (s.kind == Slot::Kind::kDecision) s.model_message = s.decision.MessageForModel();
+  }
+
   // Session events (phase changes, grants created, revoked, expired) go to
   // the log before the batch's decisions. What cannot be logged is not
   // allowed: a failure denies the batch's decisions.
@@ -235,6 +241,7 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
       for (Slot& s : slots) {
         if (s.kind == Slot::Kind::kDecision) {
           DenyUnlogged(&s.decision, *events_failed);
+          s.model_message = s.decision.MessageForModel();
           s.shell_sandboxed = false;
         }
       }
@@ -247,7 +254,7 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
     entries.clear();
     for (const Slot& s : slots) {
       if (s.kind != Slot::Kind::kDecision) continue;
-      entries.push_back(AuditEntry{s.call ? &*s.call : nullptr, s.raw_call, &s.decision, &peer});
+      entries.push_back(AuditEntry{s.call ? &*s.call : nullptr, s.raw_call, &s.decision, &peer, &s.model_message});
     }
     Result<AppendReceipt> r = log_->AppendBatch(entries, !defer_sync_);
     if (r && r->sync_pending) sync_seq = r->seq;
@@ -257,6 +264,7 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
       for (Slot& s : slots) {
         if (s.kind == Slot::Kind::kDecision) {
           DenyUnlogged(&s.decision, r.error());
+          s.model_message = s.decision.MessageForModel();
           s.shell_sandboxed = false;
         }
       }
@@ -267,7 +275,7 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
     switch (s.kind) {
       case Slot::Kind::kError: AppendErrorReply(out, s.id, s.error, s.message); break;
       case Slot::Kind::kPong: AppendPongReply(out, s.id, engine->policy().digest()); break;
-      case Slot::Kind::kDecision: AppendDecisionReply(out, s.id, s.decision, s.shell_sandboxed); break;
+      case Slot::Kind::kDecision: AppendDecisionReply(out, s.id, s.decision, s.shell_sandboxed, &s.model_message); break;
       case Slot::Kind::kObject: AppendObjectReply(out, s.id, s.body); break;
     }
   }

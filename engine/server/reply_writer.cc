@@ -66,7 +66,7 @@ bool AppendFinding(std::string* out, const Finding& f) {
 
 }  // namespace
 
-bool AppendDecisionJson(std::string* out, const Decision& d) {
+bool AppendDecisionJson(std::string* out, const Decision& d, const std::string* message) {
   out->push_back('{');
   if (!StringMember(out, "agent_id", d.agent_id)) return false;
   if (d.error) {
@@ -81,7 +81,7 @@ bool AppendDecisionJson(std::string* out, const Decision& d) {
   out->append(",\"latency_ns\":");
   out->append(std::to_string(d.latency.count()));
   out->push_back(',');
-  if (!StringMember(out, "message", d.MessageForModel())) return false;
+  if (!StringMember(out, "message", message != nullptr ? *message : d.MessageForModel())) return false;
   if (d.policy_verdict) {
     out->append(",\"mode\":\"learn\"");
   }

@@ -1,7 +1,9 @@
 #include "server/request.h"
 
+#include <charconv>
 #include <utility>
 
+#include "audit/record_writer.h"
 #include "call/json_reader.h"
 #include "server/reply_writer.h"
 #include "toolgate/daemon_protocol.h"
@@ -31,6 +33,21 @@ std::string Located(const Error& e) {
 // A JSON string for message text we wrote ourselves or validated UTF-8.
 void AppendString(std::string* out, std::string_view s) {
   *out += json(s).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// The id as json::dump writes it (the line is valid UTF-8): strings and
+// integers directly, the rare float through dump's own formatting.
+void AppendId(std::string* out, const json& id) {
+  if (id.is_string() && audit::AppendJsonString(out, id.get_ref<const std::string&>())) return;
+  char buf[24];
+  if (id.is_number_unsigned()) {
+    out->append(buf, std::to_chars(buf, buf + sizeof buf, id.get<std::uint64_t>()).ptr);
+  } else if (id.is_number_integer()) {
+    out->append(buf, std::to_chars(buf, buf + sizeof buf, id.get<std::int64_t>()).ptr);
+  } else {
+    out->clear();
+    *out += id.dump(-1, ' ', false, json::error_handler_t::replace);
+  }
 }
 
 }  // namespace
@@ -189,7 +206,7 @@ std::optional<DecideRequest> ReadDecideRequest(std::string_view line, const Inpu
       if (!first(&seen_id) || !reader.ReadValue(&value, 1) || !(value.is_string() || value.is_number())) {
         return std::nullopt;
       }
-      req.id = value.dump(-1, ' ', false, json::error_handler_t::replace);
+      AppendId(&req.id, value);
     } else if (key == "op") {
       if (!first(&seen_op) || reader.Peek() != '"' || !reader.ReadString(&op) || op != "decide") return std::nullopt;
     } else if (key == "call") {
@@ -216,12 +233,13 @@ Result<ToolCall> ToolCallFromRequest(const json& call) {
   return Error{ErrorCode::kUnsupportedFormat, "input is in no known tool call format (no tool_name)", "/"};
 }
 
-void AppendDecisionReply(std::string* out, std::string_view id, const Decision& decision, bool shell_sandboxed) {
+void AppendDecisionReply(std::string* out, std::string_view id, const Decision& decision, bool shell_sandboxed,
+                         const std::string* message) {
   *out += "{\"v\":1,\"id\":";
   *out += id;
   *out += ",\"ok\":true,\"decision\":";
   const std::size_t mark = out->size();
-  if (!AppendDecisionJson(out, decision)) {
+  if (!AppendDecisionJson(out, decision, message)) {
     out->resize(mark);  // a string that is not valid UTF-8: the reference path replaces it
     *out += ToJson(decision, false).dump(-1, ' ', false, json::error_handler_t::replace);
   }

@@ -86,8 +86,9 @@ Result<ToolCall> ToolCallFromRequest(const nlohmann::json& call);
 // shell_sandboxed adds "shell_sandboxed":true beside the decision: the
 // policy runs this call's shell commands inside `toolgate run`, and the hook
 // forwards an allowed shell call there without loading the policy itself.
+// message, when not null, is decision.MessageForModel() made beforehand.
 void AppendDecisionReply(std::string* out, std::string_view id, const Decision& decision,
-                         bool shell_sandboxed = false);
+                         bool shell_sandboxed = false, const std::string* message = nullptr);
 void AppendPongReply(std::string* out, std::string_view id, std::string_view policy_digest);
 void AppendErrorReply(std::string* out, std::string_view id, ProtocolError code, std::string_view message);
 // {"v":1,"id":<id>,"ok":true,<members of body>}: the reply of a session op.
