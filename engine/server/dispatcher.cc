@@ -161,7 +161,13 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
       // The common request, a well-formed decide whose call converts, is
       // read in one pass; anything else takes the reference path below.
       if (lines[i].size() <= settings.max_input_bytes) {
-        if (std::optional<DecideRequest> fast = ReadDecideRequest(lines[i], line_limits)) {
+        std::optional<DecideRequest> fast;
+        try {
+          fast = ReadDecideRequest(lines[i], line_limits);
+        } catch (const std::exception&) {  // out of memory: the reference path answers as it always has
+          fast.reset();
+        }
+        if (fast) {
           s.id = std::move(fast->id);
           s.kind = Slot::Kind::kDecision;
           ++decisions;
