@@ -73,9 +73,10 @@ std::string_view MembersOf(std::string_view object) {
 // A record the fast writer declined: written again, redacting as it goes
 // (the common reason to decline), into a cleared buffer.
 bool RedactedMembers(std::string* out, const ToolCall& call, const Decision& decision, const PeerInfo& peer,
-                     const audit::SecretRedactor& redactor, const std::string& host) {
+                     const audit::SecretRedactor& redactor, const std::string& host,
+                     const std::string* message = nullptr) {
   out->clear();
-  return audit::AppendRedactedDecisionMembers(out, call, decision, peer, redactor, host);
+  return audit::AppendRedactedDecisionMembers(out, call, decision, peer, redactor, host, message);
 }
 
 std::string HostName() {
@@ -893,8 +894,8 @@ Result<AppendReceipt> AuditLog::AppendBatch(std::span<const AuditEntry> entries,
       if (e.call == nullptr) {
         m = std::string(MembersOf(audit::CanonicalJson(
             audit::UnparsedMembers(e.raw_input, *e.decision, *e.peer, *s_->redactor, s_->host))));
-      } else if (!audit::AppendDecisionMembers(&m, *e.call, *e.decision, *e.peer, *s_->redactor, s_->host) &&
-                 !RedactedMembers(&m, *e.call, *e.decision, *e.peer, *s_->redactor, s_->host)) {
+      } else if (!audit::AppendDecisionMembers(&m, *e.call, *e.decision, *e.peer, *s_->redactor, s_->host, e.message) &&
+                 !RedactedMembers(&m, *e.call, *e.decision, *e.peer, *s_->redactor, s_->host, e.message)) {
         m = std::string(MembersOf(
             audit::CanonicalJson(audit::DecisionMembers(*e.call, *e.decision, *e.peer, *s_->redactor, s_->host))));
       }

@@ -530,7 +530,8 @@ namespace {
 // return false; with redact true such a member is written again through the
 // walk (each member then has its own scan, as RedactJson scans it alone).
 bool WriteDecisionMembers(std::string* out, const ToolCall& call, const Decision& decision, const PeerInfo& peer,
-                          const SecretRedactor& redactor, const std::string& host, bool redact) {
+                          const SecretRedactor& redactor, const std::string& host, bool redact,
+                          const std::string* message) {
   // The reference path runs RedactJson once per member, and the record is
   // taken here only if each of those would find nothing. With the built-in
   // detectors one pass over all the members' text decides that (a member
@@ -701,7 +702,12 @@ bool WriteDecisionMembers(std::string* out, const ToolCall& call, const Decision
   w.Lit("\",\"latency_ns\":");
   w.Num(static_cast<std::int64_t>(decision.latency.count()));
   w.Lit(",\"message\":");
-  if (!member(kMessage, "/message", [&] { w.Scanned(decision.MessageForModel()); })) return false;
+  std::string made_message;
+  if (message == nullptr) {
+    made_message = decision.MessageForModel();
+    message = &made_message;
+  }
+  if (!member(kMessage, "/message", [&] { w.Scanned(*message); })) return false;
   if (decision.policy_verdict) w.Lit(",\"mode\":\"learn\"");
   w.Lit(",\"policy_digest\":");
   w.Str(decision.policy_digest);
@@ -744,13 +750,14 @@ bool WriteDecisionMembers(std::string* out, const ToolCall& call, const Decision
 }  // namespace
 
 bool AppendDecisionMembers(std::string* out, const ToolCall& call, const Decision& decision, const PeerInfo& peer,
-                           const SecretRedactor& redactor, const std::string& host) {
-  return WriteDecisionMembers(out, call, decision, peer, redactor, host, /*redact=*/false);
+                           const SecretRedactor& redactor, const std::string& host, const std::string* message) {
+  return WriteDecisionMembers(out, call, decision, peer, redactor, host, /*redact=*/false, message);
 }
 
 bool AppendRedactedDecisionMembers(std::string* out, const ToolCall& call, const Decision& decision,
-                                   const PeerInfo& peer, const SecretRedactor& redactor, const std::string& host) {
-  return WriteDecisionMembers(out, call, decision, peer, redactor, host, /*redact=*/true);
+                                   const PeerInfo& peer, const SecretRedactor& redactor, const std::string& host,
+                                   const std::string* message) {
+  return WriteDecisionMembers(out, call, decision, peer, redactor, host, /*redact=*/true, message);
 }
 
 }  // namespace toolgate::audit

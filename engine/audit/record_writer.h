@@ -42,9 +42,11 @@ bool AppendCanonicalJson(std::string* out, const nlohmann::json& value, Redactio
 // Appends the members of a decision record (without the outer braces) as
 // CanonicalJson(DecisionMembers(call, decision, peer, redactor, host)) would
 // write them. Returns false when the record needs the reference path; out is
-// then left partly written and must be discarded.
+// then left partly written and must be discarded. message, when not null, is
+// decision.MessageForModel() made beforehand by the caller.
 bool AppendDecisionMembers(std::string* out, const ToolCall& call, const Decision& decision, const PeerInfo& peer,
-                           const SecretRedactor& redactor, const std::string& host);
+                           const SecretRedactor& redactor, const std::string& host,
+                           const std::string* message = nullptr);
 
 // The same for a record whose strings need redaction: each redacted member is
 // scanned alone, as RedactJson scans it, and a member whose scan is not clean
@@ -52,6 +54,7 @@ bool AppendDecisionMembers(std::string* out, const ToolCall& call, const Decisio
 // reference path adds. Returns false (out partly written) only on invalid
 // UTF-8 or a binary/discarded value, which need the reference path.
 bool AppendRedactedDecisionMembers(std::string* out, const ToolCall& call, const Decision& decision,
-                                   const PeerInfo& peer, const SecretRedactor& redactor, const std::string& host);
+                                   const PeerInfo& peer, const SecretRedactor& redactor, const std::string& host,
+                                   const std::string* message = nullptr);
 
 }  // namespace toolgate::audit

@@ -19,6 +19,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "toolgate/tool_call.h"
+
 namespace toolgate {
 
 class JsonReader {
@@ -70,5 +72,13 @@ class JsonReader {
   bool object_first_ = true;
   Failure failure_ = Failure::kNone;
 };
+
+// Reads the tool call object starting at the reader's position, nested at
+// `depth` (0: the whole text; 1: a call inside a request envelope), exactly as
+// ParseToolCall reads a text holding only that object: the call, or the error
+// converting it. When the JSON is not well formed, reader->failure() is set
+// and the returned error means nothing (the caller reports the failure).
+// UTF-8 is checked by the caller beforehand, as for the reader itself.
+Result<ToolCall> ReadToolCallObject(JsonReader* reader, int depth);
 
 }  // namespace toolgate

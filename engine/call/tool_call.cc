@@ -292,7 +292,37 @@ Result<ToolCall> CallFromEnvelope(EnvelopeField* fields) {
   return call;
 }
 
+// The members of the call object at the reader's position, nested at depth:
+// envelope keys into fields, the rest validated. False when the JSON is not
+// well formed (the reader's failure says how).
+bool ReadEnvelope(JsonReader* reader, int depth, EnvelopeField* fields) {
+  std::string scratch;
+  std::string_view key;
+  if (reader->BeginObject(depth)) {
+    while (reader->NextKey(&key, &scratch)) {
+      const int index = EnvelopeKeyIndex(key);
+      if (index < 0) {
+        if (!reader->SkipValue(depth + 1, &scratch)) break;
+        continue;
+      }
+      EnvelopeField& f = fields[index];
+      // A repeated key keeps its last value, as in json::parse.
+      f.present = true;
+      f.text.clear();
+      f.is_string = reader->Peek() == '"';
+      if (f.is_string ? !reader->ReadString(&f.text) : !reader->ReadValue(&f.value, depth + 1)) break;
+    }
+  }
+  return reader->failure() == JsonReader::Failure::kNone;
+}
+
 }  // namespace
+
+Result<ToolCall> ReadToolCallObject(JsonReader* reader, int depth) {
+  EnvelopeField fields[kEnvelopeKeys];
+  if (!ReadEnvelope(reader, depth, fields)) return MakeError(ErrorCode::kMalformedJson, "malformed JSON");
+  return CallFromEnvelope(fields);
+}
 
 // One pass over the text: the envelope keys are read into strings, tool_input
 // into a json, other keys only validated. The result, and the error for a bad
@@ -315,24 +345,7 @@ Result<ToolCall> ParseToolCall(std::string_view text, const InputLimits& limits)
   bool read = false;
   if (reader.Peek() == '{') {
     is_object = true;
-    std::string scratch;
-    std::string_view key;
-    if (reader.BeginObject(0)) {
-      while (reader.NextKey(&key, &scratch)) {
-        const int index = EnvelopeKeyIndex(key);
-        if (index < 0) {
-          if (!reader.SkipValue(1, &scratch)) break;
-          continue;
-        }
-        EnvelopeField& f = fields[index];
-        // A repeated key keeps its last value, as in json::parse.
-        f.present = true;
-        f.text.clear();
-        f.is_string = reader.Peek() == '"';
-        if (f.is_string ? !reader.ReadString(&f.text) : !reader.ReadValue(&f.value, 1)) break;
-      }
-    }
-    read = reader.failure() == JsonReader::Failure::kNone;
+    read = ReadEnvelope(&reader, 0, fields);
   } else {
     json ignored;
     read = reader.ReadValue(&ignored, 0);

@@ -27,6 +27,7 @@ struct Slot {
   std::optional<ToolCall> call;  // parsed call (decisions); empty when it never parsed
   std::string raw_call;          // the call's JSON text when it never parsed (for the log)
   Decision decision;
+  std::string model_message;     // decision.MessageForModel(): made once, for the log and the reply
   bool shell_sandboxed = false;  // an allowed shell call the policy runs inside `toolgate run`
 };
 
@@ -127,6 +128,29 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
   // policy's own depth limit, as `toolgate check` gives it.
   const InputLimits line_limits{max_message_bytes_, settings.max_json_depth + 1};
 
+  // Judges a call that parsed: the session's phase and grants, the decision,
+  // the ask fallback and learning mode before the log records it.
+  const auto judge = [&](ToolCall call, bool headless, Slot* s) {
+    if (sessions_ != nullptr) {
+      SessionSnapshot session = sessions_->Snapshot(call.session_id);
+      call.phase = std::move(session.phase);
+      s->grants = std::move(session.grants);
+    }
+    s->decision = engine->Decide(call, s->grants.get());
+    if (headless) ApplyAskFallback(engine->policy(), &s->decision);  // before the log records it
+    if (learn_mode_) ApplyLearnMode(&s->decision);
+    // A rule asked to move the session on: its next call sees the new phase.
+    if (sessions_ != nullptr && s->decision.requested_phase && !call.session_id.empty()) {
+      if (auto e = sessions_->SetPhase(call.session_id, *s->decision.requested_phase, "rule")) {
+        spdlog::warn("toolgate serve: a rule's phase request was refused: {}", e->message);
+      }
+    }
+    // Only an allowed shell call is forwarded; the profile lookup is skipped for the rest.
+    s->shell_sandboxed = s->decision.verdict == Verdict::kAllow && call.tool_name == "Bash" &&
+                         sandbox::ProfileRunsShellSandboxed(engine->policy(), call.agent_id);
+    s->call = std::move(call);
+  };
+
   thread_local std::vector<Slot> slots;
   slots.clear();
   slots.resize(lines.size());
@@ -134,6 +158,23 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
   for (std::size_t i = 0; i < lines.size(); ++i) {
     Slot& s = slots[i];
     try {
+      // The common request, a well-formed decide whose call converts, is
+      // read in one pass; anything else takes the reference path below.
+      if (lines[i].size() <= settings.max_input_bytes) {
+        std::optional<DecideRequest> fast;
+        try {
+          fast = ReadDecideRequest(lines[i], line_limits);
+        } catch (const std::exception&) {  // out of memory: the reference path answers as it always has
+          fast.reset();
+        }
+        if (fast) {
+          s.id = std::move(fast->id);
+          s.kind = Slot::Kind::kDecision;
+          ++decisions;
+          judge(std::move(fast->call), fast->headless, &s);
+          continue;
+        }
+      }
       auto parsed = ParseRequest(lines[i], line_limits);
       if (auto* err = std::get_if<RequestError>(&parsed)) {
         s.id = std::move(err->id);
@@ -173,24 +214,7 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
         }
       }
       if (call && !too_big) {
-        if (sessions_ != nullptr) {
-          SessionSnapshot session = sessions_->Snapshot(call->session_id);
-          call->phase = std::move(session.phase);
-          s.grants = std::move(session.grants);
-        }
-        s.decision = engine->Decide(*call, s.grants.get());
-        if (req.headless) ApplyAskFallback(engine->policy(), &s.decision);  // before the log records it
-        if (learn_mode_) ApplyLearnMode(&s.decision);
-        // A rule asked to move the session on: its next call sees the new phase.
-        if (sessions_ != nullptr && s.decision.requested_phase && !call->session_id.empty()) {
-          if (auto e = sessions_->SetPhase(call->session_id, *s.decision.requested_phase, "rule")) {
-            spdlog::warn("toolgate serve: a rule's phase request was refused: {}", e->message);
-          }
-        }
-        // Only an allowed shell call is forwarded; the profile lookup is skipped for the rest.
-        s.shell_sandboxed = s.decision.verdict == Verdict::kAllow && call->tool_name == "Bash" &&
-                            sandbox::ProfileRunsShellSandboxed(engine->policy(), call->agent_id);
-        s.call = std::move(*call);
+        judge(std::move(*call), req.headless, &s);
       } else {
         // The same located deny DecideText gives for the same text.
         s.raw_call = req.call.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -206,6 +230,11 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
     }
   }
 
+  // The message for the model goes into both the record and the reply: made once.
+  for (Slot& s : slots) {
+    if (s.kind == Slot::Kind::kDecision) s.model_message = s.decision.MessageForModel();
+  }
+
   // Session events (phase changes, grants created, revoked, expired) go to
   // the log before the batch's decisions. What cannot be logged is not
   // allowed: a failure denies the batch's decisions.
@@ -218,6 +247,7 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
       for (Slot& s : slots) {
         if (s.kind == Slot::Kind::kDecision) {
           DenyUnlogged(&s.decision, *events_failed);
+          s.model_message = s.decision.MessageForModel();
           s.shell_sandboxed = false;
         }
       }
@@ -230,7 +260,7 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
     entries.clear();
     for (const Slot& s : slots) {
       if (s.kind != Slot::Kind::kDecision) continue;
-      entries.push_back(AuditEntry{s.call ? &*s.call : nullptr, s.raw_call, &s.decision, &peer});
+      entries.push_back(AuditEntry{s.call ? &*s.call : nullptr, s.raw_call, &s.decision, &peer, &s.model_message});
     }
     Result<AppendReceipt> r = log_->AppendBatch(entries, !defer_sync_);
     if (r && r->sync_pending) sync_seq = r->seq;
@@ -240,6 +270,7 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
       for (Slot& s : slots) {
         if (s.kind == Slot::Kind::kDecision) {
           DenyUnlogged(&s.decision, r.error());
+          s.model_message = s.decision.MessageForModel();
           s.shell_sandboxed = false;
         }
       }
@@ -250,7 +281,7 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
     switch (s.kind) {
       case Slot::Kind::kError: AppendErrorReply(out, s.id, s.error, s.message); break;
       case Slot::Kind::kPong: AppendPongReply(out, s.id, engine->policy().digest()); break;
-      case Slot::Kind::kDecision: AppendDecisionReply(out, s.id, s.decision, s.shell_sandboxed); break;
+      case Slot::Kind::kDecision: AppendDecisionReply(out, s.id, s.decision, s.shell_sandboxed, &s.model_message); break;
       case Slot::Kind::kObject: AppendObjectReply(out, s.id, s.body); break;
     }
   }

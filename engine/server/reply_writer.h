@@ -14,6 +14,7 @@
 
 namespace toolgate::server {
 
-bool AppendDecisionJson(std::string* out, const Decision& decision);
+// message, when not null, is decision.MessageForModel() made beforehand.
+bool AppendDecisionJson(std::string* out, const Decision& decision, const std::string* message = nullptr);
 
 }  // namespace toolgate::server

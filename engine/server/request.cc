@@ -1,7 +1,13 @@
 #include "server/request.h"
 
+#include <charconv>
+#include <utility>
+
+#include "audit/record_writer.h"
+#include "call/json_reader.h"
 #include "server/reply_writer.h"
 #include "toolgate/daemon_protocol.h"
+#include "util/utf8.h"
 
 namespace toolgate::server {
 namespace {
@@ -27,6 +33,21 @@ std::string Located(const Error& e) {
 // A JSON string for message text we wrote ourselves or validated UTF-8.
 void AppendString(std::string* out, std::string_view s) {
   *out += json(s).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// The id as json::dump writes it (the line is valid UTF-8): strings and
+// integers directly, the rare float through dump's own formatting.
+void AppendId(std::string* out, const json& id) {
+  if (id.is_string() && audit::AppendJsonString(out, id.get_ref<const std::string&>())) return;
+  char buf[24];
+  if (id.is_number_unsigned()) {
+    out->append(buf, std::to_chars(buf, buf + sizeof buf, id.get<std::uint64_t>()).ptr);
+  } else if (id.is_number_integer()) {
+    out->append(buf, std::to_chars(buf, buf + sizeof buf, id.get<std::int64_t>()).ptr);
+  } else {
+    out->clear();
+    *out += id.dump(-1, ' ', false, json::error_handler_t::replace);
+  }
 }
 
 }  // namespace
@@ -158,6 +179,53 @@ std::variant<Request, RequestError> ParseRequest(std::string_view line, const In
   return req;
 }
 
+std::optional<DecideRequest> ReadDecideRequest(std::string_view line, const InputLimits& limits) {
+  if (line.size() > limits.max_bytes || FindInvalidUtf8(line) != std::string_view::npos) return std::nullopt;
+  JsonReader reader(line, limits.max_depth);
+  reader.Begin();
+  if (reader.Peek() != '{' || !reader.BeginObject(0)) return std::nullopt;
+  DecideRequest req;
+  bool seen_v = false;
+  bool seen_id = false;
+  bool seen_op = false;
+  bool seen_headless = false;
+  std::optional<Result<ToolCall>> call;
+  std::string scratch;
+  std::string op;
+  std::string_view key;
+  json value;
+  // A repeated envelope key (json::parse keeps the last) is left to ParseRequest.
+  const auto first = [](bool* seen) { return !std::exchange(*seen, true); };
+  while (reader.NextKey(&key, &scratch)) {
+    if (key == "v") {
+      if (!first(&seen_v) || !reader.ReadValue(&value, 1) || !value.is_number_integer() ||
+          value.get<std::int64_t>() != kDaemonProtocolVersion) {
+        return std::nullopt;
+      }
+    } else if (key == "id") {
+      if (!first(&seen_id) || !reader.ReadValue(&value, 1) || !(value.is_string() || value.is_number())) {
+        return std::nullopt;
+      }
+      AppendId(&req.id, value);
+    } else if (key == "op") {
+      if (!first(&seen_op) || reader.Peek() != '"' || !reader.ReadString(&op) || op != "decide") return std::nullopt;
+    } else if (key == "call") {
+      if (call || reader.Peek() != '{') return std::nullopt;
+      call.emplace(ReadToolCallObject(&reader, 1));
+      if (reader.failure() != JsonReader::Failure::kNone) return std::nullopt;
+    } else if (key == "headless") {
+      if (!first(&seen_headless) || !reader.ReadValue(&value, 1) || !value.is_boolean()) return std::nullopt;
+      req.headless = value.get<bool>();
+    } else if (!reader.SkipValue(1, &scratch)) {
+      return std::nullopt;
+    }
+  }
+  if (reader.failure() != JsonReader::Failure::kNone || !reader.AtEnd()) return std::nullopt;
+  if (!seen_v || !seen_id || !seen_op || !call || !call->ok()) return std::nullopt;
+  req.call = std::move(**call);
+  return req;
+}
+
 Result<ToolCall> ToolCallFromRequest(const json& call) {
   if (!call.is_object()) return Error{ErrorCode::kWrongType, "tool call must be a JSON object", "/"};
   if (call.contains("hook_event_name") || call.contains("tool_use_id")) return ToolCallFromClaudeHook(call);
@@ -165,12 +233,13 @@ Result<ToolCall> ToolCallFromRequest(const json& call) {
   return Error{ErrorCode::kUnsupportedFormat, "input is in no known tool call format (no tool_name)", "/"};
 }
 
-void AppendDecisionReply(std::string* out, std::string_view id, const Decision& decision, bool shell_sandboxed) {
+void AppendDecisionReply(std::string* out, std::string_view id, const Decision& decision, bool shell_sandboxed,
+                         const std::string* message) {
   *out += "{\"v\":1,\"id\":";
   *out += id;
   *out += ",\"ok\":true,\"decision\":";
   const std::size_t mark = out->size();
-  if (!AppendDecisionJson(out, decision)) {
+  if (!AppendDecisionJson(out, decision, message)) {
     out->resize(mark);  // a string that is not valid UTF-8: the reference path replaces it
     *out += ToJson(decision, false).dump(-1, ' ', false, json::error_handler_t::replace);
   }

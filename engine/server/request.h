@@ -2,6 +2,7 @@
 // request it carries, or the protocol error it earns, and the reply lines.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -61,6 +62,21 @@ struct RequestError {
 // its UTF-8 and its nesting (the call sits one level below the envelope).
 std::variant<Request, RequestError> ParseRequest(std::string_view line, const InputLimits& limits);
 
+// A decide request read in one pass, without a DOM of the line.
+struct DecideRequest {
+  std::string id;  // as Request::id
+  ToolCall call;   // what ToolCallFromRequest makes of the request's call
+  bool headless = false;
+};
+
+// The daemon's common request, read straight from the text: a well-formed
+// decide line whose call converts to a ToolCall. Anything else (another op,
+// any protocol error, a repeated envelope key, a call that does not convert)
+// is nullopt, and the caller takes ParseRequest and ToolCallFromRequest, whose
+// answer for such a line this never has to reproduce. For a line it reads, it
+// gives what they give (the tests hold the two to each other).
+std::optional<DecideRequest> ReadDecideRequest(std::string_view line, const InputLimits& limits);
+
 // The call object of a decide request as the engine's ToolCall, picking the
 // form from its shape exactly as ParseToolCall does for `toolgate check`
 // (Claude hook keys, else canonical), so both judge the same call.
@@ -70,8 +86,9 @@ Result<ToolCall> ToolCallFromRequest(const nlohmann::json& call);
 // shell_sandboxed adds "shell_sandboxed":true beside the decision: the
 // policy runs this call's shell commands inside `toolgate run`, and the hook
 // forwards an allowed shell call there without loading the policy itself.
+// message, when not null, is decision.MessageForModel() made beforehand.
 void AppendDecisionReply(std::string* out, std::string_view id, const Decision& decision,
-                         bool shell_sandboxed = false);
+                         bool shell_sandboxed = false, const std::string* message = nullptr);
 void AppendPongReply(std::string* out, std::string_view id, std::string_view policy_digest);
 void AppendErrorReply(std::string* out, std::string_view id, ProtocolError code, std::string_view message);
 // {"v":1,"id":<id>,"ok":true,<members of body>}: the reply of a session op.

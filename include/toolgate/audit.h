@@ -91,6 +91,9 @@ struct AuditEntry {
   std::string_view raw_input;
   const Decision* decision = nullptr;  // required
   const PeerInfo* peer = nullptr;      // required
+  // decision->MessageForModel(), when the caller has already made it (a
+  // daemon writes the same text into its reply); null: the log makes it.
+  const std::string* message = nullptr;
 };
 
 struct AppendReceipt {

@@ -305,6 +305,11 @@ TEST_CASE("the members written from the structs are byte-identical to the refere
     if (AppendDecisionMembers(&out, x.call, x.decision, x.peer, r, x.host)) {
       ++fast;
       REQUIRE_MESSAGE(out == ref, "record " << i);
+      // With the message made beforehand by the caller (the daemon shares it with its reply).
+      const std::string message = x.decision.MessageForModel();
+      std::string given;
+      REQUIRE(AppendDecisionMembers(&given, x.call, x.decision, x.peer, r, x.host, &message));
+      REQUIRE_MESSAGE(given == ref, "record " << i << " with its message given");
     } else {
       ++declined;
       if (hostility == 0) ++declined_safe;
@@ -492,6 +497,10 @@ TEST_CASE("the redacting writer gives the reference bytes for every record it ta
       ++taken;
       if (ref.find("\"redactions\":") != std::string::npos) ++redacted;
       REQUIRE_MESSAGE(out == ref, "record " << i);
+      const std::string message = x.decision.MessageForModel();  // made beforehand, as the daemon does
+      std::string given;
+      REQUIRE(AppendRedactedDecisionMembers(&given, x.call, x.decision, x.peer, r, x.host, &message));
+      REQUIRE_MESSAGE(given == ref, "record " << i << " with its message given");
     } else {
       ++declined;
       // Only invalid UTF-8 (or a binary value) sends a record to the reference path.

@@ -52,6 +52,11 @@ TEST_CASE("the direct writer prints every corpus decision byte for byte as ToJso
       const std::string fast = Fast(d, &ok);
       REQUIRE(ok);
       CHECK(fast == Reference(d));
+      // With the message made beforehand (the daemon makes it once for the log and the reply).
+      const std::string message = d.MessageForModel();
+      std::string given;
+      REQUIRE(AppendDecisionJson(&given, d, &message));
+      CHECK(given == fast);
       ++compared;
     }
   }

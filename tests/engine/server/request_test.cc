@@ -1,6 +1,9 @@
 #include "server/request.h"
 
+#include <cmath>
 #include <cstdlib>
+#include <fstream>
+#include <optional>
 #include <string>
 
 #include <doctest/doctest.h>
@@ -128,4 +131,127 @@ TEST_CASE("DefaultSocketPath: TOOLGATE_SOCKET, then XDG_RUNTIME_DIR, then a per-
                                                 : "/tmp/toolgate-" + std::to_string(::getuid()) + "/toolgate.sock"));
   if (saved_sock) ::setenv("TOOLGATE_SOCKET", sock.c_str(), 1);
   if (saved_xdg) ::setenv("XDG_RUNTIME_DIR", xdg.c_str(), 1);
+}
+
+// The dispatcher reads a decide line in one pass (ReadDecideRequest) and
+// takes ParseRequest only for what that declines. For every line it reads, it
+// must give what ParseRequest and ToolCallFromRequest give: the same id, the
+// same headless flag and the same call down to its number types.
+namespace {
+
+struct SameCounts {
+  int fast = 0;
+  int declined = 0;
+};
+
+void CheckSameRequest(const std::string& line, SameCounts* counts, const InputLimits& limits = kLimits) {
+  INFO("line: " << line);
+  const std::optional<DecideRequest> fast = ReadDecideRequest(line, limits);
+  const auto ref = ParseRequest(line, limits);
+  if (!fast) {
+    ++counts->declined;
+    return;
+  }
+  ++counts->fast;
+  REQUIRE(std::holds_alternative<Request>(ref));
+  const Request& r = std::get<Request>(ref);
+  CHECK(r.op == Op::kDecide);
+  CHECK(r.id == fast->id);
+  CHECK(r.headless == fast->headless);
+  const Result<ToolCall> call = ToolCallFromRequest(r.call);
+  REQUIRE(call.ok());
+  json a = ToJson(fast->call);
+  json b = ToJson(*call);
+  // A call without a time is stamped when it is read; the two reads differ.
+  if (a["timestamp_ms"] != b["timestamp_ms"]) {
+    CHECK(std::abs(a["timestamp_ms"].get<std::int64_t>() - b["timestamp_ms"].get<std::int64_t>()) < 60000);
+    a.erase("timestamp_ms");
+    b.erase("timestamp_ms");
+  }
+  CHECK(a.dump() == b.dump());  // dump tells 1 from 1.0, where == does not
+}
+
+}  // namespace
+
+TEST_CASE("the one-pass decide reader agrees with ParseRequest on every line it reads, and declines the rest") {
+  SameCounts counts;
+  const std::string call = R"({"tool_name":"Bash","tool_input":{"command":"ls","n":[1,1.0,-1,1e3]},"cwd":"/tmp"})";
+  const char* envelopes[] = {
+      R"({"v":1,"id":1,"op":"decide","call":CALL})",
+      R"({"call":CALL,"op":"decide","id":"x","v":1})",
+      R"( {"v":1,"id":"\u0041\n\"","op":"decide","call":CALL,"headless":true} )",
+      R"({"v":1,"id":1.0,"op":"decide","call":CALL,"headless":false})",
+      R"({"v":1,"id":-7e2,"op":"decide","call":CALL,"extra":{"a":[1,{"b":null}]},"session":5})",
+      R"({"v":1,"id":18446744073709551615,"op":"decide","call":CALL})",
+      R"({"v":1,"id":1,"o\u0070":"decide","call":CALL})",
+      "\xEF\xBB\xBF{\"v\":1,\"id\":1,\"op\":\"decide\",\"call\":CALL}",
+      // Declined: protocol errors, other ops, repeated keys, calls that do not convert.
+      R"({"v":1,"id":1,"op":"decide","call":CALL,"headless":1})",
+      R"({"v":1,"id":1,"op":"decide","call":CALL,"v":1})",
+      R"({"v":1,"id":1,"id":2,"op":"decide","call":CALL})",
+      R"({"v":1,"id":1,"op":"decide","call":CALL,"call":CALL})",
+      R"({"v":1,"id":1,"op":"decide","op":"decide","call":CALL})",
+      R"({"v":1,"id":1,"op":"decide","call":CALL,"headless":true,"headless":true})",
+      R"({"v":2,"id":1,"op":"decide","call":CALL})",
+      R"({"v":1.0,"id":1,"op":"decide","call":CALL})",
+      R"({"v":"1","id":1,"op":"decide","call":CALL})",
+      R"({"id":1,"op":"decide","call":CALL})",
+      R"({"v":1,"op":"decide","call":CALL})",
+      R"({"v":1,"id":null,"op":"decide","call":CALL})",
+      R"({"v":1,"id":[1],"op":"decide","call":CALL})",
+      R"({"v":1,"id":1,"op":"ping","call":CALL})",
+      R"({"v":1,"id":1,"op":"Decide","call":CALL})",
+      R"({"v":1,"id":1,"call":CALL})",
+      R"({"v":1,"id":1,"op":"decide","call":[CALL]})",
+      R"({"v":1,"id":1,"op":"decide","call":{"tool_input":{}}})",
+      R"({"v":1,"id":1,"op":"decide","call":{"tool_name":"Bash","tool_input":[]}})",
+      R"({"v":1,"id":1,"op":"decide","call":{"tool_name":5}})",
+      R"({"v":1,"id":1,"op":"decide","call":CALL} x)",
+      R"({"v":1,"id":1,"op":"decide","call":CALL)",
+      R"([{"v":1,"id":1,"op":"decide","call":CALL}])",
+  };
+  for (const char* envelope : envelopes) {
+    std::string line = envelope;
+    for (std::size_t at; (at = line.find("CALL")) != std::string::npos;) line.replace(at, 4, call);
+    CheckSameRequest(line, &counts);
+  }
+  CHECK(counts.fast == 8);
+
+  // Nesting at the limit and one past it, in the call and beside it.
+  const InputLimits shallow{1u << 20, 6};
+  for (int depth = 1; depth <= 6; ++depth) {
+    const std::string deep = std::string(static_cast<std::size_t>(depth), '[') + std::string(static_cast<std::size_t>(depth), ']');
+    CheckSameRequest(R"({"v":1,"id":1,"op":"decide","call":{"tool_name":"R","tool_input":{"a":)" + deep + "}}}",
+                     &counts, shallow);
+    CheckSameRequest(R"({"v":1,"id":1,"op":"decide","x":)" + deep + R"(,"call":{"tool_name":"R"}})", &counts, shallow);
+  }
+  CheckSameRequest(R"({"v":1,"id":1,"op":"decide","call":{"tool_name":"R"}})", &counts, InputLimits{20, 65});
+  CheckSameRequest("{\"v\":1,\"id\":\"\xff\",\"op\":\"decide\",\"call\":{\"tool_name\":\"R\"}}", &counts);
+
+  // Every corpus call in an envelope, whole, cut short and with one byte replaced.
+  std::ifstream corpus(std::string(std::getenv("TOOLGATE_SOURCE_ROOT") ? std::getenv("TOOLGATE_SOURCE_ROOT") : ".") +
+                       "/tests/corpus/corpus.jsonl");
+  REQUIRE(corpus.good());
+  std::string text;
+  int lines = 0;
+  const int fast_before = counts.fast;
+  while (std::getline(corpus, text) && lines < 1000) {
+    if (text.empty()) continue;
+    const json record = json::parse(text);
+    if (!record.contains("call")) continue;
+    const std::string line = R"({"v":1,"id":)" + std::to_string(lines) + R"(,"op":"decide","call":)" +
+                             record["call"].dump() + "}";
+    CheckSameRequest(line, &counts);
+    if (lines++ % 16 != 0) continue;
+    for (std::size_t cut = 0; cut < line.size(); cut += 11) CheckSameRequest(line.substr(0, cut), &counts);
+    for (std::size_t at = 0; at < line.size(); at += 7) {
+      for (char c : {'"', '\\', '{', '}', '[', ',', ':', '1'}) {
+        std::string mutated = line;
+        mutated[at] = c;
+        CheckSameRequest(mutated, &counts);
+      }
+    }
+  }
+  CHECK(lines > 150);
+  CHECK(counts.fast - fast_before > 300);
 }
