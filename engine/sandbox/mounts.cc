@@ -231,10 +231,14 @@ int ApplyMountPlan(const MountPlan& plan, int* failed_op) {
       return rc;
     }
   }
-  // The host's root leaves the view for good.
-  if (::umount2("/oldroot", MNT_DETACH) != 0) return -errno;
+  // The view becomes the root; the tmpfs it was built in is stacked on top
+  // of it, with the host's root still mounted at its /oldroot.
   if (::chdir("/newroot") != 0) return -errno;
   if (::syscall(SYS_pivot_root, ".", ".") != 0) return -errno;
+  // The host's root leaves the view for good: one lazy unmount of that tmpfs
+  // takes everything mounted below it (the host's whole tree) along. Each
+  // unmount waits for an RCU grace period, so the host's root is not
+  // unmounted on its own first.
   if (::umount2(".", MNT_DETACH) != 0) return -errno;
   if (::chdir("/") != 0) return -errno;
   MountAttr ro{};
