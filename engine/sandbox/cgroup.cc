@@ -13,9 +13,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
-#include <optional>
 #include <thread>
 #include <vector>
+
+#include "sandbox/afterwork.h"
 
 namespace toolgate::sandbox {
 
@@ -110,29 +111,22 @@ void KillMembers(const std::string& dir, bool v2) {
   }
 }
 
-void RemoveCgroup(const std::string& dir, bool v2) {
-  KillMembers(dir, v2);
-  // rmdir fails while members are still exiting; retry briefly (bounded).
-  for (int i = 0; i < 200 && ::rmdir(dir.c_str()) != 0 && errno == EBUSY; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+// Kills what is left, then rmdir; rmdir fails while members are still
+// exiting, so it is retried every 5 ms, 200 times at most, without holding
+// up other background work.
+void RemoveCgroup(const std::string& dir, bool v2, int attempt = 0) {
+  if (attempt == 0) KillMembers(dir, v2);
+  if (::rmdir(dir.c_str()) == 0 || errno != EBUSY || attempt >= 200) return;
+  Afterwork::Post([dir, v2, attempt] { RemoveCgroup(dir, v2, attempt + 1); }, std::chrono::milliseconds(5));
 }
 
 }  // namespace
 
-// The process's cgroups between launches: one made ahead, and the finished
-// ones waiting for rmdir. A background thread does both; it starts only
-// when there is background work, and is stopped at exit (atexit), where
-// whatever is left is removed. Never destroyed: a forked child that calls
-// exit() must not join a thread it does not have (the exit hook checks the pid).
+// The next launch's cgroup, made ahead on the Afterwork thread once it runs.
 class CgroupPool {
  public:
   static CgroupPool& Get() {
-    static CgroupPool* pool = [] {
-      auto* p = new CgroupPool();
-      std::atexit([] { Get().Shutdown(); });
-      return p;
-    }();
+    static CgroupPool* pool = new CgroupPool();  // never destroyed: see Afterwork
     return *pool;
   }
 
@@ -143,24 +137,21 @@ class CgroupPool {
       cg.why_ = "no writable pids cgroup (v2 with the pids controller, or v1 /sys/fs/cgroup/pids)";
       return cg;
     }
-    std::optional<Prepared> ready;
+    std::string ready;
+    long long ready_max = 0;
+    bool prepare = false;
     {
       std::lock_guard lock(mu_);
-      ++launches_;
-      ready = std::move(prepared_);
-      prepared_.reset();
-      // A second launch: this process launches repeatedly, so make the next one's cgroup ahead.
-      if (launches_ >= 2) {
-        want_max_ = max_pids;
-        StartLocked();
-        cv_.notify_one();
-      }
+      ready.swap(prepared_);
+      ready_max = prepared_max_;
+      if (Afterwork::Running() && !preparing_) prepare = preparing_ = true;
     }
-    if (ready && ready->max_pids != max_pids && !WriteText(ready->dir + "/pids.max", std::to_string(max_pids))) {
-      RemoveCgroup(ready->dir, parent.v2);
-      ready.reset();
+    if (prepare) Afterwork::Post([this, max_pids] { Prepare(max_pids); });
+    if (!ready.empty() && ready_max != max_pids && !WriteText(ready + "/pids.max", std::to_string(max_pids))) {
+      RemoveCgroup(ready, parent.v2);
+      ready.clear();
     }
-    const std::string dir = ready ? ready->dir : MakeCgroup(parent, max_pids);
+    const std::string dir = !ready.empty() ? ready : MakeCgroup(parent, max_pids);
     if (dir.empty()) {
       cg.why_ = "cannot make a pids cgroup under " + parent.dir + ": " + std::strerror(errno);
       return cg;
@@ -170,92 +161,49 @@ class CgroupPool {
     return cg;
   }
 
-  void Release(const std::string& dir, bool v2) {
+ private:
+  void Prepare(long long max_pids) {
+    const std::string dir = MakeCgroup(Parent(), max_pids);
+    std::string extra;
     {
       std::lock_guard lock(mu_);
-      // A one-shot launcher (no background thread yet) removes it now: starting
-      // a thread costs more than the rmdir, and the process is about to exit.
-      if (running_ && !stopped_) {
-        doomed_.push_back({dir, v2});
-        cv_.notify_one();
-        return;
+      preparing_ = false;
+      if (dir.empty()) return;  // launches make their own
+      if (prepared_.empty() && !closed_) {
+        prepared_ = dir;
+        prepared_max_ = max_pids;
+        if (!registered_) {
+          registered_ = true;
+          // Registered after Afterwork's own exit hook, so it runs first: the
+          // unused cgroup is removed at exit (a job that then runs inline).
+          std::atexit([] { Get().Drop(); });
+        }
+      } else {
+        extra = dir;
       }
     }
-    RemoveCgroup(dir, v2);
+    if (!extra.empty()) RemoveCgroup(extra, Parent().v2);
   }
 
- private:
-  struct Prepared {
+  void Drop() {
     std::string dir;
-    long long max_pids = 0;
-  };
-  struct Doomed {
-    std::string dir;
-    bool v2 = false;
-  };
+    {
+      std::lock_guard lock(mu_);
+      closed_ = true;  // one still being made is removed when it is done
+      dir.swap(prepared_);
+    }
+    if (!dir.empty() && ::getpid() == owner_) RemoveCgroup(dir, Parent().v2);
+  }
 
   CgroupPool() : owner_(::getpid()) {}
 
-  void StartLocked() {
-    if (running_ || stopped_) return;
-    running_ = true;
-    thread_ = std::thread([this] { Run(); });
-  }
-
-  void Run() {
-    std::unique_lock lock(mu_);
-    for (;;) {
-      cv_.wait(lock, [this] { return stop_ || !doomed_.empty() || (want_max_ > 0 && !prepared_); });
-      if (stop_) return;
-      if (want_max_ > 0 && !prepared_) {
-        const long long max_pids = want_max_;
-        lock.unlock();
-        const std::string dir = MakeCgroup(Parent(), max_pids);
-        lock.lock();
-        if (dir.empty()) {
-          want_max_ = 0;  // cannot make one ahead: launches make their own
-        } else if (stop_ || prepared_) {
-          doomed_.push_back({dir, Parent().v2});
-        } else {
-          prepared_ = Prepared{dir, max_pids};
-        }
-        continue;
-      }
-      std::vector<Doomed> batch;
-      batch.swap(doomed_);
-      lock.unlock();
-      for (const Doomed& d : batch) RemoveCgroup(d.dir, d.v2);
-      lock.lock();
-    }
-  }
-
-  void Shutdown() {
-    if (::getpid() != owner_) return;  // a forked child: the thread and the cgroups are the parent's
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-      stopped_ = true;
-      cv_.notify_one();
-    }
-    if (thread_.joinable()) thread_.join();
-    std::lock_guard lock(mu_);
-    if (prepared_) doomed_.push_back({prepared_->dir, Parent().v2});
-    prepared_.reset();
-    for (const Doomed& d : doomed_) RemoveCgroup(d.dir, d.v2);
-    doomed_.clear();
-  }
-
   const pid_t owner_;
   std::mutex mu_;
-  std::condition_variable cv_;
-  std::thread thread_;
-  bool running_ = false;
-  bool stop_ = false;
-  bool stopped_ = false;
-  int launches_ = 0;
-  long long want_max_ = 0;
-  std::optional<Prepared> prepared_;
-  std::vector<Doomed> doomed_;
+  std::string prepared_;  // "" when none is ready
+  long long prepared_max_ = 0;
+  bool preparing_ = false;
+  bool registered_ = false;
+  bool closed_ = false;
 };
 
 std::string CgroupV2Mount() {
@@ -286,8 +234,10 @@ PidsCgroup& PidsCgroup::operator=(PidsCgroup&& other) noexcept {
 
 PidsCgroup::~PidsCgroup() {
   if (dir_.empty()) return;
-  CgroupPool::Get().Release(dir_, v2_);
+  const std::string dir = std::move(dir_);
+  const bool v2 = v2_;
   dir_.clear();
+  Afterwork::Post([dir, v2] { RemoveCgroup(dir, v2); });
 }
 
 std::string PidsCgroup::JoinFile() const { return dir_ + (v2_ ? "/cgroup.procs" : "/tasks"); }

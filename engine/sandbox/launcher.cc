@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -21,8 +23,10 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <sstream>
 
+#include "sandbox/afterwork.h"
 #include "sandbox/bridge.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/landlock.h"
@@ -111,6 +115,64 @@ constexpr bool kChildSharesMemory = true;
 #else
 constexpr bool kChildSharesMemory = true;
 #endif
+
+// Child stacks are kept for the next launch: a fresh mapping costs a page
+// fault for each page the child touches, and unmapping it in a launcher that
+// has other threads makes the kernel flush their TLBs. A stack is free again
+// when clone returns: with CLONE_VFORK the child has exec'd or exited by
+// then (a bridge it forked has a copy of the memory, not this stack).
+class ChildStacks {
+ public:
+  static void* Take() {
+    {
+      std::lock_guard lock(Mu());
+      if (!Free().empty()) {
+        void* s = Free().back();
+        Free().pop_back();
+        return s;
+      }
+    }
+    return ::mmap(nullptr, kChildStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  }
+  static void Give(void* stack) {
+    {
+      std::lock_guard lock(Mu());
+      if (Free().size() < 4) {
+        Free().push_back(stack);
+        return;
+      }
+    }
+    ::munmap(stack, kChildStackSize);
+  }
+
+ private:
+  static std::mutex& Mu() {
+    static std::mutex* mu = new std::mutex();
+    return *mu;
+  }
+  static std::vector<void*>& Free() {
+    static auto* free = new std::vector<void*>();
+    return *free;
+  }
+};
+
+// Linux 6.11: a pidfd hands out the process's namespaces (PIDFD_GET_MNT_NAMESPACE).
+constexpr unsigned long kPidfdGetMntNamespace = (0xFFul << 8) | 3;  // _IO(PIDFS_IOCTL_MAGIC, 3)
+
+// A reference to the sandbox's mount namespace, taken while its command runs.
+// When the last process of a mount namespace exits, the kernel unmounts its
+// tree in that exit and waits for an RCU grace period, which the launcher
+// would wait for too; holding the namespace moves that teardown to the close
+// of this descriptor, which Afterwork does after the launch returned. -1
+// when the command already exited (its exit then paid for the teardown).
+int HoldMountNamespace(int pidfd, pid_t child) {
+  if (pidfd >= 0) {
+    const int fd = ::ioctl(pidfd, kPidfdGetMntNamespace, 0);
+    if (fd >= 0) return fd;
+  }
+  const std::string path = "/proc/" + std::to_string(child) + "/ns/mnt";
+  return ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+}
 
 struct ChildReport {
   int step = 0;
@@ -366,6 +428,10 @@ Result<int> RunSandboxed(const LaunchOptions& o) {
   }
   const SandboxProfile& sb = *o.sandbox;
   const bool ns = o.tier == SandboxTier::kNamespace;
+  // From a process's second launch on, cleanup and the next launch's cgroup
+  // move to a background thread (see afterwork.h).
+  static std::atomic<int> launches{0};
+  if (launches.fetch_add(1) >= 1) Afterwork::Start();
   const auto note = [&](const std::string& text) {
     if (o.verbose) std::cerr << "toolgate run: " << text << "\n";
   };
@@ -578,12 +644,11 @@ Result<int> RunSandboxed(const LaunchOptions& o) {
   struct Stack {
     void* base = MAP_FAILED;
     ~Stack() {
-      if (base != MAP_FAILED) ::munmap(base, kChildStackSize);
+      if (base != MAP_FAILED) ChildStacks::Give(base);
     }
   } child_stack_map;
   if (plan.shared_memory) {
-    child_stack_map.base = ::mmap(nullptr, kChildStackSize, PROT_READ | PROT_WRITE,
-                                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    child_stack_map.base = ChildStacks::Take();
     if (child_stack_map.base == MAP_FAILED) {
       return Error{ErrorCode::kInternal, std::string("mmap (child stack): ") + std::strerror(errno), ""};
     }
@@ -669,6 +734,7 @@ Result<int> RunSandboxed(const LaunchOptions& o) {
   const long long timeout_s = o.timeout_s > 0 ? o.timeout_s : sb.timeout_s;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
   const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, child, 0));
+  const int mount_namespace = ns ? HoldMountNamespace(pidfd, child) : -1;
   int result = kExitCannotRun;
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
@@ -702,6 +768,8 @@ Result<int> RunSandboxed(const LaunchOptions& o) {
   if (pidfd >= 0) ::close(pidfd);
   if (sigfd >= 0) ::close(sigfd);
   ::sigprocmask(SIG_SETMASK, &plan.original_mask, nullptr);
+  // The sandbox's processes are gone (or killed): its mount namespace is torn down off the caller's path.
+  if (mount_namespace >= 0) Afterwork::Post([mount_namespace] { ::close(mount_namespace); });
   return result;
 }
 

@@ -133,6 +133,9 @@ MountPlan PlanMounts(const MountPlanInput& input) {
   // merged-/usr system), recreated when they point into something granted.
   if (DIR* d = ::opendir("/")) {
     while (const dirent* e = ::readdir(d)) {
+      // The entry's type from the directory itself: no lstat for the
+      // directories (most of /); a file system that does not say is asked.
+      if (e->d_type != DT_LNK && e->d_type != DT_UNKNOWN) continue;
       const std::string host = std::string("/") + e->d_name;
       struct stat st {};
       if (::lstat(host.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) continue;
