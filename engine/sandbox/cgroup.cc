@@ -252,6 +252,12 @@ bool PidsCgroup::AddProcess(pid_t pid) const {
   return !dir_.empty() && WriteText(dir_ + "/cgroup.procs", std::to_string(pid));
 }
 
+bool PidsCgroup::Empty() const {
+  if (dir_.empty()) return false;
+  const std::string current = ReadText(dir_ + "/pids.current");
+  return !current.empty() && current[0] == '0' && (current.size() == 1 || current[1] == '\n');
+}
+
 void PidsCgroup::KillAll() const {
   if (!dir_.empty()) KillMembers(dir_, v2_);
 }

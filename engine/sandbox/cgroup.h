@@ -49,6 +49,9 @@ class PidsCgroup {
   // namespace can join with it. -errno on failure.
   int OpenJoinFd() const;
   bool AddProcess(pid_t pid) const;
+  // pids.current is 0: no process of the sandbox is alive or unreaped (a
+  // process leaves the count when it is reaped). false when unknown.
+  bool Empty() const;
   // SIGKILLs every member (cgroup.kill on v2; a bounded sweep of cgroup.procs otherwise).
   void KillAll() const;
 

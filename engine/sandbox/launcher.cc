@@ -382,16 +382,19 @@ std::vector<pid_t> DirectChildren() {
 // Kills whatever the sandbox left behind: the process group, the cgroup, and
 // (as subreaper) every descendant that double-forked or called setsid to
 // escape the group. Bounded rounds; each round kills a generation.
-// child_reaped: the command itself has been waited for. If the launcher then
-// has no child at all (ECHILD), nothing of the sandbox is alive: in the
-// process tier the launcher is a subreaper, so every living descendant is a
-// child or below one; in the namespace tier the reaped child was PID 1 of its
-// namespace, whose exit the kernel completes only once every other process
-// in the namespace is gone. Then there is nothing to kill and nothing to sweep.
+// child_reaped: the command itself has been waited for. Then, when nothing
+// of the sandbox is left, there is nothing to kill and nothing to sweep:
+// - namespace tier: the reaped child was PID 1 of its namespace, whose exit
+//   the kernel completes only once every other process in the namespace is
+//   gone (and none can leave it: setns is refused by seccomp);
+// - process tier: the launcher has no child at all (ECHILD): it is a
+//   subreaper, so every living descendant is a child or below one; and the
+//   pids cgroup's count is 0 (a process leaves it only when reaped).
 void KillEverything(pid_t child, const PidsCgroup& cgroup, bool namespaces, bool child_reaped = false) {
   if (child_reaped) {
+    if (namespaces) return;
     int status = 0;
-    if (::waitpid(-1, &status, WNOHANG) < 0 && errno == ECHILD) return;
+    if (::waitpid(-1, &status, WNOHANG) < 0 && errno == ECHILD && (!cgroup.ok() || cgroup.Empty())) return;
   }
   if (namespaces) {
     ::kill(child, SIGKILL);  // PID 1 of the namespace: the kernel kills every process in it

@@ -45,6 +45,12 @@ bool Spawn(const std::vector<std::string>& argv) {
   }
   int status = 0;
   ::waitpid(pid, &status, 0);
+  // The launcher made this process a subreaper, so what a spawned program
+  // orphaned (bwrap leaves one) is ours to reap; a zombie left here would
+  // make the next in-process launch sweep for it.
+  int orphan = 0;
+  while (::waitpid(-1, &orphan, WNOHANG) > 0) {
+  }
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
