@@ -139,14 +139,12 @@ class CgroupPool {
     }
     std::string ready;
     long long ready_max = 0;
-    bool prepare = false;
     {
       std::lock_guard lock(mu_);
       ready.swap(prepared_);
       ready_max = prepared_max_;
-      if (Afterwork::Running() && !preparing_) prepare = preparing_ = true;
+      last_max_ = max_pids;
     }
-    if (prepare) Afterwork::Post([this, max_pids] { Prepare(max_pids); });
     if (!ready.empty() && ready_max != max_pids && !WriteText(ready + "/pids.max", std::to_string(max_pids))) {
       RemoveCgroup(ready, parent.v2);
       ready.clear();
@@ -159,6 +157,25 @@ class CgroupPool {
     cg.dir_ = dir;
     cg.v2_ = parent.v2;
     return cg;
+  }
+
+ // A launch is over: its cgroup is removed and the next one is made, on the
+  // background thread when it runs. After the launch, not while it runs:
+  // mkdir and rmdir hold the cgroup hierarchy's lock, which the child's join
+  // needs too.
+  void AfterLaunch(const std::string& dir, bool v2) {
+    long long max_pids = 0;
+    if (Afterwork::Running()) {
+      std::lock_guard lock(mu_);
+      if (prepared_.empty() && !preparing_ && !closed_) {
+        preparing_ = true;
+        max_pids = last_max_;
+      }
+    }
+    Afterwork::Post([this, dir, v2, max_pids] {
+      RemoveCgroup(dir, v2);
+      if (max_pids > 0) Prepare(max_pids);
+    });
   }
 
  private:
@@ -201,6 +218,7 @@ class CgroupPool {
   std::mutex mu_;
   std::string prepared_;  // "" when none is ready
   long long prepared_max_ = 0;
+  long long last_max_ = 0;
   bool preparing_ = false;
   bool registered_ = false;
   bool closed_ = false;
@@ -235,9 +253,8 @@ PidsCgroup& PidsCgroup::operator=(PidsCgroup&& other) noexcept {
 PidsCgroup::~PidsCgroup() {
   if (dir_.empty()) return;
   const std::string dir = std::move(dir_);
-  const bool v2 = v2_;
   dir_.clear();
-  Afterwork::Post([dir, v2] { RemoveCgroup(dir, v2); });
+  CgroupPool::Get().AfterLaunch(dir, v2_);
 }
 
 std::string PidsCgroup::JoinFile() const { return dir_ + (v2_ ? "/cgroup.procs" : "/tasks"); }

@@ -12,13 +12,14 @@
 //   period (several ms when the lock was idle). The child has one thread at
 //   that point, so moving the thread moves the process. On v2 it is
 //   "cgroup.procs" (thread moves are limited to threaded subtrees there).
-// - Removing: rmdir happens on a background thread after the launch has
-//   returned (every member is dead by then; the thread sweeps once more).
-// - Making: from a process's second launch on, the next launch's cgroup is
-//   made ahead of time on that thread, so a launcher that runs many commands
-//   (a daemon, the benchmark) finds one ready. A one-shot `toolgate run`
-//   never makes one it will not use. Prepared cgroups are empty, hold
-//   nothing, and are removed at exit.
+// - Removing: rmdir happens after the launch has returned, on the Afterwork
+//   thread (afterwork.h) when it runs (every member is dead by then; the
+//   thread sweeps once more).
+// - Making: in a process that launches repeatedly (from its second launch
+//   on: a daemon, the benchmark), the next launch's cgroup is made on that
+//   thread right after a launch ends, so the next launch finds one ready. A
+//   one-shot `toolgate run` never makes one it will not use. A prepared
+//   cgroup is empty, holds nothing, and is removed at exit.
 #pragma once
 
 #include <sys/types.h>
