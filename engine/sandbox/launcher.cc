@@ -279,6 +279,9 @@ struct ChildPlan {
       const pid_t bridge = static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, 0));
       if (bridge < 0) ChildFail(p, kStepBridge, errno);
       if (bridge == 0) {
+        // The report pipe is the child's: a bridge holding it open kept a
+        // launcher that waits for its EOF from ever starting the wall clock.
+        ::close(p.err_fd);
         // The bridge keeps the seccomp filter too; it needs no file access
         // beyond the proxy socket, and dies with the PID namespace.
         if (DropAllCapabilities(p.caps) != 0 || ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
@@ -394,7 +397,10 @@ void KillEverything(pid_t child, const PidsCgroup& cgroup, bool namespaces, bool
   if (child_reaped) {
     if (namespaces) return;
     int status = 0;
-    if (::waitpid(-1, &status, WNOHANG) < 0 && errno == ECHILD && (!cgroup.ok() || cgroup.Empty())) return;
+    pid_t p;
+    while ((p = ::waitpid(-1, &status, WNOHANG)) > 0) {  // zombies first (also what others left us as subreaper)
+    }
+    if (p < 0 && errno == ECHILD && (!cgroup.ok() || cgroup.Empty())) return;
   }
   if (namespaces) {
     ::kill(child, SIGKILL);  // PID 1 of the namespace: the kernel kills every process in it
@@ -659,7 +665,11 @@ Result<int> RunSandboxed(const LaunchOptions& o) {
   void* const child_stack = child_stack_map.base;
 
   int err[2];
-  if (::pipe2(err, O_CLOEXEC) != 0) {
+  // Non-blocking when the child shares memory: clone returns only once the
+  // child has exec'd (past execve's point of no return) or exited, so a
+  // failure report is in the pipe by then, and the launcher need not wait
+  // for execve to close the pipe a moment later.
+  if (::pipe2(err, O_CLOEXEC | (plan.shared_memory ? O_NONBLOCK : 0)) != 0) {
     return Error{ErrorCode::kInternal, std::string("pipe: ") + std::strerror(errno), ""};
   }
   plan.err_fd = err[1];

@@ -253,6 +253,13 @@ suite() {
   rc=$?
   end=$SECONDS
   ((rc == 124)) && ((end - start <= 8)) && record OK "wall-clock timeout" || record FAIL "wall-clock timeout" "rc=$rc after $((end - start)) s"
+  # With the egress proxy (namespace tier: a bridge process inside) the wall clock holds too.
+  start=$SECONDS
+  run "$TIER" "$USER_" 2 box-proxy -- /bin/sleep 30 >/dev/null
+  rc=$?
+  end=$SECONDS
+  ((rc == 124)) && ((end - start <= 8)) && record OK "wall-clock timeout with the proxy" ||
+    record FAIL "wall-clock timeout with the proxy" "rc=$rc after $((end - start)) s"
   marker=987.$RANDOM
   out=$(run "$TIER" "$USER_" 2 box -- /bin/bash -c "setsid /bin/sleep $marker & echo started; sleep 30")
   sleep 0.2
