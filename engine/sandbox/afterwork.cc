@@ -1,5 +1,8 @@
 #include "sandbox/afterwork.h"
 
+#include <pthread.h>
+#include <sched.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <condition_variable>
@@ -53,6 +56,12 @@ class Worker {
   Worker() : owner_(::getpid()) {}
 
   void Run() {
+    // Background work must not take the CPU from a launch: SCHED_BATCH is
+    // never woken into preempting another task, and nice 10 gives it a small
+    // share while launches run. (Best effort: a failure leaves the defaults.)
+    const sched_param param{};
+    (void)::pthread_setschedparam(::pthread_self(), SCHED_BATCH, &param);
+    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
     std::unique_lock lock(mu_);
     while (!stop_) {
       if (jobs_.empty()) {
