@@ -712,6 +712,9 @@ Result<int> RunSandboxed(const LaunchOptions& o) {
   const int fork_errno = errno;
   ::close(err[1]);
   if (child < 0) {
+    if (ns && o.namespaces_refused != nullptr) {
+      for (const int e : {EPERM, EACCES, EINVAL, ENOSPC, EUSERS, ENOSYS}) *o.namespaces_refused |= fork_errno == e;
+    }
     ::close(err[0]);
     if (sigfd >= 0) ::close(sigfd);
     ::sigprocmask(SIG_SETMASK, &plan.original_mask, nullptr);

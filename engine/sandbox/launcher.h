@@ -58,6 +58,11 @@ struct LaunchOptions {
   char** environ = nullptr;                   // the launcher's environment (allow-list and credentials read from it)
   bool verbose = false;                       // print the plan (paths, notes) to stderr; never credential values
   ProxyStarter proxy_starter;                 // empty: DefaultProxyStarter()
+  // Namespace tier: set to true when the kernel refused to make the
+  // namespaces (clone failed with EPERM, EACCES, EINVAL, ENOSPC, EUSERS or
+  // ENOSYS: user namespaces are off or exhausted here). Nothing ran; the
+  // caller may choose another tier where the profile allows it.
+  bool* namespaces_refused = nullptr;
 };
 
 inline constexpr int kExitTimeout = 124;  // like timeout(1)
