@@ -6,6 +6,7 @@
 // a change in the machine's load hits every row alike and the ratios hold up
 // on a shared machine. Prints medians and ratios. Not a test: nothing is asserted.
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,12 +46,6 @@ bool Spawn(const std::vector<std::string>& argv) {
   }
   int status = 0;
   ::waitpid(pid, &status, 0);
-  // The launcher made this process a subreaper, so what a spawned program
-  // orphaned (bwrap leaves one) is ours to reap; a zombie left here would
-  // make the next in-process launch sweep for it.
-  int orphan = 0;
-  while (::waitpid(-1, &orphan, WNOHANG) > 0) {
-  }
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
@@ -128,6 +123,11 @@ int RunRunBench(const std::vector<std::string>& argv) {
       o.argv = {"/bin/true"};
       o.environ = environ;
       Result<int> rc = sandbox::RunSandboxed(o);
+      // A process-tier launch makes this process a subreaper (it stays one);
+      // between launches nothing of a sandbox is alive, so it is cleared:
+      // otherwise what bwrap orphans would be ours to reap, and each next
+      // launch would find it and sweep for leftovers.
+      ::prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
       return rc.ok() && *rc == 0;
     };
   };
