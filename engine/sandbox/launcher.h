@@ -1,6 +1,7 @@
 // The launcher behind `toolgate run`: builds every wall from the profile
 // (seccomp program, Landlock ruleset, mount plan, rlimits, environment)
-// before the point of no return, forks (or clones into new namespaces), and
+// before the point of no return, clones the child (into new namespaces for
+// the namespace tier; it shares the launcher's memory until execve), and
 // lets the child apply them with raw syscalls just before execve. The
 // launcher then waits with a wall-clock timeout and, when the command ends
 // or the time is up, kills every process the sandbox made.
