@@ -159,7 +159,7 @@ class CgroupPool {
     return cg;
   }
 
- // A launch is over: its cgroup is removed and the next one is made, on the
+  // A launch is over: its cgroup is removed and the next one is made, on the
   // background thread when it runs. After the launch, not while it runs:
   // mkdir and rmdir hold the cgroup hierarchy's lock, which the child's join
   // needs too.
