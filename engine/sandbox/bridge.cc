@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -83,7 +84,10 @@ void RunBridge(int listen_fd, const char* unix_path) {
       if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE) continue;
       ::_exit(1);
     }
-    const pid_t pid = ::fork();
+    // A raw fork (clone with SIGCHLD only): this process is a copy of a
+    // launcher that may have had other threads, so a lock of glibc's fork
+    // (malloc's, stdio's) may have been copied held.
+    const pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, 0));
     if (pid == 0) {
       ::close(listen_fd);
       const int up = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -21,8 +23,10 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <sstream>
 
+#include "sandbox/afterwork.h"
 #include "sandbox/bridge.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/landlock.h"
@@ -63,13 +67,13 @@ namespace {
 // Where the child stopped, reported through a close-on-exec pipe: an exec
 // that succeeds closes it and the launcher reads nothing.
 enum Step : int {
-  kStepGo = 1, kStepIdMaps, kStepSetsid, kStepPdeathsig, kStepMounts, kStepHostname, kStepLoopback, kStepBridge,
+  kStepLauncherGone = 1, kStepIdMaps, kStepSetsid, kStepPdeathsig, kStepMounts, kStepHostname, kStepLoopback, kStepBridge,
   kStepChdir, kStepRlimits, kStepCaps, kStepNoNewPrivs, kStepLandlockRule, kStepLandlock, kStepSeccomp,
   kStepSigmask, kStepExec, kStepCgroup, kStepParent,
 };
 const char* StepName(int step) {
   switch (step) {
-    case kStepGo: return "waiting for the launcher";
+    case kStepLauncherGone: return "checking the launcher is alive (it exited)";
     case kStepIdMaps: return "writing uid/gid maps";
     case kStepSetsid: return "setsid";
     case kStepPdeathsig: return "PR_SET_PDEATHSIG";
@@ -92,15 +96,14 @@ const char* StepName(int step) {
   return "setup";
 }
 
-// The process tier's child stack (it shares the launcher's memory); ChildMain
+// The child's stack (it shares the launcher's memory until execve); ChildMain
 // needs a few KiB.
 constexpr std::size_t kChildStackSize = 256 * 1024;
 
 // AddressSanitizer cannot follow a child that runs on a stack of its own in the
 // launcher's memory (it reports the unknown stack on the child's stderr, which
-// is the sandboxed command's): in a sanitized build the process tier's child is
-// forked and waits for the go byte, as the namespace tier's does. The walls are
-// the same either way.
+// is the sandboxed command's): in a sanitized build the child is forked (the
+// namespace tier's with the same namespace flags). The walls are the same either way.
 #if defined(__SANITIZE_ADDRESS__)
 constexpr bool kChildSharesMemory = false;
 #elif defined(__has_feature)
@@ -113,24 +116,89 @@ constexpr bool kChildSharesMemory = true;
 constexpr bool kChildSharesMemory = true;
 #endif
 
+// Child stacks are kept for the next launch: a fresh mapping costs a page
+// fault for each page the child touches, and unmapping it in a launcher that
+// has other threads makes the kernel flush their TLBs. A stack is free again
+// when clone returns: with CLONE_VFORK the child has exec'd or exited by
+// then (a bridge it forked has a copy of the memory, not this stack).
+class ChildStacks {
+ public:
+  static void* Take() {
+    {
+      std::lock_guard lock(Mu());
+      if (!Free().empty()) {
+        void* s = Free().back();
+        Free().pop_back();
+        return s;
+      }
+    }
+    return ::mmap(nullptr, kChildStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  }
+  static void Give(void* stack) {
+    {
+      std::lock_guard lock(Mu());
+      if (Free().size() < 4) {
+        Free().push_back(stack);
+        return;
+      }
+    }
+    ::munmap(stack, kChildStackSize);
+  }
+
+ private:
+  static std::mutex& Mu() {
+    static std::mutex* mu = new std::mutex();
+    return *mu;
+  }
+  static std::vector<void*>& Free() {
+    static auto* free = new std::vector<void*>();
+    return *free;
+  }
+};
+
+// Linux 6.11: a pidfd hands out the process's namespaces (PIDFD_GET_MNT_NAMESPACE).
+constexpr unsigned long kPidfdGetMntNamespace = (0xFFul << 8) | 3;  // _IO(PIDFS_IOCTL_MAGIC, 3)
+
+// A reference to the sandbox's mount namespace, taken while its command runs.
+// When the last process of a mount namespace exits, the kernel unmounts its
+// tree in that exit and waits for an RCU grace period, which the launcher
+// would wait for too; holding the namespace moves that teardown to the close
+// of this descriptor, which Afterwork does after the launch returned. -1
+// when the command already exited (its exit then paid for the teardown).
+int HoldMountNamespace(int pidfd, pid_t child) {
+  if (pidfd >= 0) {
+    const int fd = ::ioctl(pidfd, kPidfdGetMntNamespace, 0);
+    if (fd >= 0) return fd;
+  }
+  const std::string path = "/proc/" + std::to_string(child) + "/ns/mnt";
+  return ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+}
+
 struct ChildReport {
   int step = 0;
   int error = 0;
   int op = -1;  // mount op index
 };
 
-// Everything the child reads, prepared before fork so the child allocates nothing.
+// Everything the child reads, prepared before clone so the child allocates nothing.
 struct ChildPlan {
   bool namespaces = false;
-  // Process tier: the child shares the launcher's memory until execve
-  // (CLONE_VM|CLONE_VFORK, the launcher waits), so there is no go byte; the
-  // child joins the pids cgroup itself ("0" is the writer) before anything else.
+  // Both tiers: the child shares the launcher's memory until execve
+  // (CLONE_VM|CLONE_VFORK, the launcher waits; posix_spawn's way), except in
+  // a sanitized build (kChildSharesMemory).
   bool shared_memory = false;
-  const char* cgroup_procs = nullptr;  // "<dir>/cgroup.procs", or null without a cgroup
+  // The pids cgroup's join file, opened by the launcher: the child writes "0"
+  // to it before anything else, so it never runs outside its cgroup and
+  // every process it makes is born inside. -1 without a cgroup.
+  int cgroup_fd = -1;
   pid_t launcher = 0;
+  // Namespace tier: a pidfd of the launcher. getppid() is 0 inside the new
+  // PID namespace, so this is how the child sees a launcher that died before
+  // PR_SET_PDEATHSIG was set (the pidfd is readable once the launcher has exited).
+  int launcher_pidfd = -1;
   int err_fd = -1;
-  int go_fd = -1;
   IdMapPlan ids;
+  CapabilityPlan caps;
   const MountPlan* mounts = nullptr;
   std::vector<const char*> landlock_paths;  // namespace tier: rules added inside the view
   std::vector<char> landlock_write;         // parallel: 1 = write
@@ -158,12 +226,17 @@ struct ChildPlan {
 // lock (malloc, stdio) is safe after fork.
 [[noreturn]] void ChildMain(const ChildPlan& p) {
   // The child dies with the launcher: no sandbox outlives the process that
-  // times it. Set before waiting for the go byte, so a launcher that died
-  // in between shows up as EOF on the pipe rather than a missed signal.
+  // times it.
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) ChildFail(p, kStepPdeathsig, errno);
   // A launcher that died before the line above: nobody would time or kill this
-  // sandbox. (Inside a PID namespace the parent is outside it: getppid is 0.)
+  // sandbox. (Inside a PID namespace the parent is outside it: getppid is 0,
+  // and the launcher's pidfd tells instead.)
   if (!p.namespaces && ::getppid() != p.launcher) ChildFail(p, kStepParent, ESRCH);
+  if (p.launcher_pidfd >= 0) {
+    pollfd alive{p.launcher_pidfd, POLLIN, 0};
+    if (::poll(&alive, 1, 0) != 0) ChildFail(p, kStepLauncherGone, ESRCH);
+    ::close(p.launcher_pidfd);
+  }
   if (p.shared_memory) {
     // The launcher's signal handlers would run on its own memory: back to the
     // default for every handled signal (all are blocked until the mask is
@@ -176,16 +249,12 @@ struct ChildPlan {
       sa.sa_flags = 0;
       if (::sigaction(sig, &sa, nullptr) != 0) ChildFail(p, kStepSigmask, errno);
     }
-    if (p.cgroup_procs != nullptr) {
-      const int fd = ::open(p.cgroup_procs, O_WRONLY | O_CLOEXEC);
-      if (fd < 0) ChildFail(p, kStepCgroup, errno);
-      if (::write(fd, "0", 1) != 1) ChildFail(p, kStepCgroup, errno);
-      ::close(fd);
-    }
-  } else {
-    char go = 0;
-    if (::read(p.go_fd, &go, 1) != 1 || go != 'g') ChildFail(p, kStepGo, EPIPE);
-    ::close(p.go_fd);
+  }
+  // Into the pids cgroup before anything else (see cgroup.h: on v1 the
+  // "tasks" file moves this one thread, which is the whole process here).
+  if (p.cgroup_fd >= 0) {
+    if (::write(p.cgroup_fd, "0", 1) != 1) ChildFail(p, kStepCgroup, errno);
+    ::close(p.cgroup_fd);
   }
   if (p.namespaces) {
     if (const int rc = WriteIdMaps(p.ids); rc != 0) ChildFail(p, kStepIdMaps, rc);
@@ -204,12 +273,18 @@ struct ChildPlan {
     if (p.bridge) {
       const int listen_fd = BridgeListen(kBridgePort);
       if (listen_fd < 0) ChildFail(p, kStepBridge, listen_fd);
-      const pid_t bridge = ::fork();
+      // A raw fork (clone with SIGCHLD only): glibc's fork runs atfork
+      // handlers and takes malloc's locks, which live in the launcher's
+      // memory that this child shares.
+      const pid_t bridge = static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, 0));
       if (bridge < 0) ChildFail(p, kStepBridge, errno);
       if (bridge == 0) {
+        // The report pipe is the child's: a bridge holding it open kept a
+        // launcher that waits for its EOF from ever starting the wall clock.
+        ::close(p.err_fd);
         // The bridge keeps the seccomp filter too; it needs no file access
         // beyond the proxy socket, and dies with the PID namespace.
-        if (DropAllCapabilities() != 0 || ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+        if (DropAllCapabilities(p.caps) != 0 || ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
             InstallSeccompProgram(*p.seccomp) != 0) {
           ::_exit(1);
         }
@@ -221,7 +296,7 @@ struct ChildPlan {
   if (::chdir(p.cwd) != 0 && ::chdir("/") != 0) ChildFail(p, kStepChdir, errno);
   if (const int rc = ApplyRlimits(p.rlimits); rc != 0) ChildFail(p, kStepRlimits, rc);
   // Root (outside, or inside the user namespace) keeps no capability across execve.
-  if (const int rc = DropAllCapabilities(); rc != 0) ChildFail(p, kStepCaps, rc);
+  if (const int rc = DropAllCapabilities(p.caps); rc != 0) ChildFail(p, kStepCaps, rc);
   // no_new_privs: setuid/setgid bits and file capabilities are ignored by
   // execve from now on; it is also what lets an unprivileged process install
   // Landlock and seccomp.
@@ -310,7 +385,23 @@ std::vector<pid_t> DirectChildren() {
 // Kills whatever the sandbox left behind: the process group, the cgroup, and
 // (as subreaper) every descendant that double-forked or called setsid to
 // escape the group. Bounded rounds; each round kills a generation.
-void KillEverything(pid_t child, const PidsCgroup& cgroup, bool namespaces) {
+// child_reaped: the command itself has been waited for. Then, when nothing
+// of the sandbox is left, there is nothing to kill and nothing to sweep:
+// - namespace tier: the reaped child was PID 1 of its namespace, whose exit
+//   the kernel completes only once every other process in the namespace is
+//   gone (and none can leave it: setns is refused by seccomp);
+// - process tier: the launcher has no child at all (ECHILD): it is a
+//   subreaper, so every living descendant is a child or below one; and the
+//   pids cgroup's count is 0 (a process leaves it only when reaped).
+void KillEverything(pid_t child, const PidsCgroup& cgroup, bool namespaces, bool child_reaped = false) {
+  if (child_reaped) {
+    if (namespaces) return;
+    int status = 0;
+    pid_t p;
+    while ((p = ::waitpid(-1, &status, WNOHANG)) > 0) {  // zombies first (also what others left us as subreaper)
+    }
+    if (p < 0 && errno == ECHILD && (!cgroup.ok() || cgroup.Empty())) return;
+  }
   if (namespaces) {
     ::kill(child, SIGKILL);  // PID 1 of the namespace: the kernel kills every process in it
   } else {
@@ -346,6 +437,10 @@ Result<int> RunSandboxed(const LaunchOptions& o) {
   }
   const SandboxProfile& sb = *o.sandbox;
   const bool ns = o.tier == SandboxTier::kNamespace;
+  // From a process's second launch on, cleanup and the next launch's cgroup
+  // move to a background thread (see afterwork.h).
+  static std::atomic<int> launches{0};
+  if (launches.fetch_add(1) >= 1) Afterwork::Start();
   const auto note = [&](const std::string& text) {
     if (o.verbose) std::cerr << "toolgate run: " << text << "\n";
   };
@@ -535,32 +630,48 @@ Result<int> RunSandboxed(const LaunchOptions& o) {
   plan.bridge = ns && sb.network == SandboxNetwork::kProxy;
   plan.bridge_socket = proxy_socket.c_str();
 
+  plan.caps = ns ? PlanCapabilityDropInUserNamespace() : PlanCapabilityDrop();
+
   PidsCgroup cgroup = PidsCgroup::Create(sb.limits.processes);
   if (!cgroup.ok()) note(cgroup.why() + "; relying on RLIMIT_NPROC");
-  const std::string cgroup_procs = cgroup.ok() ? cgroup.dir() + "/cgroup.procs" : std::string();
-  plan.shared_memory = !ns && kChildSharesMemory;
-  plan.cgroup_procs = cgroup.ok() ? cgroup_procs.c_str() : nullptr;
+  FdCloser cgroup_fd{-1};
+  if (cgroup.ok()) {
+    cgroup_fd.fd = cgroup.OpenJoinFd();
+    if (cgroup_fd.fd < 0) {
+      return Error{ErrorCode::kInternal, "cannot open " + cgroup.JoinFile() + ": " + std::strerror(-cgroup_fd.fd), ""};
+    }
+  }
+  plan.shared_memory = kChildSharesMemory;
+  plan.cgroup_fd = cgroup_fd.fd;
   plan.launcher = ::getpid();
+  FdCloser launcher_pidfd{-1};
+  if (ns) {
+    launcher_pidfd.fd = static_cast<int>(::syscall(SYS_pidfd_open, plan.launcher, 0));
+    if (launcher_pidfd.fd < 0) return Error{ErrorCode::kInternal, std::string("pidfd_open: ") + std::strerror(errno), ""};
+  }
+  plan.launcher_pidfd = launcher_pidfd.fd;
   struct Stack {
     void* base = MAP_FAILED;
     ~Stack() {
-      if (base != MAP_FAILED) ::munmap(base, kChildStackSize);
+      if (base != MAP_FAILED) ChildStacks::Give(base);
     }
   } child_stack_map;
   if (plan.shared_memory) {
-    child_stack_map.base = ::mmap(nullptr, kChildStackSize, PROT_READ | PROT_WRITE,
-                                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    child_stack_map.base = ChildStacks::Take();
     if (child_stack_map.base == MAP_FAILED) {
       return Error{ErrorCode::kInternal, std::string("mmap (child stack): ") + std::strerror(errno), ""};
     }
   }
   void* const child_stack = child_stack_map.base;
 
-  int go[2], err[2];
-  if (::pipe2(go, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
+  int err[2];
+  // Non-blocking when the child shares memory: clone returns only once the
+  // child has exec'd (past execve's point of no return) or exited, so a
+  // failure report is in the pipe by then, and the launcher need not wait
+  // for execve to close the pipe a moment later.
+  if (::pipe2(err, O_CLOEXEC | (plan.shared_memory ? O_NONBLOCK : 0)) != 0) {
     return Error{ErrorCode::kInternal, std::string("pipe: ") + std::strerror(errno), ""};
   }
-  plan.go_fd = go[0];
   plan.err_fd = err[1];
 
   // Signals that end the launcher end the sandbox first: they are read from a
@@ -574,48 +685,44 @@ Result<int> RunSandboxed(const LaunchOptions& o) {
   // launcher rather than init, so KillEverything can find them.
   if (!ns) ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 
+  // Namespace tier: one clone makes every namespace at once, so the child
+  // never runs half-isolated.
+  const int namespace_flags = ns ? NamespaceCloneFlags() : 0;
   pid_t child;
-  if (ns) {
-    // One clone makes every namespace at once: the child never runs half-isolated.
-    child = static_cast<pid_t>(::syscall(SYS_clone, NamespaceCloneFlags() | SIGCHLD, nullptr, nullptr, nullptr, 0));
-  } else if (!plan.shared_memory) {
-    child = ::fork();  // a sanitized build (kChildSharesMemory)
+  if (!plan.shared_memory) {
+    // A sanitized build (kChildSharesMemory): a plain fork, with the namespaces.
+    child = static_cast<pid_t>(::syscall(SYS_clone, namespace_flags | SIGCHLD, nullptr, nullptr, nullptr, 0));
   } else {
-    // The process tier's child shares the launcher's memory until execve
-    // (posix_spawn's way): no page tables copied, no copy-on-write faults in
-    // the launcher afterwards. It runs on its own stack with every signal
-    // blocked, reads the plan and makes only syscalls (see ChildMain).
+    // The child shares the launcher's memory until execve (posix_spawn's
+    // way): no page tables copied, no copy-on-write faults in the launcher
+    // afterwards, and the launcher sleeps until the child has exec'd or
+    // failed. It runs on its own stack with every signal blocked, reads the
+    // plan and makes only syscalls (see ChildMain).
     sigset_t all, before;
     sigfillset(&all);
     ::syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &before, NSIG / 8);
     child = ::clone(
         [](void* arg) -> int { ChildMain(*static_cast<const ChildPlan*>(arg)); },
-        static_cast<char*>(child_stack) + kChildStackSize, CLONE_VM | CLONE_VFORK | SIGCHLD, &plan);
+        static_cast<char*>(child_stack) + kChildStackSize, CLONE_VM | CLONE_VFORK | namespace_flags | SIGCHLD, &plan);
     const int clone_errno = errno;
     ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &before, nullptr, NSIG / 8);
     errno = clone_errno;
   }
   if (child == 0) ChildMain(plan);
   const int fork_errno = errno;
-  ::close(go[0]);
   ::close(err[1]);
   if (child < 0) {
-    ::close(go[1]);
+    if (ns && o.namespaces_refused != nullptr) {
+      for (const int e : {EPERM, EACCES, EINVAL, ENOSPC, EUSERS, ENOSYS}) *o.namespaces_refused |= fork_errno == e;
+    }
     ::close(err[0]);
     if (sigfd >= 0) ::close(sigfd);
     ::sigprocmask(SIG_SETMASK, &plan.original_mask, nullptr);
     return Error{ErrorCode::kInternal,
-                 std::string(ns ? "clone(new user, mount, pid, ipc, uts, net namespaces): " : "fork: ") +
+                 std::string(ns ? "clone(new user, mount, pid, ipc, uts, net namespaces): " : "clone: ") +
                      std::strerror(fork_errno),
                  ""};
   }
-  // The namespace tier's child waits for the go byte; the process tier's has
-  // already joined its cgroup and run (or failed) by the time clone returns.
-  if (!plan.shared_memory) {
-    if (cgroup.ok() && !cgroup.AddProcess(child)) note("could not move the sandbox into " + cgroup.dir());
-    (void)!::write(go[1], "g", 1);
-  }
-  ::close(go[1]);
 
   ChildReport report;
   ssize_t n;
@@ -643,6 +750,7 @@ Result<int> RunSandboxed(const LaunchOptions& o) {
   const long long timeout_s = o.timeout_s > 0 ? o.timeout_s : sb.timeout_s;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
   const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, child, 0));
+  const int mount_namespace = ns ? HoldMountNamespace(pidfd, child) : -1;
   int result = kExitCannotRun;
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
@@ -668,7 +776,7 @@ Result<int> RunSandboxed(const LaunchOptions& o) {
     if (w == child) {
       result = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : kExitCannotRun;
       // The sandbox ends with its command: background processes it left go too.
-      KillEverything(child, cgroup, ns);
+      KillEverything(child, cgroup, ns, /*child_reaped=*/true);
       break;
     }
     if (w < 0 && errno != EINTR) break;
@@ -676,6 +784,8 @@ Result<int> RunSandboxed(const LaunchOptions& o) {
   if (pidfd >= 0) ::close(pidfd);
   if (sigfd >= 0) ::close(sigfd);
   ::sigprocmask(SIG_SETMASK, &plan.original_mask, nullptr);
+  // The sandbox's processes are gone (or killed): its mount namespace is torn down off the caller's path.
+  if (mount_namespace >= 0) Afterwork::Post([mount_namespace] { ::close(mount_namespace); });
   return result;
 }
 

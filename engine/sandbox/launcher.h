@@ -1,6 +1,7 @@
 // The launcher behind `toolgate run`: builds every wall from the profile
 // (seccomp program, Landlock ruleset, mount plan, rlimits, environment)
-// before the point of no return, forks (or clones into new namespaces), and
+// before the point of no return, clones the child (into new namespaces for
+// the namespace tier; it shares the launcher's memory until execve), and
 // lets the child apply them with raw syscalls just before execve. The
 // launcher then waits with a wall-clock timeout and, when the command ends
 // or the time is up, kills every process the sandbox made.
@@ -58,6 +59,11 @@ struct LaunchOptions {
   char** environ = nullptr;                   // the launcher's environment (allow-list and credentials read from it)
   bool verbose = false;                       // print the plan (paths, notes) to stderr; never credential values
   ProxyStarter proxy_starter;                 // empty: DefaultProxyStarter()
+  // Namespace tier: set to true when the kernel refused to make the
+  // namespaces (clone failed with EPERM, EACCES, EINVAL, ENOSPC, EUSERS or
+  // ENOSYS: user namespaces are off or exhausted here). Nothing ran; the
+  // caller may choose another tier where the profile allows it.
+  bool* namespaces_refused = nullptr;
 };
 
 inline constexpr int kExitTimeout = 124;  // like timeout(1)

@@ -133,6 +133,9 @@ MountPlan PlanMounts(const MountPlanInput& input) {
   // merged-/usr system), recreated when they point into something granted.
   if (DIR* d = ::opendir("/")) {
     while (const dirent* e = ::readdir(d)) {
+      // The entry's type from the directory itself: no lstat for the
+      // directories (most of /); a file system that does not say is asked.
+      if (e->d_type != DT_LNK && e->d_type != DT_UNKNOWN) continue;
       const std::string host = std::string("/") + e->d_name;
       struct stat st {};
       if (::lstat(host.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) continue;
@@ -231,10 +234,14 @@ int ApplyMountPlan(const MountPlan& plan, int* failed_op) {
       return rc;
     }
   }
-  // The host's root leaves the view for good.
-  if (::umount2("/oldroot", MNT_DETACH) != 0) return -errno;
+  // The view becomes the root; the tmpfs it was built in is stacked on top
+  // of it, with the host's root still mounted at its /oldroot.
   if (::chdir("/newroot") != 0) return -errno;
   if (::syscall(SYS_pivot_root, ".", ".") != 0) return -errno;
+  // The host's root leaves the view for good: one lazy unmount of that tmpfs
+  // takes everything mounted below it (the host's whole tree) along. Each
+  // unmount waits for an RCU grace period, so the host's root is not
+  // unmounted on its own first.
   if (::umount2(".", MNT_DETACH) != 0) return -errno;
   if (::chdir("/") != 0) return -errno;
   MountAttr ro{};

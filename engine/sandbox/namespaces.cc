@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 
@@ -50,11 +51,44 @@ int WriteIdMaps(const IdMapPlan& plan) {
   return WriteFile("/proc/self/gid_map", plan.gid_map);
 }
 
-int DropAllCapabilities() {
+namespace {
+
+int LastCap() {
+  static const int last = [] {
+    const int fd = ::open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 63;
+    char buf[16] = {};
+    const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+    ::close(fd);
+    const int v = n > 0 ? std::atoi(buf) : 0;
+    return v > 0 && v <= 63 ? v : 63;
+  }();
+  return last;
+}
+
+}  // namespace
+
+CapabilityPlan PlanCapabilityDrop() {
+  CapabilityPlan plan;
+  plan.last_cap = LastCap();
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  // Unknown (capget failed): try to drop, as before.
+  plan.drop_bounding = ::syscall(SYS_capget, &header, data) != 0 || (data[0].effective & (1u << CAP_SETPCAP)) != 0;
+  return plan;
+}
+
+CapabilityPlan PlanCapabilityDropInUserNamespace() {
+  CapabilityPlan plan;
+  plan.last_cap = LastCap();
+  return plan;
+}
+
+int DropAllCapabilities(const CapabilityPlan& plan) {
   // Dropping from the bounding set needs CAP_SETPCAP; a process without it
   // (an unprivileged launcher) has nothing there to lose across execve under
-  // no_new_privs, so EPERM is fine.
-  for (int cap = 0; cap <= 63; ++cap) {
+  // no_new_privs, so it skips the drops (and EPERM is fine).
+  for (int cap = 0; plan.drop_bounding && cap <= plan.last_cap; ++cap) {
     if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL && errno != EPERM) return -errno;
   }
   if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) return -errno;

@@ -255,6 +255,13 @@ suite() {
   rc=$?
   end=$SECONDS
   ((rc == 124)) && ((end - start <= 8)) && record OK "wall-clock timeout" || record FAIL "wall-clock timeout" "rc=$rc after $((end - start)) s"
+  # With the egress proxy (namespace tier: a bridge process inside) the wall clock holds too.
+  start=$SECONDS
+  run "$TIER" "$USER_" 2 box-proxy -- /bin/sleep 30 >/dev/null
+  rc=$?
+  end=$SECONDS
+  ((rc == 124)) && ((end - start <= 8)) && record OK "wall-clock timeout with the proxy" ||
+    record FAIL "wall-clock timeout with the proxy" "rc=$rc after $((end - start)) s"
   marker=987.$RANDOM
   out=$(run "$TIER" "$USER_" 2 box -- /bin/bash -c "setsid /bin/sleep $marker & echo started; sleep 30")
   sleep 0.2
@@ -340,6 +347,39 @@ out=$("$TG" run --policy "$POLICY" --profile box-ns --tier process --cwd "$WS" -
 rc=$?
 CTX=cli
 ((rc == 71)) && grep -q "would weaken" <<<"$out" && record OK "no downgrade below the policy's tier" || record FAIL "no downgrade" "rc=$rc $out"
+
+# Where the kernel refuses user namespaces (here: inside a process-tier
+# sandbox, whose seccomp filter refuses them), `auto` runs the process tier
+# and a required namespace tier is refused (71); nothing runs unsandboxed.
+TG_DIR=$(dirname "$TG")
+cat > "$WORK/nest.json" <<NEST
+{"toolgate_policy": 1, "settings": {"home": "/nonexistent-home"},
+ "profiles": {
+  "outer": {"default": "deny", "tools": {"allow": ["Bash"]},
+            "fs": {"read": ["/usr/**", "/etc/**", "$SRC/**", "$TG_DIR/**", "$WORK/**", "/dev/null"], "write": ["\${cwd}/**"]},
+            "sandbox": {"tier": "process", "network": "none", "timeout_s": 20, "env": ["PATH"],
+                        "limits": {"cpu_s": 10, "memory_mb": 2048, "processes": 64, "file_size_mb": 4, "open_files": 256}}},
+  "inner-auto": {"extends": "outer", "sandbox": {"tier": "auto"}},
+  "inner-ns": {"extends": "outer", "sandbox": {"tier": "namespace"}}}}
+NEST
+if grep -qa __asan_init "$TG"; then
+  # AddressSanitizer reserves terabytes of address space: an instrumented
+  # toolgate cannot start under the outer sandbox's RLIMIT_AS.
+  echo "SKIP [cli] toolgate inside a sandbox: this build is AddressSanitizer-instrumented"
+  skipped=$((skipped + 2))
+elif grep -q '"process":true' <<<"$doctor"; then
+  out=$("$TG" run --policy "$WORK/nest.json" --profile outer --tier process --cwd "$WS" -- \
+    "$TG" run --policy "$WORK/nest.json" --profile inner-auto --cwd "$WS" -- /bin/sh -c 'echo "tier=$TOOLGATE_SANDBOX"' 2>&1)
+  rc=$?
+  ((rc == 0)) && grep -q "tier=process" <<<"$out" && record OK "auto without user namespaces runs the process tier" ||
+    record FAIL "auto without user namespaces runs the process tier" "rc=$rc $out"
+  out=$("$TG" run --policy "$WORK/nest.json" --profile outer --tier process --cwd "$WS" -- \
+    "$TG" run --policy "$WORK/nest.json" --profile inner-ns --cwd "$WS" -- /bin/sh -c 'echo RAN' 2>&1)
+  rc=$?
+  ((rc == 71)) && ! grep -q RAN <<<"$out" && grep -q "cannot make user namespaces" <<<"$out" &&
+    record OK "a required namespace tier without user namespaces is refused" ||
+    record FAIL "a required namespace tier without user namespaces is refused" "rc=$rc $out"
+fi
 
 echo "sandbox escape suite: $pass contained, $fail failed, $skipped skipped"
 ((fail == 0))

@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -398,4 +400,54 @@ TEST_CASE("SandboxedToolInput rewrites only the command") {
   CHECK_FALSE(SandboxedToolInput({{"command", 5}}, o).has_value());
   CHECK_FALSE(SandboxedToolInput({{"command", {"bash", 1}}}, o).has_value());
   CHECK_FALSE(SandboxedToolInput({{"command", std::string("a\0b", 3)}}, o).has_value());
+}
+
+TEST_CASE("repeated launches: each command runs in a pids cgroup of its own, removed afterwards") {
+  const bool v1 = ::access("/sys/fs/cgroup/pids/cgroup.procs", W_OK) == 0;
+  if (!v1) {
+    MESSAGE("no writable v1 pids hierarchy here: skipped");
+    return;
+  }
+  const HostSupport host = ProbeHost();
+  char dir[] = "/tmp/tg-cgroup-test-XXXXXX";
+  REQUIRE(::mkdtemp(dir) != nullptr);
+  SandboxProfile sb;
+  sb.fs_read = {"/usr/**", "/etc/**", "/proc/**"};
+  sb.fs_write = {"${cwd}/**"};
+  sb.timeout_s = 20;
+  char path_env[] = "PATH=/usr/bin:/bin";
+  char* env[] = {path_env, nullptr};
+  const std::string prefix = "toolgate-" + std::to_string(::getpid()) + "-";
+  std::vector<std::string> seen;
+  // From the second launch on, cgroups are made ahead and removed on a background thread.
+  for (int i = 0; i < 4; ++i) {
+    for (const SandboxTier tier : {SandboxTier::kProcess, SandboxTier::kNamespace}) {
+      if (tier == SandboxTier::kNamespace && !host.namespace_tier) continue;
+      CAPTURE(SandboxTierName(tier));
+      CAPTURE(i);
+      LaunchOptions o;
+      o.tier = tier;
+      o.sandbox = &sb;
+      o.cwd = dir;
+      o.argv = {"/bin/sh", "-c", "grep :pids: /proc/self/cgroup > cg.txt"};
+      o.environ = env;
+      Result<int> rc = RunSandboxed(o);
+      REQUIRE(rc.ok());
+      CHECK(*rc == 0);
+      std::string line = ReadFile(std::string(dir) + "/cg.txt");
+      const std::size_t at = line.find(prefix);
+      REQUIRE_MESSAGE(at != std::string::npos, line);
+      const std::string name = line.substr(at, line.find_first_of("\n", at) - at);
+      CHECK(std::find(seen.begin(), seen.end(), name) == seen.end());  // never shared with an earlier launch
+      seen.push_back(name);
+      // Gone once the launch's cleanup ran (inline, or on the background thread soon after).
+      const std::string cg = "/sys/fs/cgroup/pids/" + name;
+      for (int wait = 0; wait < 200 && ::access(cg.c_str(), F_OK) == 0; ++wait) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      CHECK_MESSAGE(::access(cg.c_str(), F_OK) != 0, cg);
+    }
+  }
+  std::remove((std::string(dir) + "/cg.txt").c_str());
+  ::rmdir(dir);
 }

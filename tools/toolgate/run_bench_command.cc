@@ -2,8 +2,11 @@
 // host: bare fork+exec of /bin/true, bubblewrap (--unshare-all), and both
 // toolgate tiers, in-process (RunSandboxed in a loop: the sandbox alone) and
 // through the CLI (fork+exec of `toolgate run`: adds process start-up and
-// policy loading). Prints medians and ratios. Not a test: nothing is asserted.
+// policy loading). The rows run interleaved, one launch of each per round, so
+// a change in the machine's load hits every row alike and the ratios hold up
+// on a shared machine. Prints medians and ratios. Not a test: nothing is asserted.
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -52,21 +55,34 @@ struct Row {
   bool ok = true;
 };
 
-Row Measure(const std::string& name, int iterations, const std::function<bool()>& once) {
-  Row row;
-  row.name = name;
-  std::vector<double> us;
-  for (int i = 0; i < 3; ++i) row.ok = once() && row.ok;  // warm-up (page cache, ccache of the kernel's dentries)
-  for (int i = 0; i < iterations && row.ok; ++i) {
-    const auto t0 = Clock::now();
-    row.ok = once();
-    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+struct Subject {
+  std::string name;
+  std::function<bool()> once;
+};
+
+// Round-robin: each round launches every subject once; a subject that fails stops being run.
+std::vector<Row> MeasureInterleaved(const std::vector<Subject>& subjects, int iterations) {
+  std::vector<Row> rows(subjects.size());
+  std::vector<std::vector<double>> us(subjects.size());
+  for (std::size_t s = 0; s < subjects.size(); ++s) {
+    rows[s].name = subjects[s].name;
+    for (int i = 0; i < 3; ++i) rows[s].ok = subjects[s].once() && rows[s].ok;  // warm-up (page cache, dentries)
   }
-  if (us.empty()) return row;
-  std::sort(us.begin(), us.end());
-  row.median_us = us[us.size() / 2];
-  row.p90_us = us[us.size() * 9 / 10];
-  return row;
+  for (int i = 0; i < iterations; ++i) {
+    for (std::size_t s = 0; s < subjects.size(); ++s) {
+      if (!rows[s].ok) continue;
+      const auto t0 = Clock::now();
+      rows[s].ok = subjects[s].once();
+      us[s].push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+    }
+  }
+  for (std::size_t s = 0; s < subjects.size(); ++s) {
+    if (us[s].empty()) continue;
+    std::sort(us[s].begin(), us[s].end());
+    rows[s].median_us = us[s][us[s].size() / 2];
+    rows[s].p90_us = us[s][us[s].size() * 9 / 10];
+  }
+  return rows;
 }
 
 }  // namespace
@@ -107,6 +123,11 @@ int RunRunBench(const std::vector<std::string>& argv) {
       o.argv = {"/bin/true"};
       o.environ = environ;
       Result<int> rc = sandbox::RunSandboxed(o);
+      // A process-tier launch makes this process a subreaper (it stays one);
+      // between launches nothing of a sandbox is alive, so it is cleared:
+      // otherwise what bwrap orphans would be ours to reap, and each next
+      // launch would find it and sweep for leftovers.
+      ::prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
       return rc.ok() && *rc == 0;
     };
   };
@@ -115,28 +136,31 @@ int RunRunBench(const std::vector<std::string>& argv) {
   const sandbox::HostSupport host = sandbox::ProbeHost(probe);
   const bool have_bwrap = ::access("/usr/bin/bwrap", X_OK) == 0;
 
-  std::vector<Row> rows;
-  rows.push_back(Measure("bare fork+exec /bin/true", iterations, [] { return Spawn({"/bin/true"}); }));
+  std::vector<Subject> subjects;
+  subjects.push_back({"bare fork+exec /bin/true", [] { return Spawn({"/bin/true"}); }});
   if (have_bwrap) {
-    rows.push_back(Measure("bwrap --unshare-all --ro-bind / / /bin/true", iterations, [] {
-      return Spawn({"/usr/bin/bwrap", "--unshare-all", "--ro-bind", "/", "/", "/bin/true"});
-    }));
+    subjects.push_back({"bwrap --unshare-all --ro-bind / / /bin/true", [] {
+                          return Spawn({"/usr/bin/bwrap", "--unshare-all", "--ro-bind", "/", "/", "/bin/true"});
+                        }});
   }
-  if (host.process_tier) rows.push_back(Measure("toolgate process tier (in-process)", iterations, in_process(SandboxTier::kProcess)));
+  if (host.process_tier) subjects.push_back({"toolgate process tier (in-process)", in_process(SandboxTier::kProcess)});
   if (host.namespace_tier) {
-    rows.push_back(Measure("toolgate namespace tier (in-process)", iterations, in_process(SandboxTier::kNamespace)));
+    subjects.push_back({"toolgate namespace tier (in-process)", in_process(SandboxTier::kNamespace)});
   }
-  rows.push_back(Measure("toolgate version (CLI start-up only)", iterations, [&] { return Spawn({toolgate, "version"}); }));
+  subjects.push_back({"toolgate version (CLI start-up only)", [&] { return Spawn({toolgate, "version"}); }});
   if (host.process_tier) {
-    rows.push_back(Measure("toolgate run --tier process (CLI)", iterations, [&] {
-      return Spawn({toolgate, "run", "--profile", "readonly", "--tier", "process", "--cwd", cwd, "--", "/bin/true"});
-    }));
+    subjects.push_back({"toolgate run --tier process (CLI)", [&] {
+                          return Spawn({toolgate, "run", "--profile", "readonly", "--tier", "process", "--cwd", cwd, "--",
+                                        "/bin/true"});
+                        }});
   }
   if (host.namespace_tier) {
-    rows.push_back(Measure("toolgate run --tier namespace (CLI)", iterations, [&] {
-      return Spawn({toolgate, "run", "--profile", "readonly", "--tier", "namespace", "--cwd", cwd, "--", "/bin/true"});
-    }));
+    subjects.push_back({"toolgate run --tier namespace (CLI)", [&] {
+                          return Spawn({toolgate, "run", "--profile", "readonly", "--tier", "namespace", "--cwd", cwd,
+                                        "--", "/bin/true"});
+                        }});
   }
+  const std::vector<Row> rows = MeasureInterleaved(subjects, iterations);
   const double bare = rows[0].median_us;
   const double bwrap = have_bwrap ? rows[1].median_us : 0;
   std::printf("%-46s %10s %10s %9s %9s\n", "launch of /bin/true", "median us", "p90 us", "x bare", "x bwrap");
@@ -148,7 +172,8 @@ int RunRunBench(const std::vector<std::string>& argv) {
     std::printf("%-46s %10.0f %10.0f %9.2f %9s\n", r.name.c_str(), r.median_us, r.p90_us, r.median_us / bare,
                 bwrap > 0 ? std::to_string(r.median_us / bwrap).substr(0, 4).c_str() : "-");
   }
-  std::printf("iterations: %d each; targets: process tier <= 1.3x bare, namespace tier <= 0.7x bwrap\n", iterations);
+  std::printf("iterations: %d each, interleaved; targets: process tier <= 1.3x bare, namespace tier <= 0.7x bwrap\n",
+              iterations);
   return 0;
 }
 

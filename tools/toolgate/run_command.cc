@@ -161,19 +161,27 @@ int RunRun(const std::vector<std::string>& argv) {
     std::cerr << "toolgate run: profile '" << profile_name << "' has no sandbox settings\n";
     return kExitPolicy;
   }
-  // Probe only what the choice needs: the user namespace probe forks, and a
-  // process-tier run should not pay for it.
+  // The host is not probed for user namespaces (that probe forks a child
+  // that makes every namespace, a few ms): the launch makes them anyway. The
+  // namespace tier is assumed to work where the process tier does; if the
+  // kernel then refuses the namespaces (nothing ran), `auto` uses the process
+  // tier, as the probe would have chosen, and a required namespace tier is
+  // refused, naming the kernel's error.
   sandbox::ProbeOptions probe;
   probe.unprivileged = false;
   probe.cgroups = false;
-  probe.user_namespaces = !(requested == SandboxTier::kProcess ||
-                            (requested == SandboxTier::kAuto && sb->tier == SandboxTier::kProcess));
-  const sandbox::HostSupport host = sandbox::ProbeHost(probe);
+  probe.user_namespaces = false;
+  sandbox::HostSupport host = sandbox::ProbeHost(probe);
+  if (host.process_tier) {
+    host.namespace_tier = true;
+    host.namespace_missing.clear();
+  }
   Result<SandboxTier> tier = sandbox::ChooseTier(sb->tier, requested, host);
   if (!tier.ok()) {
     std::cerr << "toolgate run: refusing to run: " << tier.error().message << " (see `toolgate doctor`)\n";
     return kExitSandbox;
   }
+  const bool may_fall_back = requested == SandboxTier::kAuto && sb->tier == SandboxTier::kAuto;
   launch.tier = *tier;
   launch.sandbox = sb;
   launch.profile = profile;
@@ -193,10 +201,29 @@ int RunRun(const std::vector<std::string>& argv) {
   if (launch.verbose) {
     std::cerr << "toolgate run: profile " << profile_name << ", tier " << SandboxTierName(*tier) << "\n";
   }
+  bool namespaces_refused = false;
+  launch.namespaces_refused = &namespaces_refused;
   Result<int> rc = [&launch] {
     const TerminalModeGuard terminal;
     return sandbox::RunSandboxed(launch);
   }();
+  if (!rc.ok() && namespaces_refused) {
+    if (!may_fall_back) {
+      std::cerr << "toolgate run: refusing to run: the namespace tier is required but this host cannot make user "
+                   "namespaces: "
+                << rc.error().message << " (see `toolgate doctor`)\n";
+      return kExitSandbox;
+    }
+    if (launch.verbose) {
+      std::cerr << "toolgate run: no user namespaces here (" << rc.error().message << "); tier process\n";
+    }
+    launch.tier = SandboxTier::kProcess;
+    launch.namespaces_refused = nullptr;
+    rc = [&launch] {
+      const TerminalModeGuard terminal;
+      return sandbox::RunSandboxed(launch);
+    }();
+  }
   if (!rc.ok()) {
     std::cerr << "toolgate run: " << rc.error().message << "\n";
     return kExitSandbox;
