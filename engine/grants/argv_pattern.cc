@@ -171,19 +171,77 @@ void EncodeArgv(const ExecEffect& exec, std::string_view identity, std::string* 
   }
 }
 
+namespace {
+
+// Characters with a meaning in a glob (glob.h), or '/' (a path pattern).
+bool IsGlobSpecial(char c) {
+  return c == '*' || c == '?' || c == '[' || c == ']' || c == '{' || c == '}' || c == ',' || c == '\\' ||
+         c == '/';
+}
+
+}  // namespace
+
 void ArgvPatternSet::Add(const ArgvPattern& pattern, int slot) {
   std::string ignored;
-  if (set_.Add(pattern.regex, &ignored) >= 0) slots_.push_back(slot);
+  if (set_.Add(pattern.regex, &ignored) < 0) return;
+  slots_.push_back(slot);
+  const std::string first = pattern.elements.empty() ? std::string() : pattern.elements[0];
+  if (first.find('/') != std::string::npos || first.substr(0, 1) == "~") {
+    always_regex_ = true;  // a path glob: matches identities by path and by trusted bare name
+    return;
+  }
+  std::size_t plain = 0;
+  while (plain < first.size() && !IsGlobSpecial(first[plain])) ++plain;
+  if (plain < first.size()) {
+    // A glob (or an escape): it can only match identities that start with
+    // its text up to the first special character.
+    glob_prefixes_.push_back(first.substr(0, plain));
+    return;
+  }
+  // A plain word: its regex is exactly "identity == first", followed by
+  // anything for a one-element pattern.
+  ProgramEntry& entry = by_program_[first];
+  if (pattern.elements.size() == 1) {
+    entry.slots.push_back(slot);
+  } else {
+    entry.needs_regex = true;
+  }
 }
 
 bool ArgvPatternSet::Compile(std::string* error) {
-  if (set_.Compile()) return true;
+  compiled_ = set_.Compile();
+  if (compiled_) return true;
   *error = "the profile's exec patterns are too large for RE2 to compile";
   return false;
 }
 
 SetOutcome ArgvPatternSet::Match(const ExecEffect& exec, const std::vector<std::string>& trusted_bin_dirs,
                                  std::vector<int>* slots) const {
+  slots->clear();
+  if (set_.size() == 0) return SetOutcome::kNoMatch;
+  if (compiled_ && !always_regex_) {
+    const std::string_view identity = ExecIdentity(exec, trusted_bin_dirs);
+    bool regex = false;
+    for (const std::string& prefix : glob_prefixes_) {
+      if (identity.substr(0, prefix.size()) == prefix) {
+        regex = true;
+        break;
+      }
+    }
+    if (!regex) {
+      const auto it = by_program_.find(identity);
+      if (it == by_program_.end()) return SetOutcome::kNoMatch;
+      if (!it->second.needs_regex) {
+        slots->assign(it->second.slots.begin(), it->second.slots.end());
+        return slots->empty() ? SetOutcome::kNoMatch : SetOutcome::kMatch;
+      }
+    }
+  }
+  return MatchWithRegex(exec, trusted_bin_dirs, slots);
+}
+
+SetOutcome ArgvPatternSet::MatchWithRegex(const ExecEffect& exec, const std::vector<std::string>& trusted_bin_dirs,
+                                          std::vector<int>* slots) const {
   thread_local std::vector<int> hits;
   thread_local std::string encoded;
   slots->clear();

@@ -29,8 +29,11 @@
 // argv the program would get.
 #pragma once
 
+#include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "grants/regex_set.h"
@@ -61,16 +64,43 @@ std::string_view ExecFullPath(const ExecEffect& exec);
 // Appends the encoded argv (identity and full path in place of argv[0]) to *out.
 void EncodeArgv(const ExecEffect& exec, std::string_view identity, std::string* out);
 
+// Most exec checks name a program that only bare-name patterns ("ls",
+// "sudo") can match: for those the answer depends on the program's identity
+// alone, and Match finds it in a table built from the patterns instead of
+// running the RE2 set (which allocates on every match). The table only
+// answers where that is exact: an identity that a longer pattern ("git **
+// push"), a glob ("mkfs*") or a path pattern ("/opt/**") may match goes
+// through the set, as every identity does when the set has a path pattern.
 class ArgvPatternSet {
  public:
   void Add(const ArgvPattern& pattern, int slot);
   [[nodiscard]] bool Compile(std::string* error);
   SetOutcome Match(const ExecEffect& exec, const std::vector<std::string>& trusted_bin_dirs,
                    std::vector<int>* slots) const;
+  // The same answer from the RE2 set alone (the reference the table is
+  // tested against).
+  SetOutcome MatchWithRegex(const ExecEffect& exec, const std::vector<std::string>& trusted_bin_dirs,
+                            std::vector<int>* slots) const;
 
  private:
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  // The patterns whose first element is exactly this identity.
+  struct ProgramEntry {
+    std::vector<int> slots;     // of the one-element patterns among them
+    bool needs_regex = false;   // one of them has more elements
+  };
+
   RegexSet set_;
   std::vector<int> slots_;
+  bool compiled_ = false;
+  std::unordered_map<std::string, ProgramEntry, NameHash, std::equal_to<>> by_program_;
+  // Literal prefixes of first elements that are globs: an identity starting
+  // with one of them goes through the set.
+  std::vector<std::string> glob_prefixes_;
+  bool always_regex_ = false;  // a first element is a path pattern
 };
 
 }  // namespace toolgate
