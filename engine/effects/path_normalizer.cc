@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cstring>
 #include <utility>
 
 namespace toolgate::effects {
@@ -246,10 +247,25 @@ NormalizedPath NormalizePath(std::string_view path, const NormalizeOptions& opti
 }
 
 const PathCache::Entry& PathCache::Lookup(const std::string& path) {
-  auto it = entries_.find(path);
-  if (it != entries_.end()) return it->second;
+  for (std::size_t i = 0; i < inline_count_; ++i) {
+    const InlineEntry& e = inline_[i];
+    if (e.length == path.size() && std::memcmp(keys_.data() + e.offset, path.data(), e.length) == 0) return e.entry;
+  }
+  if (!entries_.empty()) {
+    auto it = entries_.find(path);
+    if (it != entries_.end()) return it->second;
+  }
   ++misses_;
-  if (entries_.size() >= kMaxEntries) {
+  if (inline_count_ < kInlineEntries && path.size() <= kInlineKeyBytes - key_bytes_) {
+    InlineEntry& e = inline_[inline_count_++];
+    e.offset = static_cast<std::uint16_t>(key_bytes_);
+    e.length = static_cast<std::uint16_t>(path.size());
+    std::memcpy(keys_.data() + key_bytes_, path.data(), path.size());
+    key_bytes_ += path.size();
+    e.entry = LookupUncached(path);
+    return e.entry;
+  }
+  if (size() >= kMaxEntries) {
     scratch_ = LookupUncached(path);
     return scratch_;
   }

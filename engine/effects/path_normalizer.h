@@ -3,7 +3,9 @@
 // symlinks of the existing prefix resolved the way the kernel would.
 #pragma once
 
+#include <array>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -33,12 +35,26 @@ class PathCache {
   static constexpr std::size_t kMaxEntries = 512;
 
   // The entry for `path` (absolute), from the memo or from lstat (and
-  // readlink for a link) now. Never null.
+  // readlink for a link) now. Stays valid as long as the cache.
   const Entry& Lookup(const std::string& path);
-  std::size_t size() const { return entries_.size(); }
+  std::size_t size() const { return inline_count_ + entries_.size(); }
   std::size_t misses() const { return misses_; }
 
  private:
+  // A call names a handful of prefixes (cwd, home, /etc): the first ones are
+  // kept inline, found by comparing bytes, so the common call neither
+  // allocates nor hashes here. The rest go to the map.
+  static constexpr std::size_t kInlineEntries = 16;
+  static constexpr std::size_t kInlineKeyBytes = 512;
+  struct InlineEntry {
+    std::uint16_t offset = 0;  // of the key in keys_
+    std::uint16_t length = 0;
+    Entry entry;
+  };
+  std::array<InlineEntry, kInlineEntries> inline_;
+  std::size_t inline_count_ = 0;
+  std::array<char, kInlineKeyBytes> keys_;
+  std::size_t key_bytes_ = 0;
   std::unordered_map<std::string, Entry> entries_;
   Entry scratch_;  // returned when the memo is full
   std::size_t misses_ = 0;
