@@ -82,9 +82,10 @@ struct SimpleScope {
   bool last_prefix = false;  // kAnyDepth: last is followed by '*'
   int slot = -1;
 
-  // Returns the shape for a scope's segments, or nothing when its regex is
-  // of another form (RE2 matches those). `absolute`: the subject is a whole
-  // path (an empty pattern means "/"); else the rest below cwd ("" for cwd).
+  // Fills *out from a scope's segments and returns true, or returns false
+  // when its regex has another form (RE2 matches those). `absolute`: the
+  // subject is a whole path (no segments means "/"); else the rest below cwd
+  // ("" for cwd itself).
   static bool From(const std::vector<std::string>& segments, bool absolute, int slot, SimpleScope* out);
   bool Matches(std::string_view subject) const;
 };
