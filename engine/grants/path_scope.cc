@@ -221,42 +221,36 @@ bool SimpleScope::Matches(std::string_view subject) const {
   return false;
 }
 
-namespace {
-
-// "a" for "/a" and "/a/b..."; "" when `s` does not start with "/" + a name.
-std::string_view FirstComponent(std::string_view s) {
-  if (s.size() < 2 || s[0] != '/') return {};
-  const std::size_t end = s.find('/', 1);
-  return s.substr(1, end == std::string_view::npos ? std::string_view::npos : end - 1);
-}
-
-}  // namespace
-
 void SimpleScopeIndex::Add(SimpleScope scope) {
   ++count_;
-  // A scope with a head matches only subjects that start with it, and so
-  // share its first component; a kChild scope's head is followed by '/'.
-  const std::string_view first = scope.shape == SimpleScope::Shape::kAnyDepth ? std::string_view() : FirstComponent(scope.head);
-  if (first.empty()) {
+  // A scope with a head matches only subjects of which the head is a prefix
+  // that ends where a '/' follows or the subject ends (kExact: the whole
+  // subject; kBelow: it or a parent; kChild: the parent).
+  if (scope.shape == SimpleScope::Shape::kAnyDepth || scope.head.empty() || scope.head == "/") {
     headless_.push_back(std::move(scope));
     return;
   }
-  const std::string key(first);
-  by_first_[key].push_back(std::move(scope));
+  by_head_[scope.head].push_back(std::move(scope));
 }
 
 void SimpleScopeIndex::Match(std::string_view subject, std::vector<int>* slots) const {
   for (const SimpleScope& s : headless_) {
     if (s.Matches(subject)) slots->push_back(s.slot);
   }
-  if (by_first_.empty()) return;
-  const std::string_view first = FirstComponent(subject);
-  if (first.empty()) return;
-  const auto it = by_first_.find(first);
-  if (it == by_first_.end()) return;
-  for (const SimpleScope& s : it->second) {
-    if (s.Matches(subject)) slots->push_back(s.slot);
+  if (by_head_.empty()) return;
+  // Every prefix a head can be: the subject up to each '/' after the first
+  // byte, and the whole subject.
+  const auto try_prefix = [&](std::string_view prefix) {
+    const auto it = by_head_.find(prefix);
+    if (it == by_head_.end()) return;
+    for (const SimpleScope& s : it->second) {
+      if (s.Matches(subject)) slots->push_back(s.slot);
+    }
+  };
+  for (std::size_t slash = subject.find('/', 1); slash != std::string_view::npos; slash = subject.find('/', slash + 1)) {
+    try_prefix(subject.substr(0, slash));
   }
+  if (!subject.empty()) try_prefix(subject);
 }
 
 void PathScopeSet::Add(const PathScope& scope, int slot) {

@@ -90,9 +90,9 @@ struct SimpleScope {
   bool Matches(std::string_view subject) const;
 };
 
-// The simple scopes of one anchor, indexed by the first component of their
-// fixed head ("/etc/shadow*" under "etc"), so a path is compared only with
-// the scopes that can match it and those without a head ("**/.env", "/**").
+// The simple scopes of one anchor, indexed by their fixed head ("/etc" for
+// "/etc/shadow*"), so a path is compared only with the scopes whose head is
+// one of its prefixes and those without a head ("**/.env", "/**").
 class SimpleScopeIndex {
  public:
   void Add(SimpleScope scope);
@@ -106,7 +106,7 @@ class SimpleScopeIndex {
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   std::vector<SimpleScope> headless_;
-  std::unordered_map<std::string, std::vector<SimpleScope>, NameHash, std::equal_to<>> by_first_;
+  std::unordered_map<std::string, std::vector<SimpleScope>, NameHash, std::equal_to<>> by_head_;
   std::size_t count_ = 0;
 };
 
