@@ -173,6 +173,17 @@ void EncodeArgv(const ExecEffect& exec, std::string_view identity, std::string* 
 
 namespace {
 
+// Whether argv[1..] has each word as a whole element, in this order.
+bool ContainsInOrder(const std::vector<std::string>& argv, const std::vector<std::string>& words) {
+  std::size_t at = 1;
+  for (const std::string& w : words) {
+    while (at < argv.size() && argv[at] != w) ++at;
+    if (at >= argv.size()) return false;
+    ++at;
+  }
+  return true;
+}
+
 // Characters with a meaning in a glob (glob.h), or '/' (a path pattern).
 bool IsGlobSpecial(char c) {
   return c == '*' || c == '?' || c == '[' || c == ']' || c == '{' || c == '}' || c == ',' || c == '\\' ||
@@ -198,14 +209,77 @@ void ArgvPatternSet::Add(const ArgvPattern& pattern, int slot) {
     glob_prefixes_.push_back(first.substr(0, plain));
     return;
   }
-  // A plain word: its regex is exactly "identity == first", followed by
-  // anything for a one-element pattern.
+  // A plain word: the first element's regex is exactly "identity == first".
   ProgramEntry& entry = by_program_[first];
-  if (pattern.elements.size() == 1) {
-    entry.slots.push_back(slot);
-  } else {
-    entry.needs_regex = true;
+  SimplePattern simple;
+  simple.slot = slot;
+  std::vector<std::string> words;
+  bool is_simple = true;
+  for (std::size_t i = 1; i < pattern.elements.size(); ++i) {
+    const std::string& e = pattern.elements[i];
+    Element element;
+    if (e == "**") {
+      element.kind = Element::Kind::kAny;
+    } else if (IsLiteralGlob(e)) {
+      element.text = UnescapeGlob(e);
+      words.push_back(element.text);
+    } else if (e.back() == '*' && IsLiteralGlob(e.substr(0, e.size() - 1)) &&
+               (e.size() == 1 || e[e.size() - 2] != '*')) {
+      // "word*": (?:[^\x00\x01]|\x01[\x02\x03])* after the word is any
+      // rest of the element.
+      element.kind = Element::Kind::kPrefix;
+      element.text = UnescapeGlob(e.substr(0, e.size() - 1));
+    } else {
+      is_simple = false;
+      continue;
+    }
+    simple.rest.push_back(std::move(element));
   }
+  if (is_simple) {
+    entry.simple.push_back(std::move(simple));
+  } else {
+    entry.other_words.push_back(std::move(words));
+  }
+}
+
+bool ArgvPatternSet::MatchesRest(const std::vector<Element>& rest, const std::vector<std::string>& argv) {
+  // A pattern matches a prefix of the argv: runs of single-element matchers
+  // separated by "**" (any number of elements). With every run of a fixed
+  // length, taking each run at its leftmost place is never worse.
+  const auto element_matches = [](const Element& e, const std::string& arg) {
+    if (e.kind == Element::Kind::kWord) return arg == e.text;
+    return arg.size() >= e.text.size() && arg.compare(0, e.text.size(), e.text) == 0;
+  };
+  std::size_t pos = 1;  // argv[0] is the identity, matched already
+  bool anchored = true;
+  std::size_t i = 0;
+  while (i < rest.size()) {
+    if (rest[i].kind == Element::Kind::kAny) {
+      anchored = false;
+      ++i;
+      continue;
+    }
+    std::size_t end = i;
+    while (end < rest.size() && rest[end].kind != Element::Kind::kAny) ++end;
+    const std::size_t length = end - i;
+    const auto run_at = [&](std::size_t at) {
+      if (at + length > argv.size()) return false;
+      for (std::size_t k = 0; k < length; ++k) {
+        if (!element_matches(rest[i + k], argv[at + k])) return false;
+      }
+      return true;
+    };
+    std::size_t at = pos;
+    if (anchored) {
+      if (!run_at(at)) return false;
+    } else {
+      while (at + length <= argv.size() && !run_at(at)) ++at;
+      if (at + length > argv.size()) return false;
+    }
+    pos = at + length;
+    i = end;
+  }
+  return true;
 }
 
 bool ArgvPatternSet::Compile(std::string* error) {
@@ -231,10 +305,19 @@ SetOutcome ArgvPatternSet::Match(const ExecEffect& exec, const std::vector<std::
     if (!regex) {
       const auto it = by_program_.find(identity);
       if (it == by_program_.end()) return SetOutcome::kNoMatch;
-      if (!it->second.needs_regex) {
-        slots->assign(it->second.slots.begin(), it->second.slots.end());
-        return slots->empty() ? SetOutcome::kNoMatch : SetOutcome::kMatch;
+      for (const std::vector<std::string>& words : it->second.other_words) {
+        if (ContainsInOrder(exec.argv, words)) {
+          regex = true;
+          break;
+        }
       }
+    }
+    if (!regex) {
+      const ProgramEntry& entry = by_program_.find(identity)->second;
+      for (const SimplePattern& p : entry.simple) {
+        if (MatchesRest(p.rest, exec.argv)) slots->push_back(p.slot);
+      }
+      return slots->empty() ? SetOutcome::kNoMatch : SetOutcome::kMatch;
     }
   }
   return MatchWithRegex(exec, trusted_bin_dirs, slots);

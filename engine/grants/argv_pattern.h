@@ -64,13 +64,15 @@ std::string_view ExecFullPath(const ExecEffect& exec);
 // Appends the encoded argv (identity and full path in place of argv[0]) to *out.
 void EncodeArgv(const ExecEffect& exec, std::string_view identity, std::string* out);
 
-// Most exec checks name a program that only bare-name patterns ("ls",
-// "sudo") can match: for those the answer depends on the program's identity
-// alone, and Match finds it in a table built from the patterns instead of
-// running the RE2 set (which allocates on every match). The table only
-// answers where that is exact: an identity that a longer pattern ("git **
-// push"), a glob ("mkfs*") or a path pattern ("/opt/**") may match goes
-// through the set, as every identity does when the set has a path pattern.
+// Most exec checks are answered without running the RE2 set (which
+// allocates on every match): the patterns are indexed by their first element
+// when it is a plain name, and the rest of a pattern whose elements are all
+// plain words, "**" or a word followed by one '*' ("git ** push", "rm -rf
+// /", "-f*") is matched element by element, exactly as its regex would. An
+// identity goes through the set when a glob first element may match it
+// ("mkfs*"), when the set has a path pattern ("/opt/**"), and when a pattern
+// of another form ("chmod ** *777") may match: one whose plain words all
+// appear in the argv, in order.
 class ArgvPatternSet {
  public:
   void Add(const ArgvPattern& pattern, int slot);
@@ -87,11 +89,24 @@ class ArgvPatternSet {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
+  // One argv element of a pattern, after the first.
+  struct Element {
+    enum class Kind { kWord, kPrefix, kAny };  // "word", "word*", "**"
+    Kind kind = Kind::kWord;
+    std::string text;  // unescaped
+  };
+  struct SimplePattern {
+    std::vector<Element> rest;  // the elements after the first
+    int slot = -1;
+  };
   // The patterns whose first element is exactly this identity.
   struct ProgramEntry {
-    std::vector<int> slots;     // of the one-element patterns among them
-    bool needs_regex = false;   // one of them has more elements
+    std::vector<SimplePattern> simple;
+    // For each other pattern: its plain words, which the argv must contain in
+    // this order for the pattern to match.
+    std::vector<std::vector<std::string>> other_words;
   };
+  static bool MatchesRest(const std::vector<Element>& rest, const std::vector<std::string>& argv);
 
   RegexSet set_;
   std::vector<int> slots_;

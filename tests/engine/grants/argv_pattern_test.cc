@@ -219,9 +219,11 @@ TEST_CASE("the program table answers exactly as the RE2 set") {
       "ls",        "git",          "gitk",       "rm",          "mkfs",       "mkfs.ext4", "sudo",
       "bash",      "sh",           "",           "/usr/bin/ls", "/bin/rm",    "/tmp/git",  "/usr/sbin/mkfs.ext4",
       "./ls",      "l",            "LS",         "ls ",         "g++",        "clang++",   "x,y",
-      "a{b",       "a\\b",         "~/bin/tool", "/opt/x/run",  "/home/dev/bin/tool",
+      "a{b",       "a\\b",         "~/bin/tool", "/opt/x/run",  "/home/dev/bin/tool", "a", "find", "chmod",
       std::string("ls\0x", 4),     std::string("ls\x01\x04", 4), "\xff\xfe"};
-  const std::vector<std::string> args = {"-rf", "/", "push", "--force", "-c", "status", "x", "", "*", "-f"};
+  const std::vector<std::string> args = {"-rf", "/", "push", "--force", "-c", "status", "x", "", "*", "-f",
+                                         "reset", "--hard", "-exec", "/*", "-fq", "a", "b", "c", "d", "+x",
+                                         "--force-with-lease=x", "0777", std::string("p\0ush", 5), "pu"};
   std::vector<ExecEffect> execs;
   std::uint32_t seed = 12345;
   const auto next = [&seed](std::uint32_t n) {
@@ -232,7 +234,7 @@ TEST_CASE("the program table answers exactly as the RE2 set") {
     execs.push_back(Exec({p}));
     for (int k = 0; k < 12; ++k) {
       std::vector<std::string> argv = {p};
-      const std::uint32_t n = next(4);
+      const std::uint32_t n = next(7);
       for (std::uint32_t i = 0; i < n; ++i) argv.push_back(args[next(static_cast<std::uint32_t>(args.size()))]);
       execs.push_back(Exec(argv));
     }
@@ -245,4 +247,13 @@ TEST_CASE("the program table answers exactly as the RE2 set") {
   CheckTableAgreesWithRegex({"ls", "/usr/bin/rm", "git"}, execs);
   CheckTableAgreesWithRegex({"ls", "~/bin/*", "git"}, execs);
   CheckTableAgreesWithRegex({"*", "ls"}, execs);
+  // Longer patterns matched element by element, and patterns of other forms
+  // that send a call to the set only when their words are all there.
+  CheckTableAgreesWithRegex({"git", "git ** push", "git ** push ** --force", "git ** push ** -f*",
+                             "git ** push ** +*", "git ** push ** -[!-]*f*", "git ** reset ** --hard",
+                             "rm -rf /", "rm -rf '/*'", "rm", "find ** -exec", "bash -c", "sh -c x"},
+                            execs);
+  CheckTableAgreesWithRegex({"a ** b c ** d", "a b ** c", "a ** *", "a * b", "a **", "a b* ** c*", "a '' x",
+                             "a ** {b,c}", "a ** b?", "a ** *x", "x ** a ** a ** a", "l* ** a"},
+                            execs);
 }
