@@ -246,10 +246,15 @@ NormalizedPath NormalizePath(std::string_view path, const NormalizeOptions& opti
   return Resolve(std::move(joined), options.cwd, options.cache);
 }
 
+PathCache::~PathCache() {
+  for (std::size_t i = 0; i < inline_count_; ++i) InlineEntry(i)->~Entry();
+}
+
 const PathCache::Entry& PathCache::Lookup(const std::string& path) {
   for (std::size_t i = 0; i < inline_count_; ++i) {
-    const InlineEntry& e = inline_[i];
-    if (e.length == path.size() && std::memcmp(keys_.data() + e.offset, path.data(), e.length) == 0) return e.entry;
+    if (key_lengths_[i] == path.size() && std::memcmp(keys_ + key_offsets_[i], path.data(), path.size()) == 0) {
+      return *InlineEntry(i);
+    }
   }
   if (!entries_.empty()) {
     auto it = entries_.find(path);
@@ -257,13 +262,14 @@ const PathCache::Entry& PathCache::Lookup(const std::string& path) {
   }
   ++misses_;
   if (inline_count_ < kInlineEntries && path.size() <= kInlineKeyBytes - key_bytes_) {
-    InlineEntry& e = inline_[inline_count_++];
-    e.offset = static_cast<std::uint16_t>(key_bytes_);
-    e.length = static_cast<std::uint16_t>(path.size());
-    std::memcpy(keys_.data() + key_bytes_, path.data(), path.size());
+    const std::size_t i = inline_count_;
+    Entry* entry = new (inline_ + i * sizeof(Entry)) Entry(LookupUncached(path));
+    ++inline_count_;  // only once constructed: the destructor destroys [0, inline_count_)
+    key_offsets_[i] = static_cast<std::uint16_t>(key_bytes_);
+    key_lengths_[i] = static_cast<std::uint16_t>(path.size());
+    std::memcpy(keys_ + key_bytes_, path.data(), path.size());
     key_bytes_ += path.size();
-    e.entry = LookupUncached(path);
-    return e.entry;
+    return *entry;
   }
   if (size() >= kMaxEntries) {
     scratch_ = LookupUncached(path);

@@ -3,9 +3,9 @@
 // symlinks of the existing prefix resolved the way the kernel would.
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -26,6 +26,11 @@ struct NormalizedPath {
 // are simply not remembered.
 class PathCache {
  public:
+  PathCache() = default;
+  ~PathCache();
+  PathCache(const PathCache&) = delete;
+  PathCache& operator=(const PathCache&) = delete;
+
   struct Entry {
     bool exists = false;       // lstat succeeded
     bool is_link = false;      // S_ISLNK
@@ -44,16 +49,17 @@ class PathCache {
   // A call names a handful of prefixes (cwd, home, /etc): the first ones are
   // kept inline, found by comparing bytes, so the common call neither
   // allocates nor hashes here. The rest go to the map.
+  // Entries are constructed only when used: most calls that name no path
+  // never touch the memo, and should not pay for building it.
   static constexpr std::size_t kInlineEntries = 16;
   static constexpr std::size_t kInlineKeyBytes = 512;
-  struct InlineEntry {
-    std::uint16_t offset = 0;  // of the key in keys_
-    std::uint16_t length = 0;
-    Entry entry;
-  };
-  std::array<InlineEntry, kInlineEntries> inline_;
+  // Raw storage: entry i (i < inline_count_) is constructed in place.
+  alignas(Entry) unsigned char inline_[kInlineEntries * sizeof(Entry)];
+  std::uint16_t key_offsets_[kInlineEntries];  // of each key in keys_ (set up to inline_count_)
+  std::uint16_t key_lengths_[kInlineEntries];
   std::size_t inline_count_ = 0;
-  std::array<char, kInlineKeyBytes> keys_;
+  char keys_[kInlineKeyBytes];
+  Entry* InlineEntry(std::size_t i) { return std::launder(reinterpret_cast<Entry*>(inline_ + i * sizeof(Entry))); }
   std::size_t key_bytes_ = 0;
   std::unordered_map<std::string, Entry> entries_;
   Entry scratch_;  // returned when the memo is full
