@@ -305,19 +305,19 @@ SetOutcome ArgvPatternSet::Match(const ExecEffect& exec, const std::vector<std::
     if (!regex) {
       const auto it = by_program_.find(identity);
       if (it == by_program_.end()) return SetOutcome::kNoMatch;
-      for (const std::vector<std::string>& words : it->second.other_words) {
+      const ProgramEntry& entry = it->second;
+      for (const std::vector<std::string>& words : entry.other_words) {
         if (ContainsInOrder(exec.argv, words)) {
           regex = true;
           break;
         }
       }
-    }
-    if (!regex) {
-      const ProgramEntry& entry = by_program_.find(identity)->second;
-      for (const SimplePattern& p : entry.simple) {
-        if (MatchesRest(p.rest, exec.argv)) slots->push_back(p.slot);
+      if (!regex) {
+        for (const SimplePattern& p : entry.simple) {
+          if (MatchesRest(p.rest, exec.argv)) slots->push_back(p.slot);
+        }
+        return slots->empty() ? SetOutcome::kNoMatch : SetOutcome::kMatch;
       }
-      return slots->empty() ? SetOutcome::kNoMatch : SetOutcome::kMatch;
     }
   }
   return MatchWithRegex(exec, trusted_bin_dirs, slots);
