@@ -1,11 +1,13 @@
 #include "effects/path_normalizer.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
+#include <cstring>
 #include <utility>
 
 namespace toolgate::effects {
@@ -59,18 +61,32 @@ struct ResolveTrace {
   bool exists = true;    // every component existed
 };
 
-// lstat (and readlink for a link) of `candidate`, always from the file system;
-// PathCache::Lookup memoises it per call.
+// What `candidate` is, always from the file system; PathCache::Lookup
+// memoises it per call. One readlink answers what lstat + readlink did: it
+// returns a link's target, fails with EINVAL for an existing entry that is
+// not a link and with ENOENT / ENOTDIR for a missing one. A system call
+// costs about a microsecond, most of what a decision naming a path costs.
 PathCache::Entry LookupUncached(const std::string& candidate) {
   PathCache::Entry entry;
-  struct stat st {};
-  if (::lstat(candidate.c_str(), &st) != 0) return entry;
+  std::array<char, PATH_MAX> buffer;
+  const ssize_t n = ::readlink(candidate.c_str(), buffer.data(), buffer.size());
+  if (n < 0) {
+    if (errno == EINVAL) {
+      entry.exists = true;  // not a link
+      return entry;
+    }
+    if (errno == ENOENT || errno == ENOTDIR) return entry;  // does not exist
+    // EACCES (a security module may refuse reading a link it lets lstat
+    // see), ELOOP, ENAMETOOLONG, EIO, ENOMEM: lstat decides, as it always did.
+    struct stat st {};
+    if (::lstat(candidate.c_str(), &st) != 0) return entry;
+    entry.exists = true;
+    entry.is_link = S_ISLNK(st.st_mode);
+    return entry;  // a link whose target could not be read: target_ok stays false
+  }
   entry.exists = true;
-  if (!S_ISLNK(st.st_mode)) return entry;
   entry.is_link = true;
-  std::array<char, PATH_MAX> buffer{};
-  ssize_t n = ::readlink(candidate.c_str(), buffer.data(), buffer.size());
-  if (n <= 0 || static_cast<std::size_t>(n) >= buffer.size()) return entry;
+  if (n == 0 || static_cast<std::size_t>(n) >= buffer.size()) return entry;
   entry.target_ok = true;
   entry.target.assign(buffer.data(), static_cast<std::size_t>(n));
   return entry;
@@ -230,11 +246,32 @@ NormalizedPath NormalizePath(std::string_view path, const NormalizeOptions& opti
   return Resolve(std::move(joined), options.cwd, options.cache);
 }
 
+PathCache::~PathCache() {
+  for (std::size_t i = 0; i < inline_count_; ++i) InlineEntry(i)->~Entry();
+}
+
 const PathCache::Entry& PathCache::Lookup(const std::string& path) {
-  auto it = entries_.find(path);
-  if (it != entries_.end()) return it->second;
+  for (std::size_t i = 0; i < inline_count_; ++i) {
+    if (key_lengths_[i] == path.size() && std::memcmp(keys_ + key_offsets_[i], path.data(), path.size()) == 0) {
+      return *InlineEntry(i);
+    }
+  }
+  if (!entries_.empty()) {
+    auto it = entries_.find(path);
+    if (it != entries_.end()) return it->second;
+  }
   ++misses_;
-  if (entries_.size() >= kMaxEntries) {
+  if (inline_count_ < kInlineEntries && path.size() <= kInlineKeyBytes - key_bytes_) {
+    const std::size_t i = inline_count_;
+    Entry* entry = new (inline_ + i * sizeof(Entry)) Entry(LookupUncached(path));
+    ++inline_count_;  // only once constructed: the destructor destroys [0, inline_count_)
+    key_offsets_[i] = static_cast<std::uint16_t>(key_bytes_);
+    key_lengths_[i] = static_cast<std::uint16_t>(path.size());
+    std::memcpy(keys_ + key_bytes_, path.data(), path.size());
+    key_bytes_ += path.size();
+    return *entry;
+  }
+  if (size() >= kMaxEntries) {
     scratch_ = LookupUncached(path);
     return scratch_;
   }

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <new>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -24,6 +26,11 @@ struct NormalizedPath {
 // are simply not remembered.
 class PathCache {
  public:
+  PathCache() = default;
+  ~PathCache();
+  PathCache(const PathCache&) = delete;
+  PathCache& operator=(const PathCache&) = delete;
+
   struct Entry {
     bool exists = false;       // lstat succeeded
     bool is_link = false;      // S_ISLNK
@@ -33,12 +40,27 @@ class PathCache {
   static constexpr std::size_t kMaxEntries = 512;
 
   // The entry for `path` (absolute), from the memo or from lstat (and
-  // readlink for a link) now. Never null.
+  // readlink for a link) now. Stays valid as long as the cache.
   const Entry& Lookup(const std::string& path);
-  std::size_t size() const { return entries_.size(); }
+  std::size_t size() const { return inline_count_ + entries_.size(); }
   std::size_t misses() const { return misses_; }
 
  private:
+  // A call names a handful of prefixes (cwd, home, /etc): the first ones are
+  // kept inline, found by comparing bytes, so the common call neither
+  // allocates nor hashes here. The rest go to the map.
+  // Entries are constructed only when used: most calls that name no path
+  // never touch the memo, and should not pay for building it.
+  static constexpr std::size_t kInlineEntries = 16;
+  static constexpr std::size_t kInlineKeyBytes = 512;
+  // Raw storage: entry i (i < inline_count_) is constructed in place.
+  alignas(Entry) unsigned char inline_[kInlineEntries * sizeof(Entry)];
+  std::uint16_t key_offsets_[kInlineEntries];  // of each key in keys_ (set up to inline_count_)
+  std::uint16_t key_lengths_[kInlineEntries];
+  std::size_t inline_count_ = 0;
+  char keys_[kInlineKeyBytes];
+  Entry* InlineEntry(std::size_t i) { return std::launder(reinterpret_cast<Entry*>(inline_ + i * sizeof(Entry))); }
+  std::size_t key_bytes_ = 0;
   std::unordered_map<std::string, Entry> entries_;
   Entry scratch_;  // returned when the memo is full
   std::size_t misses_ = 0;

@@ -171,19 +171,160 @@ void EncodeArgv(const ExecEffect& exec, std::string_view identity, std::string* 
   }
 }
 
+namespace {
+
+// Whether argv[1..] has each word as a whole element, in this order.
+bool ContainsInOrder(const std::vector<std::string>& argv, const std::vector<std::string>& words) {
+  std::size_t at = 1;
+  for (const std::string& w : words) {
+    while (at < argv.size() && argv[at] != w) ++at;
+    if (at >= argv.size()) return false;
+    ++at;
+  }
+  return true;
+}
+
+// Characters with a meaning in a glob (glob.h), or '/' (a path pattern).
+bool IsGlobSpecial(char c) {
+  return c == '*' || c == '?' || c == '[' || c == ']' || c == '{' || c == '}' || c == ',' || c == '\\' ||
+         c == '/';
+}
+
+}  // namespace
+
 void ArgvPatternSet::Add(const ArgvPattern& pattern, int slot) {
   std::string ignored;
-  if (set_.Add(pattern.regex, &ignored) >= 0) slots_.push_back(slot);
+  if (set_.Add(pattern.regex, &ignored) < 0) return;
+  slots_.push_back(slot);
+  const std::string first = pattern.elements.empty() ? std::string() : pattern.elements[0];
+  if (first.find('/') != std::string::npos || first.substr(0, 1) == "~") {
+    always_regex_ = true;  // a path glob: matches identities by path and by trusted bare name
+    return;
+  }
+  std::size_t plain = 0;
+  while (plain < first.size() && !IsGlobSpecial(first[plain])) ++plain;
+  if (plain < first.size()) {
+    // A glob (or an escape): it can only match identities that start with
+    // its text up to the first special character.
+    glob_prefixes_.push_back(first.substr(0, plain));
+    return;
+  }
+  // A plain word: the first element's regex is exactly "identity == first".
+  ProgramEntry& entry = by_program_[first];
+  SimplePattern simple;
+  simple.slot = slot;
+  std::vector<std::string> words;
+  bool is_simple = true;
+  for (std::size_t i = 1; i < pattern.elements.size(); ++i) {
+    const std::string& e = pattern.elements[i];
+    Element element;
+    if (e == "**") {
+      element.kind = Element::Kind::kAny;
+    } else if (IsLiteralGlob(e)) {
+      element.text = UnescapeGlob(e);
+      words.push_back(element.text);
+    } else if (e.back() == '*' && IsLiteralGlob(e.substr(0, e.size() - 1)) &&
+               (e.size() == 1 || e[e.size() - 2] != '*')) {
+      // "word*": (?:[^\x00\x01]|\x01[\x02\x03])* after the word is any
+      // rest of the element.
+      element.kind = Element::Kind::kPrefix;
+      element.text = UnescapeGlob(e.substr(0, e.size() - 1));
+    } else {
+      is_simple = false;
+      continue;
+    }
+    simple.rest.push_back(std::move(element));
+  }
+  if (is_simple) {
+    entry.simple.push_back(std::move(simple));
+  } else {
+    entry.other_words.push_back(std::move(words));
+  }
+}
+
+bool ArgvPatternSet::MatchesRest(const std::vector<Element>& rest, const std::vector<std::string>& argv) {
+  // A pattern matches a prefix of the argv: runs of single-element matchers
+  // separated by "**" (any number of elements). With every run of a fixed
+  // length, taking each run at its leftmost place is never worse.
+  const auto element_matches = [](const Element& e, const std::string& arg) {
+    if (e.kind == Element::Kind::kWord) return arg == e.text;
+    return arg.size() >= e.text.size() && arg.compare(0, e.text.size(), e.text) == 0;
+  };
+  std::size_t pos = 1;  // argv[0] is the identity, matched already
+  bool anchored = true;
+  std::size_t i = 0;
+  while (i < rest.size()) {
+    if (rest[i].kind == Element::Kind::kAny) {
+      anchored = false;
+      ++i;
+      continue;
+    }
+    std::size_t end = i;
+    while (end < rest.size() && rest[end].kind != Element::Kind::kAny) ++end;
+    const std::size_t length = end - i;
+    const auto run_at = [&](std::size_t at) {
+      if (at + length > argv.size()) return false;
+      for (std::size_t k = 0; k < length; ++k) {
+        if (!element_matches(rest[i + k], argv[at + k])) return false;
+      }
+      return true;
+    };
+    std::size_t at = pos;
+    if (anchored) {
+      if (!run_at(at)) return false;
+    } else {
+      while (at + length <= argv.size() && !run_at(at)) ++at;
+      if (at + length > argv.size()) return false;
+    }
+    pos = at + length;
+    i = end;
+  }
+  return true;
 }
 
 bool ArgvPatternSet::Compile(std::string* error) {
-  if (set_.Compile()) return true;
+  compiled_ = set_.Compile();
+  if (compiled_) return true;
   *error = "the profile's exec patterns are too large for RE2 to compile";
   return false;
 }
 
 SetOutcome ArgvPatternSet::Match(const ExecEffect& exec, const std::vector<std::string>& trusted_bin_dirs,
                                  std::vector<int>* slots) const {
+  slots->clear();
+  if (set_.size() == 0) return SetOutcome::kNoMatch;
+  if (compiled_ && !always_regex_) {
+    const std::string_view identity = ExecIdentity(exec, trusted_bin_dirs);
+    bool regex = false;
+    for (const std::string& prefix : glob_prefixes_) {
+      if (identity.substr(0, prefix.size()) == prefix) {
+        regex = true;
+        break;
+      }
+    }
+    if (!regex) {
+      const auto it = by_program_.find(identity);
+      if (it == by_program_.end()) return SetOutcome::kNoMatch;
+      const ProgramEntry& entry = it->second;
+      for (const std::vector<std::string>& words : entry.other_words) {
+        if (ContainsInOrder(exec.argv, words)) {
+          regex = true;
+          break;
+        }
+      }
+      if (!regex) {
+        for (const SimplePattern& p : entry.simple) {
+          if (MatchesRest(p.rest, exec.argv)) slots->push_back(p.slot);
+        }
+        return slots->empty() ? SetOutcome::kNoMatch : SetOutcome::kMatch;
+      }
+    }
+  }
+  return MatchWithRegex(exec, trusted_bin_dirs, slots);
+}
+
+SetOutcome ArgvPatternSet::MatchWithRegex(const ExecEffect& exec, const std::vector<std::string>& trusted_bin_dirs,
+                                          std::vector<int>* slots) const {
   thread_local std::vector<int> hits;
   thread_local std::string encoded;
   slots->clear();

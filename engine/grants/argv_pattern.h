@@ -29,8 +29,11 @@
 // argv the program would get.
 #pragma once
 
+#include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "grants/regex_set.h"
@@ -61,16 +64,58 @@ std::string_view ExecFullPath(const ExecEffect& exec);
 // Appends the encoded argv (identity and full path in place of argv[0]) to *out.
 void EncodeArgv(const ExecEffect& exec, std::string_view identity, std::string* out);
 
+// Most exec checks are answered without running the RE2 set (which
+// allocates on every match): the patterns are indexed by their first element
+// when it is a plain name, and the rest of a pattern whose elements are all
+// plain words, "**" or a word followed by one '*' ("git ** push", "rm -rf
+// /", "-f*") is matched element by element, exactly as its regex would. An
+// identity goes through the set when a glob first element may match it
+// ("mkfs*"), when the set has a path pattern ("/opt/**"), and when a pattern
+// of another form ("chmod ** *777") may match: one whose plain words all
+// appear in the argv, in order.
 class ArgvPatternSet {
  public:
   void Add(const ArgvPattern& pattern, int slot);
   [[nodiscard]] bool Compile(std::string* error);
   SetOutcome Match(const ExecEffect& exec, const std::vector<std::string>& trusted_bin_dirs,
                    std::vector<int>* slots) const;
+  // The same answer from the RE2 set alone (the reference the table is
+  // tested against).
+  SetOutcome MatchWithRegex(const ExecEffect& exec, const std::vector<std::string>& trusted_bin_dirs,
+                            std::vector<int>* slots) const;
 
  private:
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  // One argv element of a pattern, after the first.
+  struct Element {
+    enum class Kind { kWord, kPrefix, kAny };  // "word", "word*", "**"
+    Kind kind = Kind::kWord;
+    std::string text;  // unescaped
+  };
+  struct SimplePattern {
+    std::vector<Element> rest;  // the elements after the first
+    int slot = -1;
+  };
+  // The patterns whose first element is exactly this identity.
+  struct ProgramEntry {
+    std::vector<SimplePattern> simple;
+    // For each other pattern: its plain words, which the argv must contain in
+    // this order for the pattern to match.
+    std::vector<std::vector<std::string>> other_words;
+  };
+  static bool MatchesRest(const std::vector<Element>& rest, const std::vector<std::string>& argv);
+
   RegexSet set_;
   std::vector<int> slots_;
+  bool compiled_ = false;
+  std::unordered_map<std::string, ProgramEntry, NameHash, std::equal_to<>> by_program_;
+  // Literal prefixes of first elements that are globs: an identity starting
+  // with one of them goes through the set.
+  std::vector<std::string> glob_prefixes_;
+  bool always_regex_ = false;  // a first element is a path pattern
 };
 
 }  // namespace toolgate

@@ -31,6 +31,14 @@ bool IsWellFormedName(std::string_view name) {
   return label > 0;
 }
 
+std::string AsciiLower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
 bool ParseV6(std::string_view text, std::array<std::uint8_t, 16>* out) {
   char buf[64];
   const std::size_t zone = text.find('%');
@@ -212,6 +220,8 @@ Result<HostPattern> ParseHostPattern(std::string_view pattern) {
       }
       out.kind = HostPattern::Kind::kName;
       out.regex = (wildcard ? std::string(".+\\x2e") : std::string()) + RegexLiteral(name);
+      out.name = AsciiLower(name);
+      out.wildcard = wildcard;
       out.canonical = host;
       out.literal = !wildcard;
       if (out.literal) out.literal_host = host;
@@ -234,6 +244,10 @@ Result<HostPattern> ParseHostPattern(std::string_view pattern) {
 
 void HostPatternSet::Add(const HostPattern& pattern, int slot) {
   if (pattern.kind == HostPattern::Kind::kName) {
+    if (!pattern.name.empty()) {
+      (pattern.wildcard ? wildcard_names_ : exact_names_)[pattern.name].push_back(NameEntry{slot, pattern.port});
+      return;
+    }
     std::string ignored;
     if (names_.Add(pattern.regex, &ignored) >= 0) {
       name_slots_.push_back(slot);
@@ -286,7 +300,30 @@ SetOutcome HostPatternSet::Match(std::string_view host, int port, std::vector<in
     }
     if (hit) slots->push_back(n.slot);
   }
-  if (kind == Kind::kName) {
+  if (kind == Kind::kName && (!exact_names_.empty() || !wildcard_names_.empty())) {
+    // Pattern names are ASCII; RE2's case folding in Latin-1 maps an ASCII
+    // letter only to its other ASCII case, so lowering ASCII bytes is the
+    // same comparison.
+    thread_local std::string lower;
+    lower.assign(host);
+    for (char& c : lower) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    const auto add = [&](const std::vector<NameEntry>& entries) {
+      for (const NameEntry& e : entries) {
+        if (port_ok(e.port)) slots->push_back(e.slot);
+      }
+    };
+    if (const auto it = exact_names_.find(lower); it != exact_names_.end()) add(it->second);
+    if (!wildcard_names_.empty()) {
+      // "*.name" is .+\.name: a '.' after at least one byte, then name.
+      for (std::size_t dot = lower.find('.', 1); dot != std::string::npos; dot = lower.find('.', dot + 1)) {
+        const auto it = wildcard_names_.find(std::string_view(lower).substr(dot + 1));
+        if (it != wildcard_names_.end()) add(it->second);
+      }
+    }
+  }
+  if (kind == Kind::kName && names_.size() > 0) {
     const SetOutcome outcome = names_.Match(host, &hits);
     if (outcome == SetOutcome::kError) return outcome;
     for (const int h : hits) {

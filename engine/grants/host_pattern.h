@@ -17,9 +17,12 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "grants/regex_set.h"
@@ -32,6 +35,8 @@ struct HostPattern {
   Kind kind = Kind::kName;
   std::string canonical;  // lower-case, normalized: "*.example.com:443", "10.0.0.0/8", "[::1]"
   std::string regex;      // kName
+  std::string name;       // kName: the name without a leading "*.", lower-case
+  bool wildcard = false;  // kName: "*.name"
   std::uint32_t v4_addr = 0, v4_mask = 0;  // kIpv4, host byte order
   std::array<std::uint8_t, 16> v6{};       // kIpv6
   int port = -1;                           // -1: any port
@@ -56,6 +61,10 @@ class HostPatternSet {
   SetOutcome Match(std::string_view host, int port, std::vector<int>* slots, bool* well_formed) const;
 
  private:
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
   struct Numeric {
     HostPattern::Kind kind;
     std::uint32_t v4_addr, v4_mask;
@@ -63,6 +72,16 @@ class HostPatternSet {
     int port;
     int slot;
   };
+  // Name patterns by their lower-case name, exact or below a wildcard: a
+  // host is looked up whole and by each of its parent suffixes, which
+  // matches what the patterns' case-insensitive regexes (name, and
+  // .+\.name) match, without running RE2.
+  struct NameEntry {
+    int slot;
+    int port;
+  };
+  std::unordered_map<std::string, std::vector<NameEntry>, NameHash, std::equal_to<>> exact_names_;
+  std::unordered_map<std::string, std::vector<NameEntry>, NameHash, std::equal_to<>> wildcard_names_;
   RegexSet names_{/*case_sensitive=*/false};
   std::vector<int> name_slots_;
   std::vector<int> name_ports_;

@@ -1,5 +1,7 @@
 #include "grants/path_scope.h"
 
+#include <cstring>
+
 namespace toolgate {
 
 namespace {
@@ -98,6 +100,7 @@ Result<PathScope> ParsePathScope(std::string_view pattern, std::string_view home
   scope.literal = true;
   for (const std::string& seg : *segments) scope.literal = scope.literal && IsLiteralGlob(seg);
   if (scope.literal) scope.canonical = UnescapeGlob(scope.canonical);
+  scope.segments = std::move(*segments);
   return scope;
 }
 
@@ -123,9 +126,142 @@ bool NormalizeAbsolutePath(std::string_view path, std::string* out) {
   return true;
 }
 
+namespace {
+
+// A segment with no glob syntax: "**" or any unescaped *, ?, [, {.
+bool IsLiteralSegment(const std::string& seg) { return seg != "**" && IsLiteralGlob(seg); }
+
+// A segment that is literal text followed by one unescaped '*' ("shadow*",
+// "*"): its regex is that text, then (?:[^/])*.
+bool IsPrefixStarSegment(const std::string& seg) {
+  if (seg.empty() || seg.back() != '*' || IsLiteralGlob(seg)) return false;
+  const std::string before = seg.substr(0, seg.size() - 1);
+  return IsLiteralGlob(before) && (before.empty() || before.back() != '*');
+}
+
+}  // namespace
+
+bool SimpleScope::From(const std::vector<std::string>& segments, bool absolute, int slot, SimpleScope* out) {
+  SimpleScope s;
+  s.slot = slot;
+  const std::size_t n = segments.size();
+  // (?:/.*)? then "/lit"... then a literal or prefix-star last segment.
+  if (n >= 2 && segments[0] == "**") {
+    for (std::size_t i = 1; i + 1 < n; ++i) {
+      if (!IsLiteralSegment(segments[i])) return false;
+      s.head.append("/").append(UnescapeGlob(segments[i]));
+    }
+    const std::string& last = segments[n - 1];
+    if (IsLiteralSegment(last)) {
+      s.last = UnescapeGlob(last);
+    } else if (IsPrefixStarSegment(last)) {
+      s.last = UnescapeGlob(last.substr(0, last.size() - 1));
+      s.last_prefix = true;
+    } else {
+      return false;
+    }
+    s.shape = Shape::kAnyDepth;
+    *out = std::move(s);
+    return true;
+  }
+  // "/lit"... then nothing, "**", or a prefix-star segment.
+  std::size_t literal_count = 0;
+  while (literal_count < n && IsLiteralSegment(segments[literal_count])) {
+    s.head.append("/").append(UnescapeGlob(segments[literal_count]));
+    ++literal_count;
+  }
+  if (literal_count == n) {
+    s.shape = Shape::kExact;
+    if (n == 0 && absolute) s.head = "/";  // the regex of "/" is "/"
+  } else if (literal_count + 1 == n && segments[n - 1] == "**") {
+    s.shape = Shape::kBelow;
+  } else if (literal_count + 1 == n && IsPrefixStarSegment(segments[n - 1])) {
+    s.shape = Shape::kChild;
+    s.last = UnescapeGlob(segments[n - 1].substr(0, segments[n - 1].size() - 1));
+  } else {
+    return false;
+  }
+  *out = std::move(s);
+  return true;
+}
+
+bool SimpleScope::Matches(std::string_view subject) const {
+  // Every scope of a set is tried on every path, so these are byte compares
+  // with the length checked first (most scopes fail on it or the first bytes).
+  const std::size_t h = head.size();
+  switch (shape) {
+    case Shape::kExact:
+      return subject.size() == h && std::memcmp(subject.data(), head.data(), h) == 0;
+    case Shape::kBelow:
+      // head(?:/.*)?
+      return subject.size() >= h && std::memcmp(subject.data(), head.data(), h) == 0 &&
+             (subject.size() == h || subject[h] == '/');
+    case Shape::kChild: {
+      // head/last(?:[^/])*
+      const std::size_t l = last.size();
+      if (subject.size() < h + 1 + l || subject[h] != '/' || std::memcmp(subject.data(), head.data(), h) != 0 ||
+          std::memcmp(subject.data() + h + 1, last.data(), l) != 0) {
+        return false;
+      }
+      return subject.find('/', h + 1 + l) == std::string_view::npos;
+    }
+    case Shape::kAnyDepth: {
+      // (?:/.*)?head/last[(?:[^/])*]: the last segment follows the last '/'.
+      const std::size_t slash = subject.rfind('/');
+      if (slash == std::string_view::npos) return false;
+      const std::size_t l = last.size();
+      const std::size_t name_size = subject.size() - slash - 1;
+      if (last_prefix ? name_size < l : name_size != l) return false;
+      if (std::memcmp(subject.data() + slash + 1, last.data(), l) != 0) return false;
+      // What comes before the slash: "" or "/..." (the (?:/.*)? part), then head.
+      if (slash < h || std::memcmp(subject.data() + slash - h, head.data(), h) != 0) return false;
+      return slash == h || subject[0] == '/';
+    }
+  }
+  return false;
+}
+
+void SimpleScopeIndex::Add(SimpleScope scope) {
+  ++count_;
+  // A scope with a head matches only subjects of which the head is a prefix
+  // that ends where a '/' follows or the subject ends (kExact: the whole
+  // subject; kBelow: it or a parent; kChild: the parent).
+  if (scope.shape == SimpleScope::Shape::kAnyDepth || scope.head.empty() || scope.head == "/") {
+    headless_.push_back(std::move(scope));
+    return;
+  }
+  by_head_[scope.head].push_back(std::move(scope));
+}
+
+void SimpleScopeIndex::Match(std::string_view subject, std::vector<int>* slots) const {
+  for (const SimpleScope& s : headless_) {
+    if (s.Matches(subject)) slots->push_back(s.slot);
+  }
+  if (by_head_.empty()) return;
+  // Every prefix a head can be: the subject up to each '/' after the first
+  // byte, and the whole subject.
+  const auto try_prefix = [&](std::string_view prefix) {
+    const auto it = by_head_.find(prefix);
+    if (it == by_head_.end()) return;
+    for (const SimpleScope& s : it->second) {
+      if (s.Matches(subject)) slots->push_back(s.slot);
+    }
+  };
+  for (std::size_t slash = subject.find('/', 1); slash != std::string_view::npos; slash = subject.find('/', slash + 1)) {
+    try_prefix(subject.substr(0, slash));
+  }
+  if (!subject.empty()) try_prefix(subject);
+}
+
 void PathScopeSet::Add(const PathScope& scope, int slot) {
   std::string ignored;
-  if (scope.anchor == PathScope::Anchor::kAbsolute) {
+  const bool absolute = scope.anchor == PathScope::Anchor::kAbsolute;
+  SimpleScope simple;
+  if (SimpleScope::From(scope.segments, absolute, slot, &simple)) {
+    (absolute ? simple_absolute_ : simple_cwd_).Add(std::move(simple));
+    return;
+  }
+  if (absolute) {
     if (absolute_.Add(scope.regex, &ignored) >= 0) absolute_slots_.push_back(slot);
   } else {
     if (below_cwd_.Add(scope.regex, &ignored) >= 0) cwd_slots_.push_back(slot);
@@ -163,8 +299,11 @@ SetOutcome PathScopeSet::Match(std::string_view path, std::string_view cwd, std:
   SetOutcome outcome = absolute_.Match(path, &hits);
   if (outcome == SetOutcome::kError) return outcome;
   for (const int h : hits) slots->push_back(absolute_slots_[static_cast<std::size_t>(h)]);
+  simple_absolute_.Match(path, slots);
 
-  if (below_cwd_.size() == 0 || cwd.empty()) return slots->empty() ? SetOutcome::kNoMatch : SetOutcome::kMatch;
+  if ((below_cwd_.size() == 0 && simple_cwd_.empty()) || cwd.empty()) {
+    return slots->empty() ? SetOutcome::kNoMatch : SetOutcome::kMatch;
+  }
   thread_local std::string normalized_cwd;
   // A cwd is normalized in the common case, so the hot path copies nothing.
   if (!IsNormalizedAbsolutePath(cwd)) {
@@ -182,6 +321,7 @@ SetOutcome PathScopeSet::Match(std::string_view path, std::string_view cwd, std:
     const SetOutcome below = below_cwd_.Match(rest, &hits);
     if (below == SetOutcome::kError) return below;
     for (const int h : hits) slots->push_back(cwd_slots_[static_cast<std::size_t>(h)]);
+    simple_cwd_.Match(rest, slots);
   }
   return slots->empty() ? SetOutcome::kNoMatch : SetOutcome::kMatch;
 }

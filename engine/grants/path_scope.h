@@ -14,8 +14,11 @@
 // dropped; a '..' segment is an error. Other "${...}" variables are errors.
 #pragma once
 
+#include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "grants/glob.h"
@@ -35,6 +38,8 @@ struct PathScope {
   std::string regex;
   bool literal = false;  // no wildcard: matches exactly one path (canonical, for kAbsolute)
   bool matches_everything = false;  // "/**" and equivalents
+  // The glob segments `regex` was built from (home expanded, normalized).
+  std::vector<std::string> segments;
 };
 
 Result<PathScope> ParsePathScope(std::string_view pattern, std::string_view home);
@@ -58,6 +63,53 @@ bool IsNormalizedAbsolutePath(std::string_view path);
 // resolved, no trailing '/'). False when path is not absolute.
 bool NormalizeAbsolutePath(std::string_view path, std::string* out);
 
+// A scope whose regex is one of a few shapes, matched by comparing bytes.
+// The shapes are the scopes policies mostly consist of: an exact path
+// ("/dev/null"), a directory and everything below it ("/usr/**"), a name
+// prefix in one directory ("/etc/shadow*") and a name at any depth
+// ("**/.env", "**/.env.*"). Each compares exactly as its regex matches (the
+// tests check both against each other).
+struct SimpleScope {
+  enum class Shape {
+    kExact,     // subject == head
+    kBelow,     // subject == head, or head + "/" + anything
+    kChild,     // head + "/" + last + a run without '/'
+    kAnyDepth,  // "" or "/" + anything, then head + "/" + last (+ a run without '/' when last_prefix)
+  };
+  Shape shape = Shape::kExact;
+  std::string head;  // unescaped "/a/b" ("" for none)
+  std::string last;  // unescaped last segment, or its text before the trailing '*'
+  bool last_prefix = false;  // kAnyDepth: last is followed by '*'
+  int slot = -1;
+
+  // Fills *out from a scope's segments and returns true, or returns false
+  // when its regex has another form (RE2 matches those). `absolute`: the
+  // subject is a whole path (no segments means "/"); else the rest below cwd
+  // ("" for cwd itself).
+  static bool From(const std::vector<std::string>& segments, bool absolute, int slot, SimpleScope* out);
+  bool Matches(std::string_view subject) const;
+};
+
+// The simple scopes of one anchor, indexed by their fixed head ("/etc" for
+// "/etc/shadow*"), so a path is compared only with the scopes whose head is
+// one of its prefixes and those without a head ("**/.env", "/**").
+class SimpleScopeIndex {
+ public:
+  void Add(SimpleScope scope);
+  bool empty() const { return count_ == 0; }
+  // Appends the slot of every scope matching `subject`.
+  void Match(std::string_view subject, std::vector<int>* slots) const;
+
+ private:
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::vector<SimpleScope> headless_;
+  std::unordered_map<std::string, std::vector<SimpleScope>, NameHash, std::equal_to<>> by_head_;
+  std::size_t count_ = 0;
+};
+
 class PathScopeSet {
  public:
   // slot is returned from Match for this scope.
@@ -67,6 +119,10 @@ class PathScopeSet {
   SetOutcome Match(std::string_view path, std::string_view cwd, std::vector<int>* slots) const;
 
  private:
+  // Scopes of a simple shape are compared directly; only the others go to
+  // RE2, whose set match allocates three times on every call.
+  SimpleScopeIndex simple_absolute_;
+  SimpleScopeIndex simple_cwd_;
   RegexSet absolute_;
   RegexSet below_cwd_;
   std::vector<int> absolute_slots_;

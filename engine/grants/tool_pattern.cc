@@ -18,6 +18,17 @@ Result<ToolPattern> ParseToolPattern(std::string_view pattern) {
 
 void ToolPatternSet::Add(const ToolPattern& pattern, int slot) {
   std::string ignored;
+  const std::string& text = pattern.canonical;
+  if (IsLiteralGlob(text)) {
+    exact_[UnescapeGlob(text)].push_back(slot);
+    return;
+  }
+  // "word*": the word, then [\x00-\xff]* (any rest of the name).
+  const std::string word = text.substr(0, text.size() - 1);
+  if (text.back() == '*' && IsLiteralGlob(word) && (word.empty() || word.back() != '*')) {
+    prefixes_.push_back(Prefix{UnescapeGlob(word), slot});
+    return;
+  }
   if (set_.Add(pattern.regex, &ignored) >= 0) slots_.push_back(slot);
 }
 
@@ -30,9 +41,18 @@ bool ToolPatternSet::Compile(std::string* error) {
 SetOutcome ToolPatternSet::Match(std::string_view tool_name, std::vector<int>* slots) const {
   thread_local std::vector<int> hits;
   slots->clear();
-  const SetOutcome outcome = set_.Match(tool_name, &hits);
-  for (const int h : hits) slots->push_back(slots_[static_cast<std::size_t>(h)]);
-  return outcome;
+  if (const auto it = exact_.find(tool_name); it != exact_.end()) {
+    slots->insert(slots->end(), it->second.begin(), it->second.end());
+  }
+  for (const Prefix& p : prefixes_) {
+    if (tool_name.substr(0, p.text.size()) == p.text) slots->push_back(p.slot);
+  }
+  if (set_.size() > 0) {
+    const SetOutcome outcome = set_.Match(tool_name, &hits);
+    if (outcome == SetOutcome::kError) return outcome;
+    for (const int h : hits) slots->push_back(slots_[static_cast<std::size_t>(h)]);
+  }
+  return slots->empty() ? SetOutcome::kNoMatch : SetOutcome::kMatch;
 }
 
 }  // namespace toolgate

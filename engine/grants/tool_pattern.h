@@ -2,8 +2,11 @@
 // Case-sensitive; '/' is an ordinary character. Syntax: glob.h.
 #pragma once
 
+#include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "grants/regex_set.h"
@@ -20,6 +23,9 @@ struct ToolPattern {
 
 Result<ToolPattern> ParseToolPattern(std::string_view pattern);
 
+// Exact names ("Bash") and name prefixes ("mcp__github__*", "*") are
+// answered from tables, exactly as their regexes would; only patterns of
+// other forms ("mcp__*__delete_*", "{Read,Write}") go through the RE2 set.
 class ToolPatternSet {
  public:
   void Add(const ToolPattern& pattern, int slot);
@@ -27,7 +33,17 @@ class ToolPatternSet {
   SetOutcome Match(std::string_view tool_name, std::vector<int>* slots) const;
 
  private:
-  RegexSet set_;
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  struct Prefix {
+    std::string text;
+    int slot;
+  };
+  std::unordered_map<std::string, std::vector<int>, NameHash, std::equal_to<>> exact_;
+  std::vector<Prefix> prefixes_;
+  RegexSet set_;  // the other patterns
   std::vector<int> slots_;
 };
 

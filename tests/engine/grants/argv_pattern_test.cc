@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -180,4 +182,78 @@ TEST_CASE("pattern facts used by lint") {
   CHECK(ParseArgvPattern("git  push", "/h", kTrusted)->canonical == "git push");
   CHECK(ParseArgvPattern("git push", "/h", kTrusted)->literal);
   CHECK_FALSE(ParseArgvPattern("git **", "/h", kTrusted)->literal);
+}
+
+namespace {
+
+std::vector<int> Sorted(std::vector<int> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+// Builds a set from `patterns` (slot = index) and checks that the program
+// table answers every argv exactly as the RE2 set does.
+void CheckTableAgreesWithRegex(const std::vector<std::string>& patterns, const std::vector<ExecEffect>& execs) {
+  ArgvPatternSet set;
+  for (std::size_t i = 0; i < patterns.size(); ++i) {
+    Result<ArgvPattern> p = ParseArgvPattern(patterns[i], "/home/dev", kTrusted);
+    REQUIRE_MESSAGE(p.ok(), patterns[i]);
+    set.Add(*p, static_cast<int>(i));
+  }
+  std::string error;
+  REQUIRE(set.Compile(&error));
+  for (const ExecEffect& e : execs) {
+    std::vector<int> fast, reference;
+    const SetOutcome a = set.Match(e, kTrusted, &fast);
+    const SetOutcome b = set.MatchWithRegex(e, kTrusted, &reference);
+    INFO("program: ", e.program, " argc: ", e.argv.size(), " resolved: ", e.resolved);
+    CHECK(a == b);
+    CHECK(Sorted(fast) == Sorted(reference));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("the program table answers exactly as the RE2 set") {
+  const std::vector<std::string> programs = {
+      "ls",        "git",          "gitk",       "rm",          "mkfs",       "mkfs.ext4", "sudo",
+      "bash",      "sh",           "",           "/usr/bin/ls", "/bin/rm",    "/tmp/git",  "/usr/sbin/mkfs.ext4",
+      "./ls",      "l",            "LS",         "ls ",         "g++",        "clang++",   "x,y",
+      "a{b",       "a\\b",         "~/bin/tool", "/opt/x/run",  "/home/dev/bin/tool", "a", "find", "chmod",
+      std::string("ls\0x", 4),     std::string("ls\x01\x04", 4), "\xff\xfe"};
+  const std::vector<std::string> args = {"-rf", "/", "push", "--force", "-c", "status", "x", "", "*", "-f",
+                                         "reset", "--hard", "-exec", "/*", "-fq", "a", "b", "c", "d", "+x",
+                                         "--force-with-lease=x", "0777", std::string("p\0ush", 5), "pu"};
+  std::vector<ExecEffect> execs;
+  std::uint32_t seed = 12345;
+  const auto next = [&seed](std::uint32_t n) {
+    seed = seed * 1103515245u + 12345u;
+    return (seed >> 8) % n;
+  };
+  for (const std::string& p : programs) {
+    execs.push_back(Exec({p}));
+    for (int k = 0; k < 12; ++k) {
+      std::vector<std::string> argv = {p};
+      const std::uint32_t n = next(7);
+      for (std::uint32_t i = 0; i < n; ++i) argv.push_back(args[next(static_cast<std::uint32_t>(args.size()))]);
+      execs.push_back(Exec(argv));
+    }
+  }
+  // Plain names only (the table answers everything), with longer patterns
+  // for some names, with globs, and with a path pattern (always the set).
+  CheckTableAgreesWithRegex({"ls", "cat", "rm", "sudo", "''", "ls", "g++"}, execs);
+  CheckTableAgreesWithRegex({"ls", "git", "git ** push", "rm -rf /", "rm", "bash -c", "sudo"}, execs);
+  CheckTableAgreesWithRegex({"ls", "mkfs*", "git", "l?", "x\\,y", "a\\{b", "'a\\b'", "{g,h}it", "[gr]m", "**"}, execs);
+  CheckTableAgreesWithRegex({"ls", "/usr/bin/rm", "git"}, execs);
+  CheckTableAgreesWithRegex({"ls", "~/bin/*", "git"}, execs);
+  CheckTableAgreesWithRegex({"*", "ls"}, execs);
+  // Longer patterns matched element by element, and patterns of other forms
+  // that send a call to the set only when their words are all there.
+  CheckTableAgreesWithRegex({"git", "git ** push", "git ** push ** --force", "git ** push ** -f*",
+                             "git ** push ** +*", "git ** push ** -[!-]*f*", "git ** reset ** --hard",
+                             "rm -rf /", "rm -rf '/*'", "rm", "find ** -exec", "bash -c", "sh -c x"},
+                            execs);
+  CheckTableAgreesWithRegex({"a ** b c ** d", "a b ** c", "a ** *", "a * b", "a **", "a b* ** c*", "a '' x",
+                             "a ** {b,c}", "a ** b?", "a ** *x", "x ** a ** a ** a", "l* ** a"},
+                            execs);
 }

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -169,4 +170,50 @@ TEST_CASE("ParseIpv4Loose") {
   CHECK_FALSE(ParseIpv4Loose("", &a));
   CHECK_FALSE(ParseIpv4Loose("1..2", &a));
   CHECK_FALSE(ParseIpv4Loose("example", &a));
+}
+
+TEST_CASE("name lookups answer exactly as the patterns' regexes") {
+  const std::vector<std::string> patterns = {"github.com", "*.github.com", "API.GitHub.com", "*.ngrok.io",
+                                             "a_b-c.example", "*.x", "localhost:8000", "*.Example.ORG:443",
+                                             "github.com:22"};
+  const std::vector<std::string> hosts = {
+      "github.com",    "GITHUB.COM",      "github.com.",    "api.github.com",   "a.b.github.com",
+      ".github.com",   "xgithub.com",     "github.comx",    "github.co",        "API.GITHUB.COM",
+      "x.ngrok.io",    "ngrok.io",        "..ngrok.io",     "a_b-c.example",    "A_B-C.EXAMPLE",
+      "a.x",           "x",               ".x",             "a..x",             "localhost",
+      "www.example.org", "example.org",   "\xc0.github.com", "git\xc8ub.com",   "a b.github.com",
+      "",              ".",               "github.com..",   "k.x",              "\xe4.x"};
+  HostPatternSet set;
+  RegexSet reference(/*case_sensitive=*/false);
+  std::vector<int> ports;
+  for (std::size_t i = 0; i < patterns.size(); ++i) {
+    Result<HostPattern> p = ParseHostPattern(patterns[i]);
+    REQUIRE_MESSAGE(p.ok(), patterns[i]);
+    REQUIRE(p->kind == HostPattern::Kind::kName);
+    set.Add(*p, static_cast<int>(i));
+    std::string error;
+    REQUIRE(reference.Add(p->regex, &error) >= 0);
+    ports.push_back(p->port);
+  }
+  std::string error;
+  REQUIRE(set.Compile(&error));
+  REQUIRE(reference.Compile());
+  for (const std::string& host : hosts) {
+    for (const int port : {0, 22, 443, 8000}) {
+      INFO("host: ", host, "  port: ", port);
+      std::vector<int> got, hits, want;
+      bool well_formed = false;
+      REQUIRE(set.Match(host, port, &got, &well_formed) != SetOutcome::kError);
+      std::string_view subject = host;
+      while (!subject.empty() && subject.back() == '.') subject.remove_suffix(1);
+      REQUIRE(reference.Match(subject, &hits) != SetOutcome::kError);
+      for (const int h : hits) {
+        const int want_port = ports[static_cast<std::size_t>(h)];
+        if (want_port < 0 || want_port == port) want.push_back(h);
+      }
+      std::sort(got.begin(), got.end());
+      std::sort(want.begin(), want.end());
+      CHECK(got == want);
+    }
+  }
 }

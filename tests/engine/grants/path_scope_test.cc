@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -179,4 +180,117 @@ TEST_CASE("NormalizeAbsolutePath") {
   CHECK(NormalizeAbsolutePath("/..", &out));
   CHECK(out == "/");
   CHECK_FALSE(NormalizeAbsolutePath("a/b", &out));
+}
+
+TEST_CASE("scopes of a simple shape compare exactly as their regex matches") {
+  const std::vector<std::string> patterns = {
+      "/dev/null", "/usr/**", "/**", "/", "/etc/shadow*", "/etc/*", "/*", "**/.env", "**/.env.*", "**/*",
+      "**/a/b", "**/a/b*", "~/.ssh/**", "~/.netrc", "${cwd}/**", "${cwd}", "${cwd}/.git/config",
+      "${cwd}/.git/hooks/**", "src/*", "**/x\\*", "/a\\*b/**", "/e\\\\*", "/x/**/y", "**/.ssh/**", "/a/*.c",
+      "/a/b?", "/{a,b}/**", "/[ab]/c", "**", "/a\\**", "/caf\xc3\xa9/**", "/\xff*"};
+  const std::vector<std::string> subjects = {
+      "",           "/",          "/dev/null",  "/dev/null2",  "/dev",          "/usr",        "/usr/bin/ls",
+      "/usrx",      "/etc/shadow", "/etc/shadow-", "/etc/shadow/x", "/etc",     "/etc/",       "/.env",
+      "/a/.env",    "/a/.env.local", "/a/.envx",  "/a/b/.env.", "/a/b",        "/x/a/b",      "/x/a/bc",
+      "/xa/b",      "/a/b/c",     "/home/dev/.ssh", "/home/dev/.ssh/id", "/home/dev/.sshx", "/home/dev/.netrc",
+      "/.git/config", "/.git/hooks", "/.git/hooks/x", "/.gitx/hooks", "/src/main.cc", "/src/a/b",
+      "/x*",        "/a/x*",      "/a*b",       "/a*b/c",      "/ab/c",        "/e\\",        "/e\\x",
+      "/e\\x/y",    "/a*",        "/a*x",       "/caf\xc3\xa9", "/caf\xc3\xa9/x", "/\xff",     "/\xffz",
+      "/\xff/z",    "env",        ".env",       "a/.env"};
+  int simple = 0;
+  for (const std::string& pattern : patterns) {
+    Result<PathScope> scope = ParsePathScope(pattern, "/home/dev");
+    REQUIRE_MESSAGE(scope.ok(), pattern);
+    const bool absolute = scope->anchor == PathScope::Anchor::kAbsolute;
+    SimpleScope shape;
+    if (!SimpleScope::From(scope->segments, absolute, 0, &shape)) continue;
+    ++simple;
+    RegexSet reference;
+    std::string error;
+    REQUIRE(reference.Add(scope->regex, &error) >= 0);
+    REQUIRE(reference.Compile());
+    std::vector<int> hits;
+    for (const std::string& subject : subjects) {
+      INFO("pattern: ", pattern, "  subject: ", subject);
+      CHECK(shape.Matches(subject) == (reference.Match(subject, &hits) == SetOutcome::kMatch));
+    }
+  }
+  CHECK(simple >= 24);  // the shapes cover what they are meant to
+
+  // The whole set (simple scopes indexed, the others in RE2) against one RE2
+  // set of every scope: the same slots for every path, below a cwd or not.
+  PathScopeSet set;
+  RegexSet absolute_reference, cwd_reference;
+  std::vector<int> absolute_slots, cwd_slots;
+  for (std::size_t i = 0; i < patterns.size(); ++i) {
+    Result<PathScope> scope = ParsePathScope(patterns[i], "/home/dev");
+    set.Add(*scope, static_cast<int>(i));
+    std::string error;
+    if (scope->anchor == PathScope::Anchor::kAbsolute) {
+      REQUIRE(absolute_reference.Add(scope->regex, &error) >= 0);
+      absolute_slots.push_back(static_cast<int>(i));
+    } else {
+      REQUIRE(cwd_reference.Add(scope->regex, &error) >= 0);
+      cwd_slots.push_back(static_cast<int>(i));
+    }
+  }
+  std::string error;
+  REQUIRE(set.Compile(&error));
+  REQUIRE(absolute_reference.Compile());
+  REQUIRE(cwd_reference.Compile());
+  for (const std::string& cwd : {std::string("/p"), std::string("/")}) {
+    for (const std::string& subject : subjects) {
+      if (subject.empty() || subject[0] != '/' || !IsNormalizedAbsolutePath(subject)) continue;
+      for (const std::string& path : {subject, cwd == "/" ? subject : cwd + subject}) {
+        INFO("path: ", path, "  cwd: ", cwd);
+        std::vector<int> got, want, hits;
+        REQUIRE(set.Match(path, cwd, &got) != SetOutcome::kError);
+        REQUIRE(absolute_reference.Match(path, &hits) != SetOutcome::kError);
+        for (const int h : hits) want.push_back(absolute_slots[static_cast<std::size_t>(h)]);
+        std::string_view rest;
+        const std::string_view below = cwd == "/" ? std::string_view() : std::string_view(cwd);
+        if (path.compare(0, below.size(), below) == 0 && (path.size() == below.size() || path[below.size()] == '/')) {
+          rest = std::string_view(path).substr(below.size());
+          if (below.empty() && rest == "/") rest = "";
+          REQUIRE(cwd_reference.Match(rest, &hits) != SetOutcome::kError);
+          for (const int h : hits) want.push_back(cwd_slots[static_cast<std::size_t>(h)]);
+        }
+        std::sort(got.begin(), got.end());
+        std::sort(want.begin(), want.end());
+        CHECK(got == want);
+      }
+    }
+  }
+  // Patterns of other shapes are not taken.
+  for (const char* other : {"/x/**/y", "**/.ssh/**", "/a/*.c", "/a/b?", "/{a,b}/**", "/[ab]/c", "/a\\**"}) {
+    Result<PathScope> scope = ParsePathScope(other, "/home/dev");
+    REQUIRE(scope.ok());
+    SimpleScope shape;
+    CHECK_FALSE(SimpleScope::From(scope->segments, true, 0, &shape));
+  }
+}
+
+TEST_CASE("a set mixing simple and regex scopes reports every matching slot") {
+  PathScopeSet set;
+  const std::vector<std::string> patterns = {"/usr/**", "/x/**/y", "**/.env", "${cwd}/**", "${cwd}/a/*.c", "/etc/shadow*"};
+  for (std::size_t i = 0; i < patterns.size(); ++i) {
+    Result<PathScope> scope = ParsePathScope(patterns[i], "/home/dev");
+    REQUIRE(scope.ok());
+    set.Add(*scope, static_cast<int>(i));
+  }
+  std::string error;
+  REQUIRE(set.Compile(&error));
+  std::vector<int> slots;
+  const auto match = [&](std::string_view path, std::string_view cwd) {
+    REQUIRE(set.Match(path, cwd, &slots) != SetOutcome::kError);
+    std::sort(slots.begin(), slots.end());
+    return slots;
+  };
+  CHECK(match("/usr/x/y", "/p") == std::vector<int>{0});
+  CHECK(match("/x/a/y", "/p") == std::vector<int>{1});
+  CHECK(match("/x/.env", "/x") == std::vector<int>{2, 3});
+  CHECK(match("/p/a/m.c", "/p") == std::vector<int>{3, 4});
+  CHECK(match("/p/.env", "/p") == std::vector<int>{2, 3});
+  CHECK(match("/etc/shadow", "/") == std::vector<int>{3, 5});
+  CHECK(match("/q/a/m.c", "/p").empty());
 }

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -58,4 +59,38 @@ TEST_CASE("tool pattern facts") {
   CHECK_FALSE(ParseToolPattern("mcp*")->matches_everything);
   CHECK(ParseToolPattern("Read")->literal);
   CHECK_FALSE(ParseToolPattern("Re?d")->literal);
+}
+
+TEST_CASE("name and prefix tables answer exactly as the patterns' regexes") {
+  const std::vector<std::string> patterns = {"Bash", "Read", "mcp__github__*", "mcp__github__delete_*", "*",
+                                             "mcp__*__delete_*", "{Read,Write}", "Web?etch", "x\\*", "y\\\\*",
+                                             "Bash", "", "mcp__github__merge_pull_request"};
+  const std::vector<std::string> names = {"Bash", "bash", "Read", "Write", "mcp__github__get_file",
+                                          "mcp__github__delete_repo", "mcp__github__", "mcp__github_",
+                                          "mcp__slack__delete_msg", "WebFetch", "x*", "x", "xy", "y\\",
+                                          "y\\z", "y", "", "mcp__github__merge_pull_request", "B\xffsh"};
+  ToolPatternSet set;
+  RegexSet reference;
+  std::vector<int> slots_of;
+  for (std::size_t i = 0; i < patterns.size(); ++i) {
+    Result<ToolPattern> p = ParseToolPattern(patterns[i]);
+    if (!p.ok()) continue;  // "" is not a pattern
+    set.Add(*p, static_cast<int>(i));
+    std::string error;
+    REQUIRE(reference.Add(p->regex, &error) >= 0);
+    slots_of.push_back(static_cast<int>(i));
+  }
+  std::string error;
+  REQUIRE(set.Compile(&error));
+  REQUIRE(reference.Compile());
+  for (const std::string& name : names) {
+    INFO("name: ", name);
+    std::vector<int> got, hits, want;
+    REQUIRE(set.Match(name, &got) != SetOutcome::kError);
+    REQUIRE(reference.Match(name, &hits) != SetOutcome::kError);
+    for (const int h : hits) want.push_back(slots_of[static_cast<std::size_t>(h)]);
+    std::sort(got.begin(), got.end());
+    std::sort(want.begin(), want.end());
+    CHECK(got == want);
+  }
 }
