@@ -112,21 +112,26 @@ std::optional<HookAnswer> AnswerViaDaemon(const HookOptions& options, const std:
     return DenyAnswer("toolgate could not judge this call, so it is blocked: " + d.error.message + " (" +
                       d.error.location + ")");
   }
+  return AnswerFromDecisions(options, calls, d.decisions, d.shell_sandboxed);
+}
+
+HookAnswer AnswerFromDecisions(const HookOptions& options, const std::vector<ToolCall>& calls,
+                               const std::vector<json>& decisions, const std::vector<bool>& shell_sandboxed) {
   std::size_t worst = 0;
-  for (std::size_t i = 0; i < d.decisions.size(); ++i) {
-    if (*VerdictFromName(d.decisions[i]["verdict"].get<std::string>()) >
-        *VerdictFromName(d.decisions[worst]["verdict"].get<std::string>())) {
+  for (std::size_t i = 0; i < decisions.size(); ++i) {
+    if (*VerdictFromName(decisions[i]["verdict"].get<std::string>()) >
+        *VerdictFromName(decisions[worst]["verdict"].get<std::string>())) {
       worst = i;
     }
   }
-  const json& w = d.decisions[worst];
+  const json& w = decisions[worst];
   HookAnswer answer;
   answer.verdict = *VerdictFromName(w["verdict"].get<std::string>());
   answer.reason_for_model = StringMember(w, "message", {});
   answer.reason_for_human = HumanFromJson(w);
   // The daemon judged with its policy, and says with the decision whether
   // that policy runs this agent's shell commands sandboxed.
-  ForwardIntoSandbox(options, d.shell_sandboxed[worst], StringMember(w, "profile", {}), calls, &answer);
+  ForwardIntoSandbox(options, shell_sandboxed[worst], StringMember(w, "profile", {}), calls, &answer);
   return answer;
 }
 
