@@ -259,8 +259,13 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
         s.hook = ReadHookJob(std::move(req.hook));
         thread_local std::vector<std::size_t> sizes;
         sizes.clear();
+        // A single call's JSON text is at most 4.5 times the input it came
+        // from (a number like 9e15 is written out in full) plus a few fixed
+        // members: a small one cannot reach a limit, and is not written out.
+        const bool small = s.hook->calls.size() == 1 &&
+                           lines[i].size() * 8 + 4096 <= std::min(max_message_bytes_, settings.max_input_bytes);
         for (const nlohmann::json& c : s.hook->calls) {
-          sizes.push_back(c.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size());
+          sizes.push_back(small ? 0 : c.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size());
         }
         if (auto refused = CheckHookCalls(*s.hook, sizes, max_message_bytes_, settings)) {
           // What the decide requests of `toolgate hook` would be refused
