@@ -91,6 +91,12 @@ put("big.json", {"hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_inp
 # A 300 KiB command: through the op, forwarded into the sandbox when allowed.
 put("long_allow.json", {"session_id": "s-1", "hook_event_name": "PreToolUse", "tool_name": "Bash",
                         "tool_input": {"command": "echo " + "a" * 300000}})
+# Copilot's toolArgs string is parsed on its own: the call is one level deeper than the policy allows.
+args = 1
+for _ in range(63):
+    args = [args]
+put("copilot_deep_args.json", {"sessionId": "s", "toolName": "bash",
+                               "toolArgs": json.dumps({"command": "ls", "d": args})})
 put("numbers.json", {"hook_event_name": "PreToolUse", "tool_name": "Bash",
                      "tool_input": {"command": "git status", "n": [9e15, 1e-7, -0.0, 12345678901234567890]}})
 PY
