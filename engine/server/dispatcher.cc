@@ -202,11 +202,11 @@ std::optional<std::pair<ProtocolError, std::string>> CheckHookCalls(const HookJo
 // A hook request's reply: the hook's output from the slot's decisions.
 void AppendHook(std::string* out, const Slot& s) {
   try {
-    std::vector<nlohmann::json> decisions;
+    std::vector<const Decision*> decisions;
     std::vector<bool> sandboxed;
     decisions.reserve(s.judged.size());
     for (const Judged& j : s.judged) {
-      decisions.push_back(ToJson(j.decision, false));
+      decisions.push_back(&j.decision);
       sandboxed.push_back(j.shell_sandboxed);
     }
     AppendHookReply(out, s.id, AnswerHookJob(*s.hook, decisions, sandboxed));

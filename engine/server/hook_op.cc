@@ -21,7 +21,7 @@ HookJob ReadHookJob(HookRequest request) {
   return job;
 }
 
-hooks::HookOutput AnswerHookJob(const HookJob& job, const std::vector<json>& decisions,
+hooks::HookOutput AnswerHookJob(const HookJob& job, const std::vector<const Decision*>& decisions,
                                 const std::vector<bool>& shell_sandboxed) {
   if (job.read.adapter == nullptr) return job.read.failed.output;
   const hooks::HookAnswer answer =

@@ -29,9 +29,9 @@ struct HookJob {
 // Never throws on bad input (it becomes read.failed); may throw bad_alloc.
 HookJob ReadHookJob(HookRequest request);
 
-// What the hook prints and how it exits, from the decisions of job.calls
-// (ToJson(Decision, false) each) and their shell_sandboxed flags.
-hooks::HookOutput AnswerHookJob(const HookJob& job, const std::vector<nlohmann::json>& decisions,
+// What the hook prints and how it exits, from the decisions of job.calls and
+// their shell_sandboxed flags.
+hooks::HookOutput AnswerHookJob(const HookJob& job, const std::vector<const Decision*>& decisions,
                                 const std::vector<bool>& shell_sandboxed);
 
 // {"v":1,"id":<id>,"ok":true,"exit":N,"stdout":"...","stderr":"..."} and '\n',
