@@ -584,11 +584,11 @@ static enum outcome ask_daemon(const char* path, const struct buf* request, int 
                                : failed(a, path, "the toolgate daemon did not answer within %d ms", NULL, timeout_ms);
       goto done;
     }
-    if (!reserve(&in, 65536)) {
+    if (!reserve(&in, 4096)) {
       result = failed(a, path, "%s", "out of memory reading the toolgate daemon's reply", 0);
       goto done;
     }
-    const ssize_t n = recv(fd, in.data + in.len, 65536, 0);
+    const ssize_t n = recv(fd, in.data + in.len, in.cap - in.len, 0);
     if (n > 0) {
       in.len += (size_t)n;
     } else if (n == 0 || (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)) {
@@ -653,8 +653,9 @@ static int build_request(const struct options* o, const char* toolgate, const st
 /* At most kMaxInputBytes + 1 bytes: one past the limit shows it is too large. */
 static int read_input(struct buf* input) {
   while (input->len <= kMaxInputBytes) {
-    if (!reserve(input, 65536)) return 0;
-    const ssize_t n = read(STDIN_FILENO, input->data + input->len, 65536);
+    /* Small steps first: a usual input fits a page or two, and every page touched is a fault. */
+    if (!reserve(input, 4096)) return 0;
+    const ssize_t n = read(STDIN_FILENO, input->data + input->len, input->cap - input->len);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     input->len += (size_t)n;
