@@ -492,18 +492,26 @@ static enum outcome read_reply(const char* line, size_t len, const char* path, s
   if (take(&p, end, "{\"v\":1,\"id\":") && (take(&p, end, "1") || take(&p, end, "null")) &&
       take(&p, end, ",\"ok\":false,\"error\":{\"code\":")) {
     struct buf code = {0}, message = {0};
+    enum outcome result = kFailed;
+    int refused = 0;
     if (take_string(&p, end, &code) && take(&p, end, ",\"message\":") && take_string(&p, end, &message) &&
         take(&p, end, "}}") && p == end && append(&code, "", 1) && append(&message, "", 1)) {
       /* What `toolgate hook` asks differently or gets refused alike: an older
        * daemon without the op, an input that does not fit a request line. */
       static const char* const kLeft[] = {"unknown_op", "input_too_large", "invalid_utf8", "nesting_too_deep"};
       for (size_t i = 0; i < sizeof kLeft / sizeof kLeft[0]; ++i) {
-        if (strcmp(code.data, kLeft[i]) == 0) return kLeftToFull;
+        if (strcmp(code.data, kLeft[i]) == 0) result = kLeftToFull;
       }
-      char what[640];
-      snprintf(what, sizeof what, "the toolgate daemon refused the request: %.64s: %.500s", code.data, message.data);
-      return failed(a, path, "%s", what, 0);
+      if (result != kLeftToFull) {
+        char what[640];
+        snprintf(what, sizeof what, "the toolgate daemon refused the request: %.64s: %.500s", code.data, message.data);
+        result = failed(a, path, "%s", what, 0);
+      }
+      refused = 1;
     }
+    free(code.data);
+    free(message.data);
+    if (refused) return result;
   }
   return failed(a, path, "%s", "the toolgate daemon answered something that is not a hook answer", 0);
 }
