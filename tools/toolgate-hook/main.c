@@ -26,6 +26,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -357,13 +358,14 @@ struct answer {
   char failure[PATH_MAX + 512]; /* kFailed: "what failed (socket path)" */
 };
 
-static enum outcome failed(struct answer* a, const char* path, const char* fmt, const char* detail, int ms) {
-  char what[512];
-  if (detail != NULL) {
-    snprintf(what, sizeof what, fmt, detail);
-  } else {
-    snprintf(what, sizeof what, fmt, ms);
-  }
+/* Records what failed, with the socket path, as `toolgate hook` words it. */
+__attribute__((format(printf, 3, 4))) static enum outcome failed(struct answer* a, const char* path, const char* fmt,
+                                                                  ...) {
+  char what[640];
+  va_list args;
+  va_start(args, fmt);
+  vsnprintf(what, sizeof what, fmt, args);
+  va_end(args);
   snprintf(a->failure, sizeof a->failure, "%s (%s)", what, path);
   return kFailed;
 }
@@ -483,7 +485,7 @@ static enum outcome read_reply(const char* line, size_t len, const char* path, s
     while (p < end && *p >= '0' && *p <= '9' && digits < 4) code = code * 10 + (*p++ - '0'), ++digits;
     if (digits == 0 || digits > 3 || code > 255 || !take(&p, end, ",\"stdout\":") || !take_string(&p, end, &a->out) ||
         !take(&p, end, ",\"stderr\":") || !take_string(&p, end, &a->err) || !take(&p, end, "}") || p != end) {
-      return failed(a, path, "%s", "the toolgate daemon's hook answer is malformed", 0);
+      return failed(a, path, "the toolgate daemon's hook answer is malformed");
     }
     a->exit_code = code;
     return kAnswered;
@@ -505,7 +507,7 @@ static enum outcome read_reply(const char* line, size_t len, const char* path, s
       if (result != kLeftToFull) {
         char what[640];
         snprintf(what, sizeof what, "the toolgate daemon refused the request: %.64s: %.500s", code.data, message.data);
-        result = failed(a, path, "%s", what, 0);
+        result = failed(a, path, "%s", what);
       }
       refused = 1;
     }
@@ -513,7 +515,7 @@ static enum outcome read_reply(const char* line, size_t len, const char* path, s
     free(message.data);
     if (refused) return result;
   }
-  return failed(a, path, "%s", "the toolgate daemon answered something that is not a hook answer", 0);
+  return failed(a, path, "the toolgate daemon answered something that is not a hook answer");
 }
 
 /* Asks the daemon at path for the hook answer to `request` (one line). Never
@@ -523,16 +525,16 @@ static enum outcome ask_daemon(const char* path, const struct buf* request, int 
   struct stat st;
   if (stat(path, &st) != 0) {
     if (errno == ENOENT || errno == ENOTDIR) return kUnavailable;
-    return failed(a, path, "cannot reach the toolgate daemon socket: %s", strerror(errno), 0);
+    return failed(a, path, "cannot reach the toolgate daemon socket: %s", strerror(errno));
   }
   struct sockaddr_un addr;
   memset(&addr, 0, sizeof addr);
   addr.sun_family = AF_UNIX;
-  if (strlen(path) >= sizeof addr.sun_path) return failed(a, path, "%s", "the daemon socket path is too long", 0);
+  if (strlen(path) >= sizeof addr.sun_path) return failed(a, path, "the daemon socket path is too long");
   memcpy(addr.sun_path, path, strlen(path) + 1);
 
   const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) return failed(a, path, "socket(): %s", strerror(errno), 0);
+  if (fd < 0) return failed(a, path, "socket(): %s", strerror(errno));
   enum outcome result = kFailed;
   struct buf in = {0};
   if (connect(fd, (const struct sockaddr*)&addr, sizeof addr) != 0) {
@@ -541,17 +543,17 @@ static enum outcome ask_daemon(const char* path, const struct buf* request, int 
       goto done;
     }
     if (errno != EINPROGRESS && errno != EAGAIN) {
-      result = failed(a, path, "cannot connect to the toolgate daemon: %s", strerror(errno), 0);
+      result = failed(a, path, "cannot connect to the toolgate daemon: %s", strerror(errno));
       goto done;
     }
     if (!wait_for(fd, POLLOUT, deadline)) {
-      result = failed(a, path, "the toolgate daemon did not accept the connection within %d ms", NULL, timeout_ms);
+      result = failed(a, path, "the toolgate daemon did not accept the connection within %d ms", timeout_ms);
       goto done;
     }
     int err = 0;
     socklen_t len = sizeof err;
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
-      result = failed(a, path, "cannot connect to the toolgate daemon: %s", strerror(err != 0 ? err : errno), 0);
+      result = failed(a, path, "cannot connect to the toolgate daemon: %s", strerror(err != 0 ? err : errno));
       goto done;
     }
   }
@@ -568,7 +570,7 @@ static enum outcome ask_daemon(const char* path, const struct buf* request, int 
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       if (!wait_for(fd, POLLOUT, deadline)) {
-        result = failed(a, path, "the toolgate daemon did not read the request within %d ms", NULL, timeout_ms);
+        result = failed(a, path, "the toolgate daemon did not read the request within %d ms", timeout_ms);
         goto done;
       }
       continue;
@@ -584,16 +586,16 @@ static enum outcome ask_daemon(const char* path, const struct buf* request, int 
       goto done;
     }
     if (in.len > kMaxReplyBytes) {
-      result = failed(a, path, "%s", "the toolgate daemon's reply is too long", 0);
+      result = failed(a, path, "the toolgate daemon's reply is too long");
       goto done;
     }
     if (!wait_for(fd, POLLIN, deadline)) {
-      result = send_errno != 0 ? failed(a, path, "sending to the toolgate daemon failed: %s", strerror(send_errno), 0)
-                               : failed(a, path, "the toolgate daemon did not answer within %d ms", NULL, timeout_ms);
+      result = send_errno != 0 ? failed(a, path, "sending to the toolgate daemon failed: %s", strerror(send_errno))
+                               : failed(a, path, "the toolgate daemon did not answer within %d ms", timeout_ms);
       goto done;
     }
     if (!reserve(&in, 4096)) {
-      result = failed(a, path, "%s", "out of memory reading the toolgate daemon's reply", 0);
+      result = failed(a, path, "out of memory reading the toolgate daemon's reply");
       goto done;
     }
     const ssize_t n = recv(fd, in.data + in.len, in.cap - in.len, 0);
@@ -601,11 +603,11 @@ static enum outcome ask_daemon(const char* path, const struct buf* request, int 
       in.len += (size_t)n;
     } else if (n == 0 || (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)) {
       if (send_errno != 0) {
-        result = failed(a, path, "sending to the toolgate daemon failed: %s", strerror(send_errno), 0);
+        result = failed(a, path, "sending to the toolgate daemon failed: %s", strerror(send_errno));
       } else if (n == 0) {
-        result = failed(a, path, "%s", "the toolgate daemon closed the connection before answering", 0);
+        result = failed(a, path, "the toolgate daemon closed the connection before answering");
       } else {
-        result = failed(a, path, "reading from the toolgate daemon failed: %s", strerror(errno), 0);
+        result = failed(a, path, "reading from the toolgate daemon failed: %s", strerror(errno));
       }
       goto done;
     }
