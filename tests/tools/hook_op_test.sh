@@ -176,6 +176,24 @@ grep -q '"decision":"deny"' "$tmp/k.out" && grep -q 'toolgate daemon' "$tmp/k.ou
 [ "$elapsed_ms" -lt 10000 ] && ok || bad "daemon killed mid-request: took ${elapsed_ms} ms"
 rm -f "$sock"
 
+# ---- a daemon with rule packs: a rule's deny names the rule in the human text ------------
+"$tg" serve --socket "$tmp/run/rules.sock" --policy "$root/rules/examples/with-packs.json" 2>"$tmp/serve-rules.err" &
+daemon_pid=$!
+for _ in $(seq 100); do
+  ask "$tmp/run/rules.sock" '{"v":1,"id":0,"op":"ping"}' 2>/dev/null | grep -q pong && break
+  sleep 0.1
+done
+printf '{"conversation_id":"c","hook_event_name":"beforeShellExecution","command":"rm -rf /home/dev/project","cwd":"/home/dev/project"}' \
+  > "$tmp/in/cursor_rm.json"
+printf '{"session_id":"s","hook_event_name":"PreToolUse","tool_name":"Bash","cwd":"/home/dev/project","tool_input":{"command":"git reset --hard HEAD~3"}}' \
+  > "$tmp/in/claude_rm.json"
+for f in "$tmp/in/cursor_rm.json" "$tmp/in/claude_rm.json" "$fx/cursor/before_shell_ask.json" "$fx/cursor/before_shell_allow.json"; do
+  same "rule packs" "$f" --agent claude-dev --socket "$tmp/run/rules.sock"
+done
+out=$("$shim" --agent claude-dev --socket "$tmp/run/rules.sock" < "$tmp/in/cursor_rm.json" 2>/dev/null)
+printf '%s' "$out" | grep -q '<- rule destructive-commands' && ok || bad "a rule's deny names the rule: $out"
+kill "$daemon_pid"; wait "$daemon_pid" 2>/dev/null; daemon_pid=
+
 # ---- fake daemons ---------------------------------------------------------------------
 # MODE close: reads the request and closes. garbage: answers a line that is no
 # reply. old: a daemon from before the op (unknown_op for hook, a deny for decide).
