@@ -9,6 +9,7 @@
 #include "hooks/daemon_client.h"
 #include "sandbox/forward.h"
 #include "toolgate/daemon_protocol.h"
+#include "util/utf8.h"
 
 namespace toolgate::hooks {
 namespace {
@@ -112,21 +113,56 @@ std::optional<HookAnswer> AnswerViaDaemon(const HookOptions& options, const std:
     return DenyAnswer("toolgate could not judge this call, so it is blocked: " + d.error.message + " (" +
                       d.error.location + ")");
   }
+  return AnswerFromDecisions(options, calls, d.decisions, d.shell_sandboxed);
+}
+
+HookAnswer AnswerFromDecisions(const HookOptions& options, const std::vector<ToolCall>& calls,
+                               const std::vector<const Decision*>& decisions, const std::vector<bool>& shell_sandboxed) {
+  // What AnswerFromDecisions makes of these decisions' ToJson(Decision, false)
+  // objects, read from the Decisions themselves (the daemon's hook op has
+  // them); tests/tools/hook_op_test.sh holds both paths to the same bytes.
   std::size_t worst = 0;
-  for (std::size_t i = 0; i < d.decisions.size(); ++i) {
-    if (*VerdictFromName(d.decisions[i]["verdict"].get<std::string>()) >
-        *VerdictFromName(d.decisions[worst]["verdict"].get<std::string>())) {
+  for (std::size_t i = 0; i < decisions.size(); ++i) {
+    if (decisions[i]->verdict > decisions[worst]->verdict) worst = i;
+  }
+  const Decision& w = *decisions[worst];
+  HookAnswer answer;
+  answer.verdict = w.verdict;
+  answer.reason_for_model = w.MessageForModel();
+  answer.reason_for_human = std::string(VerdictName(w.verdict)) + " (agent " + SanitizeUtf8(w.agent_id) + ", profile " +
+                            w.profile + ", via daemon)";
+  for (const Finding* f : w.Reasons()) {
+    answer.reason_for_human += std::string("\n  ") + VerdictName(f->verdict) + " " + SubjectName(f->subject) + " " +
+                               SanitizeUtf8(f->target);
+    if (f->grant != nullptr) {
+      answer.reason_for_human +=
+          " <- " + f->grant->id + " (" + f->grant->file + ":" + f->grant->json_path + ")";
+    } else if (f->rule != nullptr) {
+      answer.reason_for_human += " <- rule " + f->rule->id;
+    }
+    if (!f->note.empty()) answer.reason_for_human += " [" + SanitizeUtf8(f->note) + "]";
+  }
+  ForwardIntoSandbox(options, shell_sandboxed[worst], w.profile, calls, &answer);
+  return answer;
+}
+
+HookAnswer AnswerFromDecisions(const HookOptions& options, const std::vector<ToolCall>& calls,
+                               const std::vector<json>& decisions, const std::vector<bool>& shell_sandboxed) {
+  std::size_t worst = 0;
+  for (std::size_t i = 0; i < decisions.size(); ++i) {
+    if (*VerdictFromName(decisions[i]["verdict"].get<std::string>()) >
+        *VerdictFromName(decisions[worst]["verdict"].get<std::string>())) {
       worst = i;
     }
   }
-  const json& w = d.decisions[worst];
+  const json& w = decisions[worst];
   HookAnswer answer;
   answer.verdict = *VerdictFromName(w["verdict"].get<std::string>());
   answer.reason_for_model = StringMember(w, "message", {});
   answer.reason_for_human = HumanFromJson(w);
   // The daemon judged with its policy, and says with the decision whether
   // that policy runs this agent's shell commands sandboxed.
-  ForwardIntoSandbox(options, d.shell_sandboxed[worst], StringMember(w, "profile", {}), calls, &answer);
+  ForwardIntoSandbox(options, shell_sandboxed[worst], StringMember(w, "profile", {}), calls, &answer);
   return answer;
 }
 

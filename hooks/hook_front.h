@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "hooks/adapter.h"
+#include "toolgate/decision.h"
 
 namespace toolgate {
 class Policy;
@@ -90,6 +91,18 @@ ReadHook ReadHookInput(std::string_view input, const HookOptions& options);
 // applies the policy's ask_fallback.
 std::optional<HookAnswer> AnswerViaDaemon(const HookOptions& options, const std::vector<ToolCall>& calls,
                                           bool headless = false);
+
+// The answer to the calls from the daemon's decisions, one per call in the
+// protocol's form (ToJson(Decision, false), verdicts checked) with their
+// "shell_sandboxed" flags: the most severe verdict, forwarded into the
+// sandbox when allowed and sandboxed. The daemon's "hook" op renders with it
+// too, so its answer is the one `toolgate hook` prints.
+HookAnswer AnswerFromDecisions(const HookOptions& options, const std::vector<ToolCall>& calls,
+                               const std::vector<nlohmann::json>& decisions, const std::vector<bool>& shell_sandboxed);
+// The same answer from the Decisions themselves, without writing them out as
+// JSON first (the daemon's hook op, which has them).
+HookAnswer AnswerFromDecisions(const HookOptions& options, const std::vector<ToolCall>& calls,
+                               const std::vector<const Decision*>& decisions, const std::vector<bool>& shell_sandboxed);
 
 // An allowed single shell call is rewritten to run inside `toolgate run` when
 // shell_sandboxed; profile is the profile judged (used when the call has no

@@ -1,5 +1,6 @@
 #include "server/dispatcher.h"
 
+#include <algorithm>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -10,25 +11,32 @@
 
 #include "sandbox/forward.h"
 #include "session/session_json.h"
+#include "server/hook_op.h"
 #include "server/request.h"
 #include "toolgate/ask_fallback.h"
 
 namespace toolgate::server {
 namespace {
 
-// One request of a batch and what it earned.
-struct Slot {
-  enum class Kind { kError, kPong, kDecision, kObject } kind = Kind::kError;
-  nlohmann::json body;  // kObject: the session op's reply members
+// One call judged: a decide request's, or one of a hook request's.
+struct Judged {
   std::shared_ptr<const TemporaryGrants> grants;  // the session's grants the decision may point into
-  std::string id;
-  ProtocolError error = ProtocolError::kInternal;
-  std::string message;
-  std::optional<ToolCall> call;  // parsed call (decisions); empty when it never parsed
+  std::optional<ToolCall> call;  // parsed call; empty when it never parsed
   std::string raw_call;          // the call's JSON text when it never parsed (for the log)
   Decision decision;
   std::string model_message;     // decision.MessageForModel(): made once, for the log and the reply
   bool shell_sandboxed = false;  // an allowed shell call the policy runs inside `toolgate run`
+};
+
+// One request of a batch and what it earned.
+struct Slot {
+  enum class Kind { kError, kPong, kDecision, kObject, kHook } kind = Kind::kError;
+  nlohmann::json body;  // kObject: the session op's reply members
+  std::string id;
+  ProtocolError error = ProtocolError::kInternal;
+  std::string message;
+  std::vector<Judged> judged;  // kDecision: one; kHook: one per call of the hook input
+  std::optional<HookJob> hook;  // kHook
 };
 
 // The same fail-closed answer `toolgate check --log` gives when the record
@@ -104,9 +112,116 @@ void HandleSessionOp(const Request& req, const Engine& engine, const PeerInfo& p
       s->body = {{"session", req.session}, {"revoked", req.grant_id}};
       return;
     case Op::kDecide:
-    case Op::kPing: break;
+    case Op::kPing:
+    case Op::kHook: break;
   }
   fail(ProtocolError::kInternal, "not a session op");
+}
+
+// Judges one call object as a decide request's, into *j.
+// Judges a call that parsed: the session's phase and grants, the decision,
+// the ask fallback and learning mode before the log records it.
+void JudgeParsed(const Engine& engine, ToolCall call, bool headless, SessionRegistry* sessions, bool learn_mode,
+                 Judged* j) {
+  if (sessions != nullptr) {
+    SessionSnapshot session = sessions->Snapshot(call.session_id);
+    call.phase = std::move(session.phase);
+    j->grants = std::move(session.grants);
+  }
+  j->decision = engine.Decide(call, j->grants.get());
+  if (headless) ApplyAskFallback(engine.policy(), &j->decision);  // before the log records it
+  if (learn_mode) ApplyLearnMode(&j->decision);
+  // A rule asked to move the session on: its next call sees the new phase.
+  if (sessions != nullptr && j->decision.requested_phase && !call.session_id.empty()) {
+    if (auto e = sessions->SetPhase(call.session_id, *j->decision.requested_phase, "rule")) {
+      spdlog::warn("toolgate serve: a rule's phase request was refused: {}", e->message);
+    }
+  }
+  // Only an allowed shell call is forwarded; the profile lookup is skipped for the rest.
+  j->shell_sandboxed = j->decision.verdict == Verdict::kAllow && call.tool_name == "Bash" &&
+                       sandbox::ProfileRunsShellSandboxed(engine.policy(), call.agent_id);
+  j->call = std::move(call);
+}
+
+void JudgeCall(const Engine& engine, nlohmann::json request_call, bool headless, bool too_big,
+               SessionRegistry* sessions, bool learn_mode, Judged* j) {
+  // The input moves into the ToolCall instead of being copied: the parser
+  // sees an empty object in its place, which it judges the same way.
+  nlohmann::json input;
+  const auto in = request_call.find("tool_input");
+  const bool moved = !too_big && in != request_call.end() && in->is_object();
+  if (moved) input = std::exchange(*in, nlohmann::json::object());
+  Result<ToolCall> call = ToolCallFromRequest(request_call);
+  if (moved) {
+    if (call) {
+      call->tool_input = std::move(input);
+    } else {
+      request_call["tool_input"] = std::move(input);
+    }
+  }
+  if (call && !too_big) {
+    JudgeParsed(engine, std::move(*call), headless, sessions, learn_mode, j);
+  } else {
+    // The same located deny DecideText gives for the same text.
+    j->raw_call = request_call.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    j->decision = engine.DecideText(j->raw_call);
+    if (learn_mode) ApplyLearnMode(&j->decision);  // stays a deny: it could not be judged
+  }
+}
+
+int Depth(const nlohmann::json& v) {
+  int deepest = 0;
+  if (v.is_object() || v.is_array()) {
+    for (const auto& child : v) deepest = std::max(deepest, Depth(child));
+    return deepest + 1;
+  }
+  return 0;
+}
+
+// The refusal the decide requests `toolgate hook` sends for these calls
+// would earn (a line over the daemon's limit, a call nested deeper than the
+// policy allows), or nullopt when none would be refused.
+// sizes: each call's JSON text size.
+std::optional<std::pair<ProtocolError, std::string>> CheckHookCalls(const HookJob& job,
+                                                                     const std::vector<std::size_t>& sizes,
+                                                                     std::size_t max_message_bytes,
+                                                                     const PolicySettings& settings) {
+  for (std::size_t i = 0; i < job.calls.size(); ++i) {
+    const nlohmann::json& call = job.calls[i];
+    // {"call":<call>,"headless":true,"id":N,"op":"decide","v":1}
+    const std::size_t line = sizes[i] +
+                             std::string_view(R"({"call":,"id":,"op":"decide","v":1})").size() +
+                             (job.headless ? std::string_view(R"(,"headless":true)").size() : 0) +
+                             std::to_string(i + 1).size();
+    if (line > max_message_bytes) {
+      return std::pair{ProtocolError::kInputTooLarge,
+                       "the hook input's call " + std::to_string(i + 1) + " passes this daemon's request line limit of " +
+                           std::to_string(max_message_bytes) + " bytes"};
+    }
+    if (Depth(call) > settings.max_json_depth) {
+      return std::pair{ProtocolError::kNestingTooDeep,
+                       "the hook input's call " + std::to_string(i + 1) + " is nested deeper than " +
+                           std::to_string(settings.max_json_depth) + " levels"};
+    }
+  }
+  return std::nullopt;
+}
+
+// A hook request's reply: the hook's output from the slot's decisions.
+void AppendHook(std::string* out, const Slot& s) {
+  try {
+    std::vector<const Decision*> decisions;
+    std::vector<bool> sandboxed;
+    decisions.reserve(s.judged.size());
+    for (const Judged& j : s.judged) {
+      decisions.push_back(&j.decision);
+      sandboxed.push_back(j.shell_sandboxed);
+    }
+    AppendHookReply(out, s.id, AnswerHookJob(*s.hook, decisions, sandboxed));
+  } catch (const std::exception& e) {
+    spdlog::error("toolgate serve: internal error while answering a hook request: {}", e.what());
+    AppendErrorReply(out, s.id, ProtocolError::kInternal, "internal error while answering the hook request");
+  }
 }
 
 }  // namespace
@@ -128,33 +243,9 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
   // policy's own depth limit, as `toolgate check` gives it.
   const InputLimits line_limits{max_message_bytes_, settings.max_json_depth + 1};
 
-  // Judges a call that parsed: the session's phase and grants, the decision,
-  // the ask fallback and learning mode before the log records it.
-  const auto judge = [&](ToolCall call, bool headless, Slot* s) {
-    if (sessions_ != nullptr) {
-      SessionSnapshot session = sessions_->Snapshot(call.session_id);
-      call.phase = std::move(session.phase);
-      s->grants = std::move(session.grants);
-    }
-    s->decision = engine->Decide(call, s->grants.get());
-    if (headless) ApplyAskFallback(engine->policy(), &s->decision);  // before the log records it
-    if (learn_mode_) ApplyLearnMode(&s->decision);
-    // A rule asked to move the session on: its next call sees the new phase.
-    if (sessions_ != nullptr && s->decision.requested_phase && !call.session_id.empty()) {
-      if (auto e = sessions_->SetPhase(call.session_id, *s->decision.requested_phase, "rule")) {
-        spdlog::warn("toolgate serve: a rule's phase request was refused: {}", e->message);
-      }
-    }
-    // Only an allowed shell call is forwarded; the profile lookup is skipped for the rest.
-    s->shell_sandboxed = s->decision.verdict == Verdict::kAllow && call.tool_name == "Bash" &&
-                         sandbox::ProfileRunsShellSandboxed(engine->policy(), call.agent_id);
-    s->call = std::move(call);
-  };
-
   thread_local std::vector<Slot> slots;
   slots.clear();
   slots.resize(lines.size());
-  std::size_t decisions = 0;
   for (std::size_t i = 0; i < lines.size(); ++i) {
     Slot& s = slots[i];
     try {
@@ -170,8 +261,8 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
         if (fast) {
           s.id = std::move(fast->id);
           s.kind = Slot::Kind::kDecision;
-          ++decisions;
-          judge(std::move(fast->call), fast->headless, &s);
+          s.judged.resize(1);
+          JudgeParsed(*engine, std::move(fast->call), fast->headless, sessions_, learn_mode_, &s.judged[0]);
           continue;
         }
       }
@@ -188,42 +279,49 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
         s.kind = Slot::Kind::kPong;
         continue;
       }
+      if (req.op == Op::kHook) {
+        s.kind = Slot::Kind::kHook;
+        s.hook = ReadHookJob(std::move(req.hook));
+        thread_local std::vector<std::size_t> sizes;
+        sizes.clear();
+        // A single call's JSON text is at most 4.5 times the input it came
+        // from (a number like 9e15 is written out in full) plus a few fixed
+        // members: a small one cannot reach a limit, and is not written out.
+        const bool small = s.hook->calls.size() == 1 &&
+                           lines[i].size() * 8 + 4096 <= std::min(max_message_bytes_, settings.max_input_bytes);
+        for (const nlohmann::json& c : s.hook->calls) {
+          sizes.push_back(small ? 0 : c.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size());
+        }
+        if (auto refused = CheckHookCalls(*s.hook, sizes, max_message_bytes_, settings)) {
+          // What the decide requests of `toolgate hook` would be refused
+          // with: the shim runs `toolgate hook`, which gets the same refusal.
+          s.kind = Slot::Kind::kError;
+          s.error = refused->first;
+          s.message = std::move(refused->second);
+          continue;
+        }
+        s.judged.resize(s.hook->calls.size());
+        for (std::size_t c = 0; c < s.hook->calls.size(); ++c) {
+          JudgeCall(*engine, std::move(s.hook->calls[c]), s.hook->headless, sizes[c] > settings.max_input_bytes,
+                    sessions_, learn_mode_, &s.judged[c]);
+        }
+        continue;
+      }
       if (req.op != Op::kDecide) {
         HandleSessionOp(req, *engine, peer, sessions_, &s);
         continue;
       }
       s.kind = Slot::Kind::kDecision;
-      ++decisions;
       // A call bigger than the policy's own input limit is judged as the
       // in-process engine judges it: a located input_too_large deny.
       const bool too_big = lines[i].size() > settings.max_input_bytes &&
                            req.call.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size() >
                                settings.max_input_bytes;
-      // The input moves into the ToolCall instead of being copied: the parser
-      // sees an empty object in its place, which it judges the same way.
-      nlohmann::json input;
-      const auto in = req.call.find("tool_input");
-      const bool moved = !too_big && in != req.call.end() && in->is_object();
-      if (moved) input = std::exchange(*in, nlohmann::json::object());
-      Result<ToolCall> call = ToolCallFromRequest(req.call);
-      if (moved) {
-        if (call) {
-          call->tool_input = std::move(input);
-        } else {
-          req.call["tool_input"] = std::move(input);
-        }
-      }
-      if (call && !too_big) {
-        judge(std::move(*call), req.headless, &s);
-      } else {
-        // The same located deny DecideText gives for the same text.
-        s.raw_call = req.call.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-        s.decision = engine->DecideText(s.raw_call);
-        if (learn_mode_) ApplyLearnMode(&s.decision);  // stays a deny: it could not be judged
-      }
+      s.judged.resize(1);
+      JudgeCall(*engine, std::move(req.call), req.headless, too_big, sessions_, learn_mode_, &s.judged[0]);
     } catch (const std::exception& e) {
       spdlog::error("toolgate serve: internal error while handling a request: {}", e.what());
-      if (s.kind == Slot::Kind::kDecision) --decisions;
+      s.judged.clear();  // nothing of this request is logged or answered but the error
       s.kind = Slot::Kind::kError;
       s.error = ProtocolError::kInternal;
       s.message = "internal error while handling the request";
@@ -231,8 +329,10 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
   }
 
   // The message for the model goes into both the record and the reply: made once.
+  std::size_t decisions = 0;
   for (Slot& s : slots) {
-    if (s.kind == Slot::Kind::kDecision) s.model_message = s.decision.MessageForModel();
+    decisions += s.judged.size();
+    for (Judged& j : s.judged) j.model_message = j.decision.MessageForModel();
   }
 
   // Session events (phase changes, grants created, revoked, expired) go to
@@ -245,10 +345,11 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
     if (events_failed) {
       spdlog::error("toolgate serve: audit log: session events: {}", events_failed->message);
       for (Slot& s : slots) {
-        if (s.kind == Slot::Kind::kDecision) {
-          DenyUnlogged(&s.decision, *events_failed);
-          s.model_message = s.decision.MessageForModel();
-          s.shell_sandboxed = false;
+        for (Judged& j : s.judged) {
+          DenyUnlogged(&j.decision, *events_failed);
+          j.model_message = j.decision.MessageForModel();
+          j.model_message = j.decision.MessageForModel();
+          j.shell_sandboxed = false;
         }
       }
     }
@@ -259,8 +360,7 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
     thread_local std::vector<AuditEntry> entries;
     entries.clear();
     for (const Slot& s : slots) {
-      if (s.kind != Slot::Kind::kDecision) continue;
-      entries.push_back(AuditEntry{s.call ? &*s.call : nullptr, s.raw_call, &s.decision, &peer, &s.model_message});
+      for (const Judged& j : s.judged) entries.push_back(AuditEntry{j.call ? &*j.call : nullptr, j.raw_call, &j.decision, &peer, &j.model_message});
     }
     Result<AppendReceipt> r = log_->AppendBatch(entries, !defer_sync_);
     if (r && r->sync_pending) sync_seq = r->seq;
@@ -268,10 +368,9 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
       spdlog::error("toolgate serve: audit log: {}{}; denying {} decision(s)", r.error().message,
                     r.error().location.empty() ? "" : " (" + r.error().location + ")", decisions);
       for (Slot& s : slots) {
-        if (s.kind == Slot::Kind::kDecision) {
-          DenyUnlogged(&s.decision, r.error());
-          s.model_message = s.decision.MessageForModel();
-          s.shell_sandboxed = false;
+        for (Judged& j : s.judged) {
+          DenyUnlogged(&j.decision, r.error());
+          j.shell_sandboxed = false;
         }
       }
     }
@@ -281,8 +380,11 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
     switch (s.kind) {
       case Slot::Kind::kError: AppendErrorReply(out, s.id, s.error, s.message); break;
       case Slot::Kind::kPong: AppendPongReply(out, s.id, engine->policy().digest()); break;
-      case Slot::Kind::kDecision: AppendDecisionReply(out, s.id, s.decision, s.shell_sandboxed, &s.model_message); break;
+      case Slot::Kind::kDecision:
+        AppendDecisionReply(out, s.id, s.judged[0].decision, s.judged[0].shell_sandboxed, &s.judged[0].model_message);
+        break;
       case Slot::Kind::kObject: AppendObjectReply(out, s.id, s.body); break;
+      case Slot::Kind::kHook: AppendHook(out, s); break;
     }
   }
   return sync_seq;

@@ -3,6 +3,8 @@
 // together (AuditLog::AppendBatch: one write, one fdatasync when needed)
 // before any reply of the batch exists, so no answer ever leaves without its
 // record; if the log refuses them, every decision of the batch becomes a deny.
+// A hook request (server/hook_op.h) is judged as one decide request per call
+// of its input, logged alike, and answered in its client's dialect.
 #pragma once
 
 #include <cstddef>

@@ -155,9 +155,48 @@ std::variant<Request, RequestError> ParseRequest(std::string_view line, const In
     }
     return req;
   }
+  if (name == "hook") {
+    req.op = Op::kHook;
+    // Optional strings; a present member of another type is a bad request.
+    const auto text = [&](const char* key, std::optional<std::string>* into) -> bool {
+      const auto it = doc.find(key);
+      if (it == doc.end()) return true;
+      if (!it->is_string()) {
+        err.code = ProtocolError::kBadRequest;
+        err.message = std::string("\"") + key + "\" must be a string";
+        return false;
+      }
+      *into = std::move(it->get_ref<std::string&>());
+      return true;
+    };
+    std::optional<std::string> input, client, toolgate, policy;
+    if (!text("input", &input) || !text("client", &client) || !text("agent", &req.hook.agent) ||
+        !text("session", &req.hook.session) || !text("toolgate", &toolgate) || !text("policy", &policy)) {
+      return err;
+    }
+    if (!input) {
+      err.code = ProtocolError::kBadRequest;
+      err.message = "missing \"input\" (the hook client's stdin text)";
+      return err;
+    }
+    if (client && !client->empty()) {
+      req.hook.client = ClientFromName(*client);
+      if (req.hook.client == Client::kUnknown || req.hook.client == Client::kCanonical ||
+          req.hook.client == Client::kMcp) {
+        err.code = ProtocolError::kBadRequest;
+        err.message = "\"client\" must be claude, copilot, codex, gemini, cursor or \"\" (detect)";
+        return err;
+      }
+    }
+    req.hook.input = std::move(*input);
+    req.hook.toolgate_path = toolgate.value_or("");
+    req.hook.policy_path = policy.value_or("");
+    return req;
+  }
   if (name != "decide") {
     err.code = ProtocolError::kUnknownOp;
-    err.message = "unknown op \"" + name + "\"; known: decide, ping, phase_set, phase_get, grant, grants, revoke";
+    err.message =
+        "unknown op \"" + name + "\"; known: decide, hook, ping, phase_set, phase_get, grant, grants, revoke";
     return err;
   }
   req.op = Op::kDecide;

@@ -30,7 +30,19 @@ enum class ProtocolError {
 };
 const char* ProtocolErrorName(ProtocolError code);  // "malformed_json", ...
 
-enum class Op { kDecide, kPing, kPhaseSet, kPhaseGet, kGrant, kGrants, kRevoke };
+enum class Op { kDecide, kPing, kPhaseSet, kPhaseGet, kGrant, kGrants, kRevoke, kHook };
+
+// A "hook" request: a hook client's raw input and the shim's options that
+// change the answer. The daemon answers with exactly what `toolgate hook`
+// would print (engine/server/hook_op.h), so the shim only pumps bytes.
+struct HookRequest {
+  std::string input;                   // the client's stdin text, as read
+  Client client = Client::kUnknown;    // kUnknown: detect from the input's shape
+  std::optional<std::string> agent;    // --agent / $TOOLGATE_AGENT, when the shim has one
+  std::optional<std::string> session;  // --session
+  std::string toolgate_path;           // the full toolgate binary, for a call forwarded into the sandbox
+  std::string policy_path;             // --policy, absolute; "" = the embedded default
+};
 
 struct Request {
   std::string id;       // the request's id as JSON text, echoed verbatim in the reply
@@ -46,6 +58,7 @@ struct Request {
   // "headless": true: the caller cannot ask a human, so an ask follows the
   // policy's ask_fallback (include/toolgate/ask_fallback.h) before it is logged.
   bool headless = false;
+  HookRequest hook;  // for hook
 };
 
 // Whether op changes a session (phase_set, grant, revoke): only root or the

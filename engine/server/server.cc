@@ -210,6 +210,11 @@ void Server::WorkerLoop() {
 }
 
 void Server::Accept() {
+  // The first connection accepted here is served by this worker at once: a
+  // hook shim sends its request right after connecting, so it is usually
+  // there already, and handing it to another worker through epoll would
+  // cost a thread wake-up on every short-lived connection.
+  std::shared_ptr<Connection> first;
   for (int i = 0; i < 64 && !stopping_.load(); ++i) {
     const int fd = ::accept4(listener_.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
@@ -224,7 +229,7 @@ void Server::Accept() {
     }
     auto c = std::make_shared<Connection>();
     c->fd = fd;
-    c->armed_in = true;  // armed below, before any other thread can see it
+    c->armed_in = first != nullptr;  // armed below (or served), before any other thread can see it
     c->peer = PeerOf(fd);
     {
       std::lock_guard<std::mutex> lk(conns_mu_);
@@ -240,12 +245,15 @@ void Server::Accept() {
       conns_.emplace(c->id, c);
     }
     epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLONESHOT;
+    // Registered disarmed (no events) when it is served below: Serve arms it.
+    ev.events = first == nullptr ? EPOLLONESHOT : EPOLLIN | EPOLLONESHOT;
     ev.data.u64 = c->id;
     if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
       spdlog::error("toolgate serve: epoll_ctl: {}", ErrnoText(errno));
       Close(c.get());
+      continue;
     }
+    if (first == nullptr) first = std::move(c);
   }
   if (stopping_.load()) return;
   epoll_event ev{};
@@ -254,6 +262,13 @@ void Server::Accept() {
   // ENOENT: ReplaceListener swapped the socket under this worker and arms the new one itself.
   if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listener_.fd, &ev) != 0 && errno != ENOENT) {
     spdlog::critical("toolgate serve: cannot re-arm the listening socket: {}", ErrnoText(errno));
+  }
+  if (first == nullptr) return;
+  try {
+    Serve(first.get());  // reads what is there (maybe nothing yet) and arms it for the rest
+  } catch (const std::exception& e) {
+    spdlog::error("toolgate serve: dropping a connection (pid {}): {}", first->peer.pid.value_or(-1), e.what());
+    Close(first.get());
   }
 }
 

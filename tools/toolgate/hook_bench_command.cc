@@ -40,10 +40,12 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kUsage =
-    "usage: toolgate hook-bench [--iterations N] [--shim PATH] [--floor PATH] [--python-hook FILE] [--node-hook FILE]\n"
+    "usage: toolgate hook-bench [--iterations N] [--shim PATH] [--floor PATH] [--compare-shim PATH]\n"
+    "                           [--python-hook FILE] [--node-hook FILE]\n"
     "  Spawns each hook command N times (default 100) with a Claude PreToolUse input and reads its answer.\n"
     "  --shim / --floor: toolgate-hook and toolgate-hook-floor (default: beside this binary, or in the\n"
     "  build tree's tools/toolgate-hook/).\n"
+    "  --compare-shim: another toolgate-hook build (an older one, say), measured with the daemon in the same turns.\n"
     "  --python-hook / --node-hook: run this script with python3 / node instead of the built-in hook that only\n"
     "  parses the input and prints an allow (it must answer the input, an allowed `git status`, with an allow).\n";
 
@@ -233,7 +235,7 @@ int RunHookBench(const std::vector<std::string>& argv) {
     std::cout << kUsage;
     return 0;
   }
-  Args args(argv, {"--iterations", "--shim", "--floor", "--python-hook", "--node-hook"}, {});
+  Args args(argv, {"--iterations", "--shim", "--floor", "--compare-shim", "--python-hook", "--node-hook"}, {});
   if (!args.ok() || !args.positional().empty()) {
     std::cerr << "toolgate hook-bench: " << (args.ok() ? "unexpected argument " + args.positional()[0] : args.error())
               << "\n" << kUsage;
@@ -276,6 +278,10 @@ int RunHookBench(const std::vector<std::string>& argv) {
     const std::vector<std::string> env = {"TOOLGATE_BIN=" + self};
     cases.push_back({"toolgate-hook, daemon", {shim, "--agent", "claude-dev", "--socket", sock}, env, {}, ""});
     cases.push_back({"toolgate-hook, no daemon", {shim, "--agent", "claude-dev", "--socket", no_sock}, env, {}, ""});
+  }
+  if (const auto other = args.value("--compare-shim")) {
+    const std::vector<std::string> env = {"TOOLGATE_BIN=" + self};
+    cases.push_back({"compared shim, daemon", {*other, "--agent", "claude-dev", "--socket", sock}, env, {}, ""});
   }
   cases.push_back({"toolgate hook, daemon", {self, "hook", "--agent", "claude-dev", "--socket", sock}, {}, {}, ""});
   cases.push_back({"toolgate hook, no daemon", {self, "hook", "--agent", "claude-dev", "--socket", no_sock}, {}, {}, ""});

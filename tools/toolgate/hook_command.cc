@@ -20,7 +20,9 @@ constexpr const char* kHookUsage =
     "                     [--state DIR] [--timeout-ms N] [--mode enforce|learn] < input.json\n"
     "  --mode learn: judge in-process and allow what the policy would deny or ask, recording the\n"
     "                policy's verdict with \"mode\":\"learn\" (never the default)\n"
-    "  --state DIR: the persistent tg.state store for in-process decisions (the daemon keeps its own)\n";
+    "  --state DIR: the persistent tg.state store for in-process decisions (the daemon keeps its own)\n"
+    "  --daemon-failure TEXT: the daemon was asked and failed (TEXT says how): the call is denied in the\n"
+    "                client's form, judged by nobody (how toolgate-hook fails closed)\n";
 
 }  // namespace
 
@@ -31,6 +33,7 @@ int RunHook(const std::vector<std::string>& argv) {
   }
   std::vector<std::string> value_flags = DecisionValueFlags();
   value_flags.push_back("--client");
+  value_flags.push_back("--daemon-failure");
   Args args(argv, value_flags, DecisionSwitches());
   hooks::HookOptions options;
   std::string usage_error;
@@ -63,6 +66,19 @@ int RunHook(const std::vector<std::string>& argv) {
 
   // One byte past the limit is enough to see that an input is too large.
   const std::string input = ReadStdinBounded(hooks::kMaxHookInputBytes);
+  if (const auto failure = args.value("--daemon-failure")) {
+    // toolgate-hook asked the daemon and it failed: the deny it would have
+    // printed itself, in the form this input's client honors.
+    const hooks::ReadHook read = hooks::ReadHookInput(input, options);
+    const hooks::HookOutput out =
+        read.adapter == nullptr
+            ? read.failed.output
+            : read.adapter->Render(read.parsed.context,
+                                   hooks::DenyAnswer("toolgate could not judge this call, so it is blocked: " + *failure));
+    WriteAll(STDOUT_FILENO, out.stdout_text);
+    if (!out.stderr_text.empty()) WriteAll(STDERR_FILENO, out.stderr_text);
+    return out.exit_code;
+  }
   const hooks::HookRun run = hooks::RunHook(input, options);
   WriteAll(STDOUT_FILENO, run.output.stdout_text);
   if (!run.output.stderr_text.empty()) WriteAll(STDERR_FILENO, run.output.stderr_text);

@@ -231,3 +231,102 @@ TEST_CASE("an allowed shell call says shell_sandboxed when the agent's profile r
   const Engine engine(policy);
   CHECK(Comparable(replies[0]["decision"]) == Comparable(ToJson(engine.DecideText(kAllowed), false)));
 }
+
+namespace {
+
+// A hook request line for the client's raw input text.
+std::string HookLine(int id, const std::string& input, const std::string& extra = "") {
+  return R"({"v":1,"id":)" + std::to_string(id) + R"(,"op":"hook","agent":"claude-dev")" + extra +
+         R"(,"input":)" + json(input).dump() + "}";
+}
+
+}  // namespace
+
+TEST_CASE("a hook request is answered in the client's dialect, its members in a fixed order, each call logged") {
+  auto policy = ExamplePolicy();
+  REQUIRE(policy);
+  EngineHolder engines(policy);
+  TempDir dir;
+  AuditLogOptions o;
+  o.path = dir / "decisions.jsonl";
+  auto log = AuditLog::Open(o);
+  REQUIRE(log);
+  Dispatcher dispatcher(&engines, log->get(), 1u << 20);
+
+  const std::string claude_deny =
+      R"({"session_id":"s1","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"cat ~/.ssh/id_rsa"}})";
+  const std::string gemini_deny =
+      R"({"session_id":"s1","hook_event_name":"BeforeTool","tool_name":"run_shell_command","tool_input":{"command":"cat ~/.ssh/id_rsa"}})";
+  const std::string patch =
+      R"({"session_id":"s1","turn_id":"t","hook_event_name":"PreToolUse","tool_name":"apply_patch","tool_input":{"command":)"
+      R"("*** Begin Patch\n*** Add File: a.txt\n+a\n*** Add File: b.txt\n+b\n*** End Patch\n"}})";
+  const std::vector<std::string> lines = {
+      HookLine(1, claude_deny),
+      HookLine(2, gemini_deny, R"(,"client":"gemini")"),
+      HookLine(3, "not json"),
+      HookLine(4, patch),
+      R"({"v":1,"id":5,"op":"hook","input":7})",
+  };
+  std::vector<std::string_view> views(lines.begin(), lines.end());
+  std::string out;
+  dispatcher.HandleLines(views, SomePeer(), &out);
+  const std::vector<json> replies = Lines(out);
+  REQUIRE(replies.size() == 5);
+
+  // The fixed member order a minimal reader relies on.
+  CHECK(out.rfind(R"({"v":1,"id":1,"ok":true,"exit":0,"stdout":")", 0) == 0);
+  for (int i = 0; i < 4; ++i) {
+    CHECK(replies[i]["ok"] == true);
+    CHECK(replies[i].size() == 6);  // v, id, ok, exit, stdout, stderr
+  }
+  CHECK(out.find(R"(,"ok":true,"exit":2,"stdout":")") != std::string::npos);
+
+  const json claude = json::parse(replies[0]["stdout"].get<std::string>());
+  CHECK(claude["hookSpecificOutput"]["permissionDecision"] == "deny");
+  CHECK(claude["hookSpecificOutput"]["permissionDecisionReason"].get<std::string>().find("id_rsa") != std::string::npos);
+  CHECK(replies[0]["stderr"] == "");
+
+  const json gemini = json::parse(replies[1]["stdout"].get<std::string>());
+  CHECK(gemini["decision"] == "deny");
+
+  CHECK(replies[2]["exit"] == 2);  // unreadable input: Claude's robust deny, exit 2
+  CHECK(replies[2]["stderr"].get<std::string>().find("malformed") != std::string::npos);
+
+  CHECK(replies[3]["exit"] == 0);  // a Codex patch: one call per file, the verdict the most severe
+  CHECK(replies[4]["ok"] == false);
+  CHECK(replies[4]["error"]["code"] == "bad_request");
+
+  // Logged: claude, gemini, and the patch's two files; nothing for the unreadable input.
+  REQUIRE(!(*log)->Close());
+  const std::vector<json> records = ReadLog(o.path);
+  REQUIRE(records.size() == 4);
+  CHECK(records[0]["verdict"] == "deny");
+  CHECK(records[0]["agent"]["uid"] == 4242);
+  CHECK(records[1]["call"]["client"] == "gemini");
+  CHECK(records[2]["call"]["client"] == "codex");
+  CHECK(records[3]["call"]["client"] == "codex");
+}
+
+TEST_CASE("a hook input whose decide requests would be refused is refused alike, for toolgate hook to ask itself") {
+  auto policy = ExamplePolicy();
+  REQUIRE(policy);
+  EngineHolder engines(policy);
+  Dispatcher dispatcher(&engines, nullptr, 4096);
+  const std::string big = R"({"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":")" +
+                          std::string(5000, 'x') + R"("}})";
+  // Copilot's toolArgs as a JSON string is parsed on its own (depth 64 at
+  // most), so the call holding it is one level deeper than the policy allows.
+  std::string nested = "1";
+  for (int i = 0; i < 63; ++i) nested = "[" + nested + "]";
+  const std::string deep =
+      R"({"sessionId":"s","toolName":"bash","toolArgs":)" + json(R"({"command":"ls","d":)" + nested + "}").dump() + "}";
+  const std::vector<std::string> lines = {HookLine(1, big), HookLine(2, deep)};
+  std::vector<std::string_view> views(lines.begin(), lines.end());
+  std::string out;
+  dispatcher.HandleLines(views, SomePeer(), &out);
+  const std::vector<json> replies = Lines(out);
+  REQUIRE(replies.size() == 2);
+  CHECK(replies[0]["error"]["code"] == "input_too_large");
+  CHECK(replies[1].contains("error"));
+  CHECK(replies[1].value("error", json::object()).value("code", "") == "nesting_too_deep");
+}

@@ -255,3 +255,31 @@ TEST_CASE("the one-pass decide reader agrees with ParseRequest on every line it 
   CHECK(lines > 150);
   CHECK(counts.fast - fast_before > 300);
 }
+
+TEST_CASE("hook requests carry the raw input and the shim's options; bad members are bad requests") {
+  Request h = RequestOf(
+      R"({"v":1,"id":1,"op":"hook","input":"{\"tool_name\":\"Bash\"}\n","client":"gemini","agent":"a","session":"s",)"
+      R"("toolgate":"/usr/bin/toolgate","policy":"/etc/p.json"})");
+  CHECK(h.op == Op::kHook);
+  CHECK(h.hook.input == "{\"tool_name\":\"Bash\"}\n");
+  CHECK(h.hook.client == Client::kGemini);
+  CHECK(h.hook.agent == std::optional<std::string>("a"));
+  CHECK(h.hook.session == std::optional<std::string>("s"));
+  CHECK(h.hook.toolgate_path == "/usr/bin/toolgate");
+  CHECK(h.hook.policy_path == "/etc/p.json");
+  Request detect = RequestOf(R"({"v":1,"id":2,"op":"hook","input":"","client":""})");
+  CHECK(detect.hook.client == Client::kUnknown);
+  CHECK(!detect.hook.agent);  // absent is not empty: the input's own identity stays
+  CHECK(!detect.hook.session);
+  CHECK(RequestOf(R"({"v":1,"id":2,"op":"hook","input":"","agent":""})").hook.agent == std::optional<std::string>(""));
+
+  CHECK(ErrorOf(R"({"v":1,"id":3,"op":"hook"})").code == ProtocolError::kBadRequest);
+  CHECK(ErrorOf(R"({"v":1,"id":3,"op":"hook"})").id == "3");
+  CHECK(ErrorOf(R"({"v":1,"id":3,"op":"hook","input":{}})").code == ProtocolError::kBadRequest);
+  CHECK(ErrorOf(R"({"v":1,"id":3,"op":"hook","input":"","session":1})").code == ProtocolError::kBadRequest);
+  CHECK(ErrorOf(R"({"v":1,"id":3,"op":"hook","input":"","client":"nosuch"})").code == ProtocolError::kBadRequest);
+  CHECK(ErrorOf(R"({"v":1,"id":3,"op":"hook","input":"","client":"mcp"})").code == ProtocolError::kBadRequest);
+  CHECK(ErrorOf(R"({"v":1,"id":3,"op":"hook","input":"","client":"canonical"})").code == ProtocolError::kBadRequest);
+  CHECK(ErrorOf("{\"v\":1,\"id\":3,\"op\":\"hook\",\"input\":\"\xff\"}").code == ProtocolError::kInvalidUtf8);
+  CHECK(ErrorOf(R"({"v":1,"id":3,"op":"hooks","input":""})").message.find("hook") != std::string::npos);
+}
