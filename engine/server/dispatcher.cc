@@ -40,8 +40,10 @@ struct Slot {
 };
 
 // The same fail-closed answer `toolgate check --log` gives when the record
-// cannot be written: what cannot be logged is not allowed.
-void DenyUnlogged(Decision* d, const Error& failure) {
+// cannot be written: what cannot be logged is not allowed. The message for
+// the model is made again from the deny, and nothing is forwarded.
+void DenyUnlogged(Judged* j, const Error& failure) {
+  Decision* d = &j->decision;
   LeaveLearnMode(d);  // a learning-mode allow needs its record as much as any other
   d->verdict = Verdict::kDeny;
   d->error = Error{ErrorCode::kInternal, "the decision could not be written to the audit log: " + failure.message,
@@ -51,6 +53,8 @@ void DenyUnlogged(Decision* d, const Error& failure) {
   f.subject = Subject::kCall;
   f.note = "the audit log is unavailable, so nothing is allowed";
   d->findings.push_back(std::move(f));
+  j->model_message = d->MessageForModel();
+  j->shell_sandboxed = false;
 }
 
 // Who may change sessions: root and the daemon's own user. Agents connect
@@ -346,10 +350,7 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
       spdlog::error("toolgate serve: audit log: session events: {}", events_failed->message);
       for (Slot& s : slots) {
         for (Judged& j : s.judged) {
-          DenyUnlogged(&j.decision, *events_failed);
-          j.model_message = j.decision.MessageForModel();
-          j.model_message = j.decision.MessageForModel();
-          j.shell_sandboxed = false;
+          DenyUnlogged(&j, *events_failed);
         }
       }
     }
@@ -369,8 +370,7 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
                     r.error().location.empty() ? "" : " (" + r.error().location + ")", decisions);
       for (Slot& s : slots) {
         for (Judged& j : s.judged) {
-          DenyUnlogged(&j.decision, r.error());
-          j.shell_sandboxed = false;
+          DenyUnlogged(&j, r.error());
         }
       }
     }

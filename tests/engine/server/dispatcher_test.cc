@@ -137,6 +137,8 @@ TEST_CASE("when the log refuses the batch, every decision in it is a deny naming
   CHECK(replies[0]["decision"]["verdict"] == "deny");
   CHECK(replies[0]["decision"]["error"]["code"] == "internal");
   CHECK(replies[0]["decision"]["error"]["message"].get<std::string>().find("audit log") != std::string::npos);
+  // The message for the model is the deny's, not the one made before the log refused.
+  CHECK(replies[0]["decision"]["message"].get<std::string>().find("audit log") != std::string::npos);
   CHECK(replies[1]["pong"] == true);
 }
 
