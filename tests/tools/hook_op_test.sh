@@ -71,18 +71,16 @@ import json, sys
 d = sys.argv[1]
 def put(name, obj):
     open(f"{d}/{name}", "w").write(json.dumps(obj))
-deep = {}
-cur = deep
-for _ in range(70):
-    cur["x"] = {}
-    cur = cur["x"]
-put("deep70.json", {"hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_input": {"command": "ls", "d": deep}})
-deep = {}
-cur = deep
-for _ in range(62):
-    cur["x"] = {}
-    cur = cur["x"]
-put("deep62.json", {"hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_input": {"command": "ls", "d": deep}})
+def nested(depth):
+    deep = {}
+    cur = deep
+    for _ in range(depth):
+        cur["x"] = {}
+        cur = cur["x"]
+    return deep
+for depth in (70, 62):
+    put(f"deep{depth}.json", {"hook_event_name": "PreToolUse", "tool_name": "Bash",
+                              "tool_input": {"command": "ls", "d": nested(depth)}})
 # Just under 1 MiB, but full of quotes: its request line passes 1 MiB (the shim hands it to toolgate hook).
 put("quotes.json", {"hook_event_name": "PreToolUse", "tool_name": "Bash",
                     "tool_input": {"command": "echo " + '\\"' * 250000}})
