@@ -1,5 +1,8 @@
 #include "hooks/copilot.h"
 
+#include <cmath>
+#include <cstdint>
+
 #include "hooks/claude.h"
 
 namespace toolgate::hooks {
@@ -38,6 +41,13 @@ class Copilot final : public Adapter {
     call.tool_input = std::move(args).value();
     if (const auto ts = input.find("timestamp"); ts != input.end() && !ts->is_null()) {
       if (!ts->is_number()) return Error{ErrorCode::kWrongType, "timestamp must be a number (ms)", "/timestamp"};
+      // Milliseconds since the epoch; a value no int64 can hold (or NaN) is
+      // refused rather than converted (a float cast out of range is undefined).
+      constexpr double kLimit = 9.2e18;  // below 2^63
+      const bool fits = ts->is_number_unsigned()  ? ts->get<std::uint64_t>() <= static_cast<std::uint64_t>(INT64_MAX)
+                        : ts->is_number_integer() ? true
+                                                  : std::fabs(ts->get<double>()) < kLimit;
+      if (!fits) return Error{ErrorCode::kWrongType, "timestamp is out of range (ms since the epoch)", "/timestamp"};
       call.timestamp_ms = ts->is_number_integer() ? ts->get<std::int64_t>() : static_cast<std::int64_t>(ts->get<double>());
     }
     // The event is named by the hook configuration, not the input: a toolResult

@@ -174,6 +174,17 @@ TEST_CASE("Copilot: Claude-shaped input is answered in both forms") {
   CHECK(o["hookSpecificOutput"]["permissionDecision"] == "deny");
 }
 
+TEST_CASE("Copilot: a timestamp no int64 can hold is an error, not a conversion") {
+  for (const json& ts : {json(1.76385600763856e20), json(-1e19), json(std::uint64_t{1} << 63)}) {
+    auto e = CopilotAdapter().Parse(json{{"toolName", "bash"}, {"toolArgs", json::object()}, {"timestamp", ts}});
+    REQUIRE_FALSE(e.ok());
+    CHECK(e.error().location == "/timestamp");
+  }
+  auto ok = CopilotAdapter().Parse(json{{"toolName", "bash"}, {"toolArgs", json::object()}, {"timestamp", 1763856007638.5}});
+  REQUIRE(ok.ok());
+  CHECK(ok->calls[0].timestamp_ms == 1763856007638);
+}
+
 TEST_CASE("Copilot: malformed toolArgs are errors") {
   auto e = CopilotAdapter().Parse(json{{"toolName", "bash"}, {"toolArgs", "{not json"}});
   REQUIRE_FALSE(e.ok());
