@@ -1,19 +1,17 @@
 #include "util/sha256.h"
 
-#include <openssl/evp.h>
+// The one-shot SHA256_Init/Update/Final are deprecated in OpenSSL 3 in favour
+// of EVP, but they are the same block function without the provider layer:
+// the first EVP_MD_fetch in a process loads the default provider and reads
+// openssl.cnf, some 5 million instructions, more than the rest of a
+// `toolgate run` start takes to load the policy whose digest it wants.
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 
 #include <array>
-#include <memory>
 #include <stdexcept>
 
 namespace toolgate {
-namespace {
-
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-};
-
-}  // namespace
 
 std::string Sha256Hex(std::string_view bytes) {
   std::string out(64, '0');
@@ -22,21 +20,14 @@ std::string Sha256Hex(std::string_view bytes) {
 }
 
 void Sha256HexTo(std::string_view bytes, char* hex) {
-  // The digest is fetched once and each thread keeps one context: EVP_Digest
-  // looks the algorithm up in the provider tables and allocates a context on
-  // every call, which cost more than hashing a short input (the decision log
-  // digests every call's input).
-  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  thread_local std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
-  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-  unsigned int len = 0;
-  if (sha256 == nullptr || !ctx || EVP_DigestInit_ex(ctx.get(), sha256, nullptr) != 1 ||
-      EVP_DigestUpdate(ctx.get(), bytes.data(), bytes.size()) != 1 ||
-      EVP_DigestFinal_ex(ctx.get(), md.data(), &len) != 1 || len != 32) {
+  SHA256_CTX ctx;
+  std::array<unsigned char, SHA256_DIGEST_LENGTH> md{};
+  if (SHA256_Init(&ctx) != 1 || SHA256_Update(&ctx, bytes.data(), bytes.size()) != 1 ||
+      SHA256_Final(md.data(), &ctx) != 1) {
     throw std::runtime_error("sha256 failed in libcrypto");
   }
   static constexpr char kHex[] = "0123456789abcdef";
-  for (unsigned int i = 0; i < len; ++i) {
+  for (std::size_t i = 0; i < md.size(); ++i) {
     hex[2 * i] = kHex[md[i] >> 4];
     hex[2 * i + 1] = kHex[md[i] & 0xf];
   }
