@@ -1,5 +1,6 @@
 #include "effects/effects_sink.h"
 
+#include <functional>
 #include <utility>
 
 namespace toolgate::effects {
@@ -11,7 +12,20 @@ std::string_view ShortenUtf8(std::string_view text, std::size_t max_bytes) {
   return text.substr(0, end);
 }
 
-EffectsSink::EffectsSink(Effects& out, std::size_t work_budget) : out_(out), budget_(work_budget) {}
+EffectsSink::EffectsSink(Effects& out, std::size_t work_budget)
+    : out_(out), budget_(work_budget), path_index_(0, PathIndexHash{&out.paths}, PathIndexEqual{&out.paths}) {}
+
+std::size_t EffectsSink::PathIndexHash::operator()(std::size_t i) const {
+  const PathEffect& e = (*paths)[i];
+  const std::size_t h = std::hash<std::string_view>{}(e.path);
+  return e.access == PathAccess::kWrite ? ~h : h;
+}
+
+bool EffectsSink::PathIndexEqual::operator()(std::size_t a, std::size_t b) const {
+  const PathEffect& x = (*paths)[a];
+  const PathEffect& y = (*paths)[b];
+  return x.access == y.access && x.path == y.path;
+}
 
 bool EffectsSink::FirstTime(std::string key) { return seen_.insert(std::move(key)).second; }
 
@@ -34,10 +48,6 @@ std::string ExecKey(const ExecEffect& e) {
   std::string key = "x\x1f" + e.source + "\x1f" + e.resolved;
   for (const std::string& arg : e.argv) key.append("\x1f").append(arg);
   return key;
-}
-std::string PathKey(std::string_view path, PathAccess access) {
-  std::string key = access == PathAccess::kRead ? "r\x1f" : "w\x1f";
-  return key.append(path);
 }
 std::string HostKey(std::string_view host, int port, std::string_view scheme) {
   std::string key = "h\x1f";
@@ -73,9 +83,19 @@ void EffectsSink::AddExec(ExecEffect exec) {
 void EffectsSink::AddPath(std::string path, std::string_view raw, PathAccess access,
                           std::string_view source) {
   if (!Room(out_.paths.size(), "paths")) return;
-  const auto same = [&](const PathEffect& e) { return e.access == access && e.path == path; };
-  const auto key_of = [](const PathEffect& e) { return PathKey(e.path, e.access); };
-  if (!Fresh(out_.paths, paths_hashed_, same, key_of, [&] { return PathKey(path, access); })) return;
+  // As Fresh, with path_index_ for seen_: short lists are scanned; from
+  // kLinearDedupe entries on every entry's index is in path_index_, and a new
+  // entry is added, then taken back if the set already had its equal.
+  if (!paths_hashed_) {
+    for (const PathEffect& e : out_.paths) {
+      if (e.access == access && e.path == path) return;
+    }
+    if (out_.paths.size() >= kLinearDedupe) {
+      path_index_.reserve(2 * out_.paths.size());
+      for (std::size_t i = 0; i < out_.paths.size(); ++i) path_index_.insert(i);
+      paths_hashed_ = true;
+    }
+  }
   PathEffect effect;
   effect.path = std::move(path);
   effect.raw = std::string(raw);
@@ -84,6 +104,7 @@ void EffectsSink::AddPath(std::string path, std::string_view raw, PathAccess acc
   // Calls that touch paths usually touch a few: one allocation, not 1, 2, 4.
   if (out_.paths.capacity() == 0) out_.paths.reserve(4);
   out_.paths.push_back(std::move(effect));
+  if (paths_hashed_ && !path_index_.insert(out_.paths.size() - 1).second) out_.paths.pop_back();
 }
 
 bool EffectsSink::FreshHost(const ParsedUrl& host) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <vector>
 
 #include "effects/path_normalizer.h"
 #include "effects/url.h"
@@ -59,10 +60,23 @@ class EffectsSink {
   bool Fresh(const List& list, bool& hashed, Same same, KeyOf key_of, NewKey new_key);
   bool FreshHost(const ParsedUrl& host);
 
+  // Path effects, once hashed, are found by their index in out_.paths: the
+  // set hashes and compares the entries themselves, so adding a path builds
+  // no key string (a glob adds hundreds).
+  struct PathIndexHash {
+    const std::vector<PathEffect>* paths;
+    std::size_t operator()(std::size_t i) const;
+  };
+  struct PathIndexEqual {
+    const std::vector<PathEffect>* paths;
+    bool operator()(std::size_t a, std::size_t b) const;
+  };
+
   Effects& out_;
   std::size_t budget_;
   bool exhausted_ = false;
   std::unordered_set<std::string> seen_;
+  std::unordered_set<std::size_t, PathIndexHash, PathIndexEqual> path_index_;
   bool execs_hashed_ = false, paths_hashed_ = false, hosts_hashed_ = false;
   bool urls_hashed_ = false, emails_hashed_ = false, unknowns_hashed_ = false;
   PathCache path_cache_;

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <unordered_set>
 #include <utility>
@@ -1121,7 +1122,17 @@ void ShellInterpreter::ExpandGlob(const Field& field, const ShellState& state, s
   options.cache = sink_.path_cache();
   std::size_t matches = 0;
   std::size_t entries = 0;
-  std::unordered_set<std::string> seen;  // out's paths, once it is worth hashing them
+  // out's paths by index, once it is worth hashing them: the set hashes the
+  // strings in out, so a match costs no copy of its path.
+  struct OutHash {
+    const std::vector<std::string>* paths;
+    std::size_t operator()(std::size_t i) const { return std::hash<std::string_view>{}((*paths)[i]); }
+  };
+  struct OutEqual {
+    const std::vector<std::string>* paths;
+    bool operator()(std::size_t a, std::size_t b) const { return (*paths)[a] == (*paths)[b]; }
+  };
+  std::unordered_set<std::size_t, OutHash, OutEqual> seen(0, OutHash{&out}, OutEqual{&out});
   bool hashing = false;
   for (const std::string& dir : dirs) {
     std::vector<GlobMatch> names;
@@ -1150,11 +1161,14 @@ void ShellInterpreter::ExpandGlob(const Field& field, const ShellState& state, s
       if (result.path.empty()) continue;
       // out holds each path once; a set keeps that linear for large globs.
       if (!hashing && out.size() + names.size() > 16) {
-        seen.insert(out.begin(), out.end());
+        seen.reserve(out.size() + names.size());
+        for (std::size_t i = 0; i < out.size(); ++i) seen.insert(i);
         hashing = true;
       }
-      if (hashing ? seen.insert(result.path).second
-                  : std::find(out.begin(), out.end(), result.path) == out.end()) {
+      if (hashing) {
+        out.push_back(std::move(result.path));
+        if (!seen.insert(out.size() - 1).second) out.pop_back();  // its equal is there already
+      } else if (std::find(out.begin(), out.end(), result.path) == out.end()) {
         out.push_back(std::move(result.path));
       }
     }

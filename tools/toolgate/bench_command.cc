@@ -7,6 +7,10 @@
 #include <iomanip>
 #include <iostream>
 #include <sstream>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "cli_io.h"
 #include "commands.h"
@@ -64,14 +68,56 @@ std::string LoadAverage() {
   return one;
 }
 
+// The calls with the highest median Engine::Decide time: the ones that set
+// p99 when every call counts equally. "above p99" is the share of all samples
+// slower than the overall p99 that the call accounts for.
+void PrintSlowest(const std::vector<double>& ns, double p99_us, const std::vector<std::string_view>& texts,
+                  std::size_t count) {
+  const std::size_t n = texts.size();
+  std::vector<std::vector<double>> per_call(n);
+  std::size_t above_total = 0;
+  std::vector<std::size_t> above(n, 0);
+  for (std::size_t i = 0; i < ns.size(); ++i) {
+    per_call[i % n].push_back(ns[i]);
+    if (ns[i] / 1000.0 > p99_us) {
+      ++above[i % n];
+      ++above_total;
+    }
+  }
+  std::vector<std::pair<double, std::size_t>> medians;
+  for (std::size_t c = 0; c < n; ++c) {
+    std::vector<double>& v = per_call[c];
+    if (v.empty()) continue;
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+    medians.emplace_back(v[v.size() / 2] / 1000.0, c);
+  }
+  std::sort(medians.begin(), medians.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  count = std::min(count, medians.size());
+  std::cout << "\nslowest " << count << " of " << n << " calls by median Engine::Decide time (samples per call: "
+            << (ns.size() + n - 1) / n << ")\n";
+  std::cout << std::right << std::setw(6) << "#" << std::setw(11) << "median us" << std::setw(11) << "above p99"
+            << "  call\n";
+  for (std::size_t k = 0; k < count; ++k) {
+    const auto [median, c] = medians[k];
+    const double share = above_total == 0 ? 0.0 : 100.0 * static_cast<double>(above[c]) / static_cast<double>(above_total);
+    std::string shown(texts[c]);
+    if (shown.size() > 140) shown = shown.substr(0, 140) + "...";
+    std::cout << std::setw(6) << c << std::fixed << std::setprecision(2) << std::setw(11) << median
+              << std::setprecision(1) << std::setw(10) << share << "%  " << shown << "\n";
+  }
+}
+
 }  // namespace
 
 int RunBench(const std::vector<std::string>& argv) {
-  Args args(argv, {"--policy", "--calls", "--iterations", "--calls-policy"}, {});
+  Args args(argv, {"--policy", "--calls", "--iterations", "--calls-policy", "--slowest"}, {});
   if (!args.ok() || !args.positional().empty()) {
     std::cerr << "usage: toolgate bench [--policy FILE] [--calls FILE.jsonl] [--calls-policy NAME] [--iterations N]\n"
+                 "                      [--slowest N]\n"
                  "  --calls-policy NAME  take the corpus cases written for policy NAME (default: the --policy file's\n"
-                 "                       name), e.g. judge default.json's corpus under with-packs.json\n";
+                 "                       name), e.g. judge default.json's corpus under with-packs.json\n"
+                 "  --slowest N          also list the N calls whose median Engine::Decide time is highest, with\n"
+                 "                       their share of all samples above the overall p99\n";
     return kExitUsage;
   }
   const std::string policy_path = args.value("--policy").value_or("");
@@ -93,8 +139,12 @@ int RunBench(const std::vector<std::string>& argv) {
   }
   const std::vector<std::string> texts = LoadCalls(text, policy_name);
   std::vector<ToolCall> calls;
+  std::vector<std::string_view> call_texts;  // calls[i]'s text, for --slowest
   for (const std::string& t : texts) {
-    if (auto c = ParseToolCall(t)) calls.push_back(std::move(*c));
+    if (auto c = ParseToolCall(t)) {
+      calls.push_back(std::move(*c));
+      call_texts.push_back(t);
+    }
   }
   if (calls.empty()) {
     std::cerr << "toolgate bench: no calls to measure\n";
@@ -102,13 +152,24 @@ int RunBench(const std::vector<std::string>& argv) {
   }
   long iterations = 200000;
   if (const auto n = args.value("--iterations")) iterations = std::max(1L, std::strtol(n->c_str(), nullptr, 10));
+  long slowest = 0;
+  if (const auto n = args.value("--slowest")) {
+    char* end = nullptr;
+    slowest = std::strtol(n->c_str(), &end, 10);
+    if (n->empty() || *end != '\0' || slowest < 1 || slowest > 100000) {
+      std::cerr << "toolgate bench: --slowest needs a number from 1 to 100000\n";
+      return kExitUsage;
+    }
+  }
 
   const Engine engine(policy);
   const bool with_rules = policy->rules() != nullptr;
   int verdicts[3] = {0, 0, 0};
   for (const ToolCall& c : calls) ++verdicts[static_cast<int>(engine.Decide(c).verdict)];
 
-  const auto run = [&](auto&& decide_one) {
+  // Sample i is call i % calls.size(): `samples` (when given) keeps them in
+  // that order for the per-call breakdown of --slowest.
+  const auto run = [&](auto&& decide_one, std::vector<double>* samples = nullptr) {
     std::vector<double> ns;
     ns.reserve(static_cast<std::size_t>(iterations));
     const auto begin = Clock::now();
@@ -117,14 +178,18 @@ int RunBench(const std::vector<std::string>& argv) {
       decide_one(static_cast<std::size_t>(i) % calls.size());
       ns.push_back(static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count()));
     }
-    return Summarize(std::move(ns), std::chrono::duration<double>(Clock::now() - begin).count());
+    const double seconds = std::chrono::duration<double>(Clock::now() - begin).count();
+    if (samples != nullptr) *samples = ns;
+    return Summarize(std::move(ns), seconds);
   };
   const std::string load = LoadAverage();  // before this process adds to it
   volatile int sink = 0;
   // Warm caches and the allocator before measuring.
   for (std::size_t i = 0; i < calls.size() * 10; ++i) sink = sink + static_cast<int>(engine.Decide(calls[i % calls.size()]).verdict);
 
-  const Stats decide = run([&](std::size_t i) { sink = sink + static_cast<int>(engine.Decide(calls[i]).verdict); });
+  std::vector<double> decide_samples;
+  const Stats decide = run([&](std::size_t i) { sink = sink + static_cast<int>(engine.Decide(calls[i]).verdict); },
+                           slowest > 0 ? &decide_samples : nullptr);
   const Stats text_decide =
       run([&](std::size_t i) { sink = sink + static_cast<int>(engine.DecideText(texts[i]).verdict); });
 
@@ -143,6 +208,7 @@ int RunBench(const std::vector<std::string>& argv) {
             << "\n";
   Print("Engine::Decide (parsed ToolCall)", decide);
   Print("Engine::DecideText (JSON + decide)", text_decide);
+  if (slowest > 0) PrintSlowest(decide_samples, decide.p99_us, call_texts, static_cast<std::size_t>(slowest));
   if (with_rules) {
     std::cout << "\ntargets (with rule packs): p50 <= 10 us, p99 <= 50 us -> "
               << (decide.p50_us <= 10.0 && decide.p99_us <= 50.0 ? "met" : "NOT met") << "\n";

@@ -135,6 +135,43 @@ TEST_CASE("each kind of path resolves as the kernel would") {
   CHECK_FALSE(IsPlainDirectory(tmp.path + "/ws/link/ssl", options));
 }
 
+// After a link the rest of the path may be checked in one openat2 when it
+// has no link at all; every other shape must still come out as the
+// component-by-component walk gives it.
+TEST_CASE("the tail after a link resolves as the walk would") {
+  TempDir tmp;
+  const std::string t = tmp.path;
+  std::filesystem::create_directories(t + "/d/a/b/c/d");
+  { std::ofstream(t + "/d/a/b/c/d/file") << "x"; }
+  std::filesystem::create_directories(t + "/ws");
+  std::filesystem::create_directory_symlink("../d/a", t + "/ws/up");
+  // Every component of the tail exists and none is a link.
+  CHECK(Resolved(t + "/ws/up/b/c/d/file").path == t + "/d/a/b/c/d/file");
+  CHECK(Resolved(t + "/ws/up/./b//c/d/file").path == t + "/d/a/b/c/d/file");
+  // A missing component, a file used as a directory, `..` inside the tail.
+  CHECK(Resolved(t + "/ws/up/b/c/missing/x/y").path == t + "/d/a/b/c/missing/x/y");
+  CHECK(Resolved(t + "/ws/up/b/c/d/file/x/y").path == t + "/d/a/b/c/d/file/x/y");
+  CHECK(Resolved(t + "/ws/up/b/c/../c/d/file").path == t + "/d/a/b/c/d/file");
+  // A link in the middle of the tail and as its last component.
+  std::filesystem::create_directory_symlink("/etc", t + "/d/a/b/c/d/etc");
+  CHECK(Resolved(t + "/ws/up/b/c/d/etc/passwd").path == "/etc/passwd");
+  std::filesystem::create_symlink("/etc/hostname", t + "/d/a/b/c/d/host");
+  CHECK(Resolved(t + "/ws/up/b/c/d/host").path == "/etc/hostname");
+  // A link made after a first resolution is seen by the next one: nothing is
+  // remembered between resolutions.
+  CHECK(Resolved(t + "/ws/up/b/c/d/file").path == t + "/d/a/b/c/d/file");
+  std::filesystem::rename(t + "/d/a/b/c/d", t + "/d/a/b/c/moved");
+  std::filesystem::create_directory_symlink("/etc", t + "/d/a/b/c/d");
+  CHECK(Resolved(t + "/ws/up/b/c/d/file").path == "/etc/file");
+  // The /proc and /dev rules still apply after a link.
+  std::filesystem::create_directory_symlink("/proc/self/root/etc", t + "/ws/procroot");
+  CHECK(Resolved(t + "/ws/procroot/ssl/certs/x/y").path == "/etc/ssl/certs/x/y");
+  std::filesystem::create_directory_symlink("/proc/1/root/etc", t + "/ws/pid1");
+  CHECK(Resolved(t + "/ws/pid1/ssl/certs/x/y").path == "/etc/ssl/certs/x/y");
+  std::filesystem::create_directory_symlink("/dev/fd", t + "/ws/fds");
+  CHECK(Resolved(t + "/ws/fds/1/a/b/c").path == "/dev/fd/1/a/b/c");
+}
+
 TEST_CASE("symlink loops are bounded") {
   TempDir tmp;
   std::filesystem::create_symlink(tmp.path + "/b", tmp.path + "/a");
