@@ -391,8 +391,11 @@ void Server::Serve(Connection* c) {
     }
     if (!c->dead) c->FlushLocked(synced());
     may_read = !c->dead && !c->close_after_output && !c->socket_full && c->queued_bytes < kMaxQueuedBytes;
-    // A batch that read nothing new (only what an earlier turn left) ends the turn.
-    if (got == turn_start || !keep_serving || stopping_.load()) break;
+    // A batch that read nothing new (only what an earlier turn left) ends the
+    // turn, and so does one whose replies wait for an fdatasync: the client
+    // sends little more until they go out, so the connection waits armed, as
+    // it always did, and the next turn judges what gathered meanwhile.
+    if (got == turn_start || !keep_serving || c->pending() || stopping_.load()) break;
   }
 
   // Re-arm (or close) under the lock, so the sync thread sees a consistent owner.
