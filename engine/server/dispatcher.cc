@@ -122,11 +122,12 @@ void HandleSessionOp(const Request& req, const Engine& engine, const PeerInfo& p
   fail(ProtocolError::kInternal, "not a session op");
 }
 
-// Judges one call object as a decide request's, into *j.
 // Judges a call that parsed: the session's phase and grants, the decision,
-// the ask fallback and learning mode before the log records it.
-void JudgeParsed(const Engine& engine, ToolCall call, bool headless, SessionRegistry* sessions, bool learn_mode,
+// the ask fallback and learning mode before the log records it. The call is
+// moved into *j first and judged there, not moved again after.
+void JudgeParsed(const Engine& engine, ToolCall&& parsed, bool headless, SessionRegistry* sessions, bool learn_mode,
                  Judged* j) {
+  ToolCall& call = j->call.emplace(std::move(parsed));
   if (sessions != nullptr) {
     SessionSnapshot session = sessions->Snapshot(call.session_id);
     call.phase = std::move(session.phase);
@@ -144,7 +145,6 @@ void JudgeParsed(const Engine& engine, ToolCall call, bool headless, SessionRegi
   // Only an allowed shell call is forwarded; the profile lookup is skipped for the rest.
   j->shell_sandboxed = j->decision.verdict == Verdict::kAllow && call.tool_name == "Bash" &&
                        sandbox::ProfileRunsShellSandboxed(engine.policy(), call.agent_id);
-  j->call = std::move(call);
 }
 
 void JudgeCall(const Engine& engine, nlohmann::json request_call, bool headless, bool too_big,

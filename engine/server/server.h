@@ -85,6 +85,10 @@ class Server {
   mutable std::mutex conns_mu_;
   std::unordered_map<std::uint64_t, std::shared_ptr<Connection>> conns_;
   std::uint64_t next_id_ = 16;  // below: the stop eventfd and the listener
+  // conns_.size(), readable without conns_mu_: a worker keeps serving one
+  // connection batch after batch only while no connection can be left
+  // waiting for a worker (no more connections than workers).
+  std::atomic<std::size_t> live_connections_{0};
 };
 
 }  // namespace toolgate::server

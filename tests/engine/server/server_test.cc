@@ -3,6 +3,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -117,6 +119,48 @@ TEST_CASE("concurrent pipelining clients each get every reply, in order; the log
     ++records;
   }
   CHECK(records == kClients * kRequests);
+  VerifyOptions vo;
+  vo.paths = {d.dir / "decisions.jsonl"};
+  CHECK(VerifyLog(vo).ok());
+}
+
+TEST_CASE("a client that keeps sending while its batches are judged gets every reply in order, lines split anywhere") {
+  // Fewer connections than workers: one worker judges this connection's
+  // batches one after another in the same turn while more keep arriving,
+  // including a line whose halves arrive in different reads.
+  Daemon d;
+  constexpr int kRequests = 600;
+  std::string all;
+  for (int i = 0; i < kRequests; ++i) all += DecideLine(i, i % 3 ? "git status" : "cat ~/.ssh/id_rsa");
+  const int fd = ConnectUnix(d.socket);
+  REQUIRE(fd >= 0);
+  std::thread writer([&] {
+    std::size_t at = 0;
+    std::size_t piece = 1;
+    while (at < all.size()) {
+      const std::size_t n = std::min(all.size() - at, piece * 997);  // not on line boundaries
+      SendAll(fd, all.substr(at, n));
+      at += n;
+      piece = piece % 7 + 1;
+      if (piece == 4) std::this_thread::sleep_for(std::chrono::microseconds(300));
+    }
+  });
+  const std::string answers = ReadLines(fd, kRequests);
+  writer.join();
+  ::close(fd);
+  const std::vector<json> replies = Parse(answers);
+  REQUIRE(replies.size() == kRequests);
+  for (int i = 0; i < kRequests; ++i) {
+    CHECK(replies[i]["id"] == i);
+    CHECK(replies[i]["decision"]["verdict"] == (i % 3 ? "allow" : "deny"));
+  }
+  d.server->Shutdown();
+  REQUIRE_FALSE(d.log->Close());
+  std::ifstream in(d.dir / "decisions.jsonl");
+  std::string line;
+  int records = 0;
+  while (std::getline(in, line)) ++records;
+  CHECK(records == kRequests);
   VerifyOptions vo;
   vo.paths = {d.dir / "decisions.jsonl"};
   CHECK(VerifyLog(vo).ok());
