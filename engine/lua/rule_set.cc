@@ -544,8 +544,13 @@ void RuleSet::Evaluate(const ToolCall& call, const Effects& effects, std::string
   };
   // A post event's result text: the prefilter's text checks pass when the
   // input's text or this one passes them.
-  std::string response_text;
-  if (call.tool_response) AppendStrings(*call.tool_response, &response_text, 0);
+  std::string response_text;  // built once, when first needed, like the input's
+  bool have_response_text = false;
+  const auto result_text = [&]() -> const std::string& {
+    if (!have_response_text && call.tool_response) AppendStrings(*call.tool_response, &response_text, 0);
+    have_response_text = true;
+    return response_text;
+  };
   const bool post = IsPostEvent(call);
   for (std::size_t i = 0; i < plan.rules.size(); ++i) {
     const RulePlan& r = plan.rules[i];
@@ -561,14 +566,14 @@ void RuleSet::Evaluate(const ToolCall& call, const Effects& effects, std::string
       }
       if (!hit) continue;
     }
-    if (r.min_text_bytes > 0 && call_text().size() < r.min_text_bytes && response_text.size() < r.min_text_bytes) {
+    if (r.min_text_bytes > 0 && call_text().size() < r.min_text_bytes && result_text().size() < r.min_text_bytes) {
       continue;
     }
     if (!r.contains->empty()) {
       bool hit = false;
       for (const std::string& needle : *r.contains) {
         hit = hit || call_text().find(needle) != std::string::npos ||
-              response_text.find(needle) != std::string::npos;
+              result_text().find(needle) != std::string::npos;
       }
       if (!hit) continue;
     }
@@ -590,7 +595,7 @@ void RuleSet::Evaluate(const ToolCall& call, const Effects& effects, std::string
     return;
   }
 
-  const CallTableArgs args{&call, &effects, &call_text(), &response_text};
+  const CallTableArgs args{&call, &effects, &call_text(), &result_text()};
 
   std::size_t current_enabled = static_cast<std::size_t>(-1);
   for (const std::size_t index : candidates) {
