@@ -63,6 +63,8 @@ Result<ParsedHook> ParseSnakeCaseToolHook(const json& input, Client client,
   if (!call) return call.error();
   call->client = client;
   call->agent_id.clear();
+  // Only a post event carries what the tool returned.
+  if (parsed.context.phase == HookPhase::kPre) call->tool_response.reset();
   parsed.context.client_tool = call->tool_name;
   parsed.calls.push_back(std::move(call).value());
   return parsed;

@@ -55,6 +55,10 @@ class Copilot final : public Adapter {
     if (input.contains("toolResult") || input.contains("error")) {
       parsed.context.phase = HookPhase::kPost;
       parsed.context.event = "postToolUse";
+      // {resultType, textResultForLlm} as Copilot sends it; judged by rules as call.response.
+      if (const auto result = input.find("toolResult"); result != input.end() && !result->is_null()) {
+        call.tool_response = *result;
+      }
     } else {
       parsed.context.event = "preToolUse";
     }

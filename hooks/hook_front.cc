@@ -143,6 +143,7 @@ HookAnswer AnswerFromDecisions(const HookOptions& options, const std::vector<Too
     if (!f->note.empty()) answer.reason_for_human += " [" + SanitizeUtf8(f->note) + "]";
   }
   ForwardIntoSandbox(options, shell_sandboxed[worst], w.profile, calls, &answer);
+  SetContext(decisions, &answer);
   return answer;
 }
 
@@ -163,7 +164,25 @@ HookAnswer AnswerFromDecisions(const HookOptions& options, const std::vector<Too
   // The daemon judged with its policy, and says with the decision whether
   // that policy runs this agent's shell commands sandboxed.
   ForwardIntoSandbox(options, shell_sandboxed[worst], StringMember(w, "profile", {}), calls, &answer);
+  // The rules' context lines of every call, as the daemon sent them ("context": [{rule, text}]).
+  std::vector<ContextLine> lines;
+  for (const json& d : decisions) {
+    const auto c = d.find("context");
+    if (c == d.end() || !c->is_array()) continue;
+    for (const json& line : *c) {
+      if (!line.is_object()) continue;
+      const auto text = line.find("text");
+      if (text != line.end() && text->is_string()) lines.push_back(ContextLine{StringMember(line, "rule", {}), text->get<std::string>()});
+    }
+  }
+  if (!lines.empty()) answer.additional_context = ContextText(lines);
   return answer;
+}
+
+void SetContext(const std::vector<const Decision*>& decisions, HookAnswer* answer) {
+  std::vector<ContextLine> lines;
+  for (const Decision* d : decisions) lines.insert(lines.end(), d->context.begin(), d->context.end());
+  if (!lines.empty()) answer->additional_context = ContextText(lines);
 }
 
 void ForwardIntoSandbox(const HookOptions& options, bool shell_sandboxed, const std::string& profile,

@@ -104,6 +104,11 @@ HookAnswer AnswerFromDecisions(const HookOptions& options, const std::vector<Too
 HookAnswer AnswerFromDecisions(const HookOptions& options, const std::vector<ToolCall>& calls,
                                const std::vector<const Decision*>& decisions, const std::vector<bool>& shell_sandboxed);
 
+// Sets answer->additional_context to the rules' context lines of every
+// decision (Decision::context), one per line; leaves it unset when none.
+// Whatever the verdict: context never makes an answer less severe.
+void SetContext(const std::vector<const Decision*>& decisions, HookAnswer* answer);
+
 // An allowed single shell call is rewritten to run inside `toolgate run` when
 // shell_sandboxed; profile is the profile judged (used when the call has no
 // agent). A command that cannot be wrapped safely is denied.

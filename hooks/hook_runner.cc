@@ -81,6 +81,9 @@ HookAnswer JudgeInProcess(const HookOptions& options, const std::vector<ToolCall
   if (!calls.empty() && calls[0].agent_id.empty() && policy->ProfileFor("", &profile) == nullptr) profile.clear();
   const bool sandboxed = !calls.empty() && sandbox::ProfileRunsShellSandboxed(*policy, calls[0].agent_id);
   ForwardIntoSandbox(options, sandboxed, profile, calls, &a);
+  std::vector<const Decision*> all;
+  for (const Decision& decision : decisions) all.push_back(&decision);
+  SetContext(all, &a);
   return a;
 }
 

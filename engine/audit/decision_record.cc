@@ -46,6 +46,9 @@ void AddDecision(json* out, const Decision& decision, const SecretRedactor& reda
   o["message"] = d.contains("message") ? std::move(d["message"]) : json("");
   o["reasons"] = d.contains("reasons") ? std::move(d["reasons"]) : json::array();
   if (d.contains("error")) o["error"] = std::move(d["error"]);
+  // Text rules added for the model (tg.context); absent when none, so records
+  // without it keep their form.
+  if (d.contains("context")) o["context"] = std::move(d["context"]);
   o["policy_digest"] = decision.policy_digest;
   o["latency_ns"] = decision.latency.count();
   o["effects"] = ToJson(decision.effects);
@@ -73,7 +76,7 @@ void AddDecision(json* out, const Decision& decision, const SecretRedactor& reda
   o["deciders"] = std::move(deciders);
   o["rules"] = std::move(rules);
 
-  for (const char* key : {"message", "reasons", "error", "effects"}) {
+  for (const char* key : {"message", "reasons", "error", "effects", "context"}) {
     if (o.contains(key)) redactor.RedactJson(&o[key], std::string("/") + key, redactions);
   }
 }
@@ -136,6 +139,7 @@ json DecisionMembers(const ToolCall& call, const Decision& decision, const PeerI
 
   bool invalid_utf8 = false;
   json c = ToJson(call);
+  c.erase("tool_response");  // what a tool returned is not logged: only the call and its decision
   SanitizeInPlace(&c, &invalid_utf8);
   // The digest of the input as the engine saw it, before redaction: lets an
   // investigator holding the original prove which input this record was.

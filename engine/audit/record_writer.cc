@@ -552,8 +552,8 @@ bool WriteDecisionMembers(std::string* out, const ToolCall& call, const Decision
   };
   scan.Clear();
   // The redactions of each member, listed in the order the reference path
-  // makes them: the input, then message, reasons, error, effects.
-  enum { kInput, kMessage, kReasons, kError, kEffects, kMembers };
+  // makes them: the input, then message, reasons, error, effects, context.
+  enum { kInput, kMessage, kReasons, kError, kEffects, kContext, kMembers };
   thread_local std::vector<Redaction> found[kMembers];
   for (auto& f : found) f.clear();
 
@@ -650,7 +650,27 @@ bool WriteDecisionMembers(std::string* out, const ToolCall& call, const Decision
   }
   thread_local std::vector<const std::string*> ids;
   ids.clear();
-  w.Lit("},\"deciders\":[");
+  w.Lit("}");
+  if (!decision.context.empty()) {
+    // Text rules added for the model; written only when there is some.
+    w.Lit(",\"context\":");
+    if (!member(kContext, "/context", [&] {
+          w.Lit("[");
+          for (std::size_t i = 0; i < decision.context.size(); ++i) {
+            const std::size_t item = w.EnterIndex(i);
+            w.Lit(i > 0 ? ",{\"rule\":" : "{\"rule\":");
+            w.Field("rule", decision.context[i].rule);
+            w.Lit(",\"text\":");
+            w.Field("text", decision.context[i].text);
+            w.Lit("}");
+            w.Leave(item);
+          }
+          w.Lit("]");
+        })) {
+      return false;
+    }
+  }
+  w.Lit(",\"deciders\":[");
   for (const Finding* f : reasons) {
     const std::string* id = f->grant != nullptr ? &f->grant->id : f->rule != nullptr ? &f->rule->id : nullptr;
     if (id == nullptr) continue;
@@ -718,7 +738,7 @@ bool WriteDecisionMembers(std::string* out, const ToolCall& call, const Decision
   for (const auto& list : found) total += list.size();
   if (total > 0) {
     w.Lit(",\"redactions\":[");
-    for (const int which : {kInput, kMessage, kReasons, kError, kEffects}) {
+    for (const int which : {kInput, kMessage, kReasons, kError, kEffects, kContext}) {
       for (const Redaction& r : found[which]) {
         if (listed == kMaxRedactionsListed) break;
         w.Lit(listed++ > 0 ? ",{\"kind\":" : "{\"kind\":");

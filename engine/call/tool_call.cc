@@ -83,6 +83,9 @@ std::optional<Error> RequiredToolFields(const json& obj, ToolCall* call) {
   } else {
     call->tool_input = *input;
   }
+  if (const auto response = obj.find("tool_response"); response != obj.end() && !response->is_null()) {
+    call->tool_response = *response;
+  }
   return std::nullopt;
 }
 
@@ -108,6 +111,12 @@ Client ClientFromName(std::string_view name) {
     if (name == ClientName(c)) return c;
   }
   return Client::kUnknown;
+}
+
+bool IsPostEvent(const ToolCall& call) {
+  if (call.tool_response) return true;
+  const std::string_view e = call.hook_event;
+  return e == "PostToolUse" || e == "postToolUse" || e == "AfterTool" || e.rfind("after", 0) == 0;
 }
 
 Result<json> ParseUntrustedJson(std::string_view text, const InputLimits& limits) {
@@ -187,7 +196,7 @@ namespace {
 // ParseToolCall (no DOM of the envelope). Only tool_input becomes a json.
 enum EnvelopeKey {
   kToolName, kToolInput, kAgentId, kSessionId, kHookEventName, kHookEvent, kCwd, kPhase, kPermissionMode,
-  kToolUseId, kCallId, kClient, kClientToolName, kTimestampMs, kEnvelopeKeys
+  kToolUseId, kCallId, kClient, kClientToolName, kTimestampMs, kToolResponse, kEnvelopeKeys
 };
 
 int EnvelopeKeyIndex(std::string_view key) {
@@ -196,7 +205,7 @@ int EnvelopeKeyIndex(std::string_view key) {
       {"session_id", kSessionId}, {"hook_event_name", kHookEventName}, {"hook_event", kHookEvent},
       {"cwd", kCwd}, {"phase", kPhase}, {"permission_mode", kPermissionMode}, {"tool_use_id", kToolUseId},
       {"call_id", kCallId}, {"client", kClient}, {"client_tool_name", kClientToolName},
-      {"timestamp_ms", kTimestampMs}};
+      {"timestamp_ms", kTimestampMs}, {"tool_response", kToolResponse}};
   for (const auto& [name, index] : kKeys) {
     if (key == name) return index;
   }
@@ -216,7 +225,8 @@ struct EnvelopeField {
 
 constexpr const char* kEnvelopeNames[kEnvelopeKeys] = {
     "tool_name", "tool_input", "agent_id", "session_id", "hook_event_name", "hook_event", "cwd",
-    "phase", "permission_mode", "tool_use_id", "call_id", "client", "client_tool_name", "timestamp_ms"};
+    "phase", "permission_mode", "tool_use_id", "call_id", "client", "client_tool_name", "timestamp_ms",
+    "tool_response"};
 
 // OptionalString over a found field: absent or null leaves *out alone.
 std::optional<Error> TakeOptionalString(EnvelopeField* f, EnvelopeKey key, std::string* out) {
@@ -243,6 +253,10 @@ std::optional<Error> TakeToolFields(EnvelopeField* fields, ToolCall* call) {
     return MakeError(ErrorCode::kWrongType, "tool_input must be an object", "/tool_input");
   } else {
     call->tool_input = std::move(input.value);
+  }
+  // Any JSON value: a string stays a string (the envelope keeps strings apart).
+  if (EnvelopeField& response = fields[kToolResponse]; response.present && !response.IsNull()) {
+    call->tool_response = response.is_string ? json(std::move(response.text)) : std::move(response.value);
   }
   return std::nullopt;
 }
@@ -383,6 +397,7 @@ json ToJson(const ToolCall& call) {
   out["timestamp_ms"] = call.timestamp_ms;
   out["call_id"] = call.call_id;
   if (!call.client_tool_name.empty()) out["client_tool_name"] = call.client_tool_name;
+  if (call.tool_response) out["tool_response"] = *call.tool_response;
   return out;
 }
 

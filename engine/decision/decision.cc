@@ -200,11 +200,27 @@ json ToJson(const Decision& decision, bool include_all_findings) {
                         {"message", SanitizeUtf8(decision.error->message)},
                         {"location", SanitizeUtf8(decision.error->location)}};
   }
+  if (!decision.context.empty()) {
+    json lines = json::array();
+    for (const ContextLine& c : decision.context) {
+      lines.push_back(json{{"rule", SanitizeUtf8(c.rule)}, {"text", SanitizeUtf8(c.text)}});
+    }
+    out["context"] = std::move(lines);
+  }
   if (include_all_findings) {
     json all = json::array();
     for (const Finding& f : decision.findings) all.push_back(finding_json(f));
     out["findings"] = std::move(all);
     out["effects"] = ToJson(decision.effects);
+  }
+  return out;
+}
+
+std::string ContextText(const std::vector<ContextLine>& lines) {
+  std::string out;
+  for (const ContextLine& c : lines) {
+    if (!out.empty()) out += '\n';
+    out += SanitizeUtf8(c.text);
   }
   return out;
 }

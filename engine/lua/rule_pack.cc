@@ -128,7 +128,8 @@ int RuleFn(lua_State* L) {
   for (const RuleDefinition& other : def.rules) {
     if (other.local_id == r.local_id) throw HostError("rule: duplicate id '" + r.info.id + "'");
   }
-  CheckKeys(L, 1, fn, {"id", "description", "tools", "effects", "programs", "contains", "min_text_bytes", "check"});
+  CheckKeys(L, 1, fn, {"id", "description", "tools", "effects", "programs", "contains", "min_text_bytes", "events",
+                     "check"});
   r.info.pack = def.id;
   r.info.file = def.file;
   r.info.line = CallerLine(L);
@@ -143,6 +144,10 @@ int RuleFn(lua_State* L) {
   if (const auto min = RawFieldInteger(L, 1, "min_text_bytes")) {
     if (*min < 0) throw HostError("rule " + r.info.id + ": 'min_text_bytes' must be >= 0");
     r.min_text_bytes = static_cast<std::size_t>(*min);
+  }
+  r.events = StringList(L, 1, "events", fn);
+  for (const std::string& e : r.events) {
+    if (e != "pre" && e != "post") throw HostError("rule " + r.info.id + ": unknown event '" + e + "' (known: pre, post)");
   }
   for (const std::string& e : r.effects) {
     bool known = false;

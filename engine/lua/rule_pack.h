@@ -8,7 +8,7 @@
 //          capabilities = { "http" } }
 //   rule { id = "force-push", description = "...", tools = { "Bash" },
 //          effects = { "exec" }, programs = { "git" }, contains = { "push" },
-//          min_text_bytes = 0,
+//          min_text_bytes = 0, events = { "post" },
 //          check = function(call, params) ... return tg.deny("why") end }
 #pragma once
 
@@ -34,6 +34,9 @@ struct RuleDefinition {
   std::vector<std::string> programs;  // globs over exec program basenames; empty = any
   std::vector<std::string> contains;  // the call's text (every string in tool_input) must contain one; empty = any
   std::size_t min_text_bytes = 0;     // the call's text must be at least this long
+  // "pre" / "post": the rule runs only for calls of that kind (a post call is
+  // one whose tool already ran: PostToolUse, AfterTool, ...); empty = both.
+  std::vector<std::string> events;
 };
 
 struct PackDefinition {

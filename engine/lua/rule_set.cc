@@ -116,6 +116,8 @@ struct RuleSet::RulePlan {
   const std::vector<std::string>* programs = nullptr;
   const std::vector<std::string>* contains = nullptr;
   std::size_t min_text_bytes = 0;
+  bool pre = true;   // runs for calls whose tool has not run yet
+  bool post = true;  // runs for post events (the tool ran; call.response)
 };
 
 struct RuleSet::ProfilePlan {
@@ -200,6 +202,7 @@ struct CallTableArgs {
   const ToolCall* call;
   const Effects* effects;
   const std::string* text;
+  const std::string* response_text;  // "" unless the call carries a tool response
 };
 
 // Pushes a Lua array with one element per item; push_item pushes one element.
@@ -224,12 +227,13 @@ enum Key : int {
   kKeyTool = 1, kKeyInput, kKeyAgent, kKeySession, kKeyCwd, kKeyPhase, kKeyClient, kKeyHookEvent, kKeyText,
   kKeyEffects, kKeyExecs, kKeyProgram, kKeyResolved, kKeySource, kKeyArgv, kKeyPaths, kKeyPath, kKeyRaw,
   kKeyAccess, kKeyHosts, kKeyHost, kKeyPort, kKeyScheme, kKeyUrl, kKeyUrls, kKeyEmails, kKeyBytesWritten,
-  kKeyUnknowns, kKeyWhat, kKeyDetail, kKeyCount_,
+  kKeyUnknowns, kKeyWhat, kKeyDetail, kKeyResponse, kKeyResponseText, kKeyCount_,
 };
 constexpr const char* kKeyNames[kKeyCount_] = {
     "",     "tool",   "input",    "agent",  "session", "cwd",  "phase",  "client", "hook_event", "text",
     "effects", "execs", "program", "resolved", "source", "argv", "paths", "path", "raw", "access",
     "hosts", "host", "port", "scheme", "url", "urls", "emails", "bytes_written", "unknowns", "what", "detail",
+    "response", "response_text",
 };
 const char kCallKeysTag = 0;
 
@@ -276,6 +280,11 @@ int BuildCallTable(lua_State* L) {
   SetString(L, keys, kKeyClient, ClientName(c.client));
   SetString(L, keys, kKeyHookEvent, c.hook_event);
   SetString(L, keys, kKeyText, *a->text);
+  if (c.tool_response) {
+    // Post events: what the tool returned, and all its strings newline-joined.
+    Set(L, keys, kKeyResponse, [&] { PushJson(L, *c.tool_response); });
+    SetString(L, keys, kKeyResponseText, *a->response_text);
+  }
 
   lua_rawgeti(L, keys, kKeyEffects);
   lua_createtable(L, 0, 7);
@@ -380,6 +389,10 @@ std::unique_ptr<RuleSet> RuleSet::Build(RuleSetSpec spec, PackError* error) {
         rp.programs = &def.programs;
         rp.contains = &def.contains;
         rp.min_text_bytes = def.min_text_bytes;
+        if (!def.events.empty()) {
+          rp.pre = rp.post = false;
+          for (const std::string& ev : def.events) (ev == "post" ? rp.post : rp.pre) = true;
+        }
         const std::size_t index = plan->rules.size();
         for (const std::string& glob : def.tools) {
           std::string why;
@@ -529,9 +542,20 @@ void RuleSet::Evaluate(const ToolCall& call, const Effects& effects, std::string
     have_text = true;
     return text;
   };
+  // A post event's result text: the prefilter's text checks pass when the
+  // input's text or this one passes them.
+  std::string response_text;  // built once, when first needed, like the input's
+  bool have_response_text = false;
+  const auto result_text = [&]() -> const std::string& {
+    if (!have_response_text && call.tool_response) AppendStrings(*call.tool_response, &response_text, 0);
+    have_response_text = true;
+    return response_text;
+  };
+  const bool post = IsPostEvent(call);
   for (std::size_t i = 0; i < plan.rules.size(); ++i) {
     const RulePlan& r = plan.rules[i];
     if (!r.any_tool && !tool_ok[i]) continue;
+    if (!(post ? r.post : r.pre)) continue;
     if (r.effects != 0 && (r.effects & mask) == 0) continue;
     if (!r.programs->empty()) {
       bool hit = false;
@@ -542,10 +566,15 @@ void RuleSet::Evaluate(const ToolCall& call, const Effects& effects, std::string
       }
       if (!hit) continue;
     }
-    if (r.min_text_bytes > 0 && call_text().size() < r.min_text_bytes) continue;
+    if (r.min_text_bytes > 0 && call_text().size() < r.min_text_bytes && result_text().size() < r.min_text_bytes) {
+      continue;
+    }
     if (!r.contains->empty()) {
       bool hit = false;
-      for (const std::string& needle : *r.contains) hit = hit || call_text().find(needle) != std::string::npos;
+      for (const std::string& needle : *r.contains) {
+        hit = hit || call_text().find(needle) != std::string::npos ||
+              result_text().find(needle) != std::string::npos;
+      }
       if (!hit) continue;
     }
     candidates.push_back(i);
@@ -566,7 +595,7 @@ void RuleSet::Evaluate(const ToolCall& call, const Effects& effects, std::string
     return;
   }
 
-  const CallTableArgs args{&call, &effects, &call_text()};
+  const CallTableArgs args{&call, &effects, &call_text(), &result_text()};
 
   std::size_t current_enabled = static_cast<std::size_t>(-1);
   for (const std::size_t index : candidates) {

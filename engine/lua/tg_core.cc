@@ -1,6 +1,8 @@
 // The tg table itself and the verdict helpers (tg.deny / tg.ask / tg.allow).
 #include "lua/sandbox.h"
 #include "lua/tg_api.h"
+#include "toolgate/decision.h"
+#include "util/utf8.h"
 
 namespace toolgate::lua {
 namespace {
@@ -21,6 +23,35 @@ int MakeVerdict(lua_State* L, const char* verdict, const char* fn, bool reason_r
   SetField(L, "reason", reason);
   SetField(L, "line", static_cast<lua_Integer>(line));
   SetFieldBool(L, kVerdictMarker, true);
+  return 1;
+}
+
+// tg.context(text): adds a line of text for the model to the decision (hook
+// answers carry it as additional context). It never changes the verdict.
+// The text is cut to kMaxContextBytes (at a character boundary), invalid
+// UTF-8 is replaced and control characters other than newline and tab become
+// spaces; past kMaxContextLines lines per decision, more are dropped. Returns
+// true when the line was kept.
+int Context(lua_State* L) {
+  EvalScope& scope = ScopeFor(L, "tg.context");
+  std::string_view text = ArgString(L, 1, "tg.context", "text");
+  if (scope.decision == nullptr) throw HostError("tg.context: no decision to carry the text");
+  std::vector<ContextLine>& lines = scope.decision->context;
+  if (lines.size() >= kMaxContextLines) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  if (text.size() > kMaxContextBytes) {
+    std::size_t cut = kMaxContextBytes;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
+    text = text.substr(0, cut);
+  }
+  std::string clean = SanitizeUtf8(text);
+  for (char& c : clean) {
+    if ((static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') || c == 0x7f) c = ' ';
+  }
+  lines.push_back(ContextLine{std::string(scope.rule_id), std::move(clean)});
+  lua_pushboolean(L, 1);
   return 1;
 }
 
@@ -68,6 +99,7 @@ void OpenTg(lua_State* L) {
   SetFunction(L, "deny", HostFunction<Deny>);
   SetFunction(L, "ask", HostFunction<Ask>);
   SetFunction(L, "allow", HostFunction<Allow>);
+  SetFunction(L, "context", HostFunction<Context>);
 }
 
 }  // namespace toolgate::lua

@@ -77,6 +77,16 @@ bool AppendFinding(std::string* out, const Finding& f) {
 bool AppendDecisionJson(std::string* out, const Decision& d, const std::string* message) {
   out->push_back('{');
   if (!StringMember(out, "\"agent_id\":", d.agent_id)) return false;
+  if (!d.context.empty()) {
+    out->append(",\"context\":[");
+    for (std::size_t i = 0; i < d.context.size(); ++i) {
+      if (i > 0) out->push_back(',');
+      if (!StringMember(out, "{\"rule\":", d.context[i].rule)) return false;
+      if (!StringMember(out, ",\"text\":", d.context[i].text)) return false;
+      out->push_back('}');
+    }
+    out->push_back(']');
+  }
   if (d.error) {
     out->append(",\"error\":{");
     if (!StringMember(out, "\"code\":", ErrorCodeName(d.error->code))) return false;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -61,6 +62,18 @@ struct Finding {
                                    // caller, or where an error or budget trip happened); 0 = unknown
 };
 
+// Text a rule added for the model (tg.context): the rule's id and the line.
+// It never changes the verdict; hook answers carry it as additional context.
+struct ContextLine {
+  std::string rule;  // "prompt-injection-guard.injection-markers"
+  std::string text;  // valid UTF-8, bounded (kMaxContextBytes)
+};
+inline constexpr std::size_t kMaxContextBytes = 1000;  // one line's text
+inline constexpr std::size_t kMaxContextLines = 8;     // per decision; more are dropped
+
+// The context lines as one text for the model, one per line; "" when none.
+std::string ContextText(const std::vector<ContextLine>& lines);
+
 struct Decision {
   Verdict verdict = Verdict::kDeny;
   std::string agent_id;
@@ -83,6 +96,10 @@ struct Decision {
   // decided, set on every decision made in that mode; `verdict` is then what
   // the caller is answered. Empty under enforcement.
   std::optional<Verdict> policy_verdict;
+  // Text rules added for the model (tg.context), in the order they added it.
+  // Written as "context" (only when non-empty) by ToJson, the daemon's reply
+  // and the decision log.
+  std::vector<ContextLine> context;
 
   // The policy's verdict, whether or not it was enforced: what the reasons,
   // the messages and the decision log's "verdict" are about.

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -35,7 +36,17 @@ struct ToolCall {
   // toolgate's name (Gemini's run_shell_command judged as Bash); "" otherwise.
   // Only tool_name is judged; this keeps the original visible in logs.
   std::string client_tool_name;
+  // Post events only (PostToolUse, AfterTool, postToolUse): what the tool
+  // returned, as the client sent it (Claude/Codex/Gemini tool_response,
+  // Copilot's toolResult). nullopt for pre events and canonical calls without
+  // it. Bounded with the rest of the input (InputLimits); rules read it as
+  // call.response / call.response_text. Not written to the decision log.
+  std::optional<nlohmann::json> tool_response;
 };
+
+// A post event: the tool already ran (tool_response set, or a post hook event
+// such as PostToolUse, postToolUse, AfterTool, Cursor's after* events).
+bool IsPostEvent(const ToolCall& call);
 
 // Limits applied to every untrusted input before and while it is parsed.
 struct InputLimits {
@@ -60,7 +71,7 @@ Result<ToolCall> ToolCallFromCanonical(const nlohmann::json& input);
 // key means Claude's hook form; otherwise canonical.
 Result<ToolCall> ParseToolCall(std::string_view text, const InputLimits& limits = {});
 
-// client_tool_name is emitted only when set, so records of unmapped calls
+// client_tool_name and tool_response are emitted only when set, so records of unmapped calls
 // keep their exact form.
 nlohmann::json ToJson(const ToolCall& call);
 

@@ -6,6 +6,9 @@
 #    rewrote it into `toolgate run`; sandbox_probe.sh shows where it ran), the denied one did
 #    not (the remote's main did not move), and toolgate's deny reason is in the tool result
 #    Claude sent to the model.
+# 4. Context on a post event: with the prompt-injection-guard pack, a Read whose result holds
+#    "Ignore previous instructions ..." gets toolgate's warning (PostToolUse additionalContext)
+#    into the request Claude sends to the model next.
 # 2. Fail closed: installed with a policy file that no longer loads when Claude runs, even the
 #    allowed command is refused, and the model is told so.
 # usage: claude_test.sh [TOOLGATE] [SCRATCH_PARENT]
@@ -122,3 +125,13 @@ case "$got" in
   *readme-content*) show_run; fail "the call ran although its hook could not run: '$got'" ;;
 esac
 echo "ok: with the hook's binary gone claude was refused the call: $got"
+
+# --- 4. a PostToolUse hook adds context: the model is warned about text addressed to it
+proj4=$work/proj4
+mkdir -p "$proj4"
+write_injected_notes "$proj4"
+start_mock post-context "$(python3 -c 'import json,sys; print(json.dumps({"turns": [{"tool": "Read", "input": {"file_path": sys.argv[1]}}, {"text": "done"}]}))' "$proj4/notes.txt")"
+install "$proj4" --agent claude-dev --policy "$clients_dir/../../rules/examples/with-packs.json"
+run_claude "$proj4"
+check_post_context Read
+echo "ok: claude's PostToolUse hook told the model the Read result holds text addressed to it"

@@ -12,6 +12,9 @@
 # 2. Fail closed: installed with a policy file that no longer loads when Codex runs, even the
 #    allowed command is refused (Codex itself runs the call when a hook fails), and the model
 #    is told so.
+# 3. Context on a post event: with the prompt-injection-guard pack, a command whose output holds
+#    "Ignore previous instructions ..." gets toolgate's warning (PostToolUse additionalContext)
+#    into the request Codex sends to the model next.
 # usage: codex_test.sh [TOOLGATE] [SCRATCH_PARENT]   (SCRATCH_PARENT must not be under /tmp)
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -125,3 +128,14 @@ case "$got" in
   *) show_run; fail "the model was not told that the policy failed: '$got'" ;;
 esac
 echo "ok: with an unloadable policy codex was refused even the allowed command: $got"
+
+# --- 3. a PostToolUse hook adds context: the model is warned about text addressed to it
+proj3=$work/proj3
+mkdir -p "$proj3"
+write_injected_notes "$proj3"
+start_mock post-context "$(shell_script 'cat notes.txt')"
+new_codex_home codex-home3
+install "$proj3" --agent claude-dev --policy "$clients_dir/../../rules/examples/with-packs.json"
+run_codex "$proj3"
+check_post_context Bash
+echo "ok: codex's PostToolUse hook told the model the command's output holds text addressed to it"

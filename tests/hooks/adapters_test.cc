@@ -369,3 +369,40 @@ TEST_CASE("clients that cannot ask a human are marked headless, so ask_fallback 
   CHECK_FALSE(ParseFixture(CursorAdapter(), "cursor/before_read_file_deny.json").context.can_ask);
   CHECK(ParseFixture(CursorAdapter(), "cursor/before_shell_ask.json").context.can_ask);
 }
+
+namespace toolgate::hooks {
+namespace {
+
+TEST_CASE("post events carry the tool's result; pre events never do") {
+  ParsedHook p = ParseFixture(ClaudeAdapter(), "claude/post_bash.json");
+  REQUIRE(p.calls[0].tool_response.has_value());
+  CHECK((*p.calls[0].tool_response)["stdout"] == "On branch main\nnothing to commit, working tree clean\n");
+  CHECK(IsPostEvent(p.calls[0]));
+  p = ParseFixture(CodexAdapter(), "codex/post_bash.json");
+  REQUIRE(p.calls[0].tool_response.has_value());
+  CHECK(p.calls[0].tool_response->is_string());
+  p = ParseFixture(GeminiAdapter(), "gemini/after_tool.json");
+  REQUIRE(p.calls[0].tool_response.has_value());
+  CHECK((*p.calls[0].tool_response)["llmContent"] == "On branch main");
+  p = ParseFixture(CopilotAdapter(), "copilot/post_bash.json");
+  REQUIRE(p.calls[0].tool_response.has_value());
+  CHECK((*p.calls[0].tool_response)["resultType"] == "success");
+  CHECK((*p.calls[0].tool_response)["textResultForLlm"] == "On branch main\nnothing to commit, working tree clean\n");
+  // A pre event that names a result is judged as the pre event it says it is.
+  nlohmann::json pre = nlohmann::json::parse(R"({"hook_event_name":"PreToolUse","tool_name":"Bash",
+      "tool_input":{"command":"ls"},"tool_response":{"stdout":"x"}})");
+  Result<ParsedHook> parsed = ClaudeAdapter().Parse(pre);
+  REQUIRE(parsed.ok());
+  CHECK_FALSE(parsed->calls[0].tool_response.has_value());
+  CHECK_FALSE(IsPostEvent(parsed->calls[0]));
+  // The canonical form the daemon is sent keeps the result.
+  p = ParseFixture(ClaudeAdapter(), "claude/post_bash.json");
+  const nlohmann::json canonical = ToJson(p.calls[0]);
+  CHECK(canonical["tool_response"] == *p.calls[0].tool_response);
+  Result<ToolCall> back = ParseToolCall(canonical.dump());
+  REQUIRE(back.ok());
+  CHECK(back->tool_response == p.calls[0].tool_response);
+}
+
+}  // namespace
+}  // namespace toolgate::hooks

@@ -14,7 +14,7 @@ trap 'rm -rf "$tmp"' EXIT
 cd "$ROOT" || exit 1
 "$TOOLGATE" test rules >"$tmp/test.out" 2>&1
 check "toolgate test rules exits 0" "[ $? -eq 0 ]"
-check "toolgate test reports 7 packs" "grep -q '7 packs' '$tmp/test.out'"
+check "toolgate test reports 8 packs" "grep -q '8 packs' '$tmp/test.out'"
 
 # A pack whose test fails makes `toolgate test` fail.
 mkdir -p "$tmp/rules/mini"

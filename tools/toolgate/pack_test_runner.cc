@@ -138,10 +138,23 @@ PackTestReport RunPackTests(const std::string& dir, const std::string& only_pack
           if (f->rule != nullptr) got_rule = f->rule->id;
         }
         r.passed = expect == VerdictName(d.verdict) && (want_rule.empty() || want_rule == got_rule);
+        // "context": text the rules' added context (tg.context) must contain; "" = no context at all.
+        const std::string got_context = ContextText(d.context);
+        bool context_ok = true;
+        std::string want_context;
+        if (const auto wc = c.spec.find("context"); wc != c.spec.end()) {
+          want_context = wc->is_string() ? wc->get<std::string>() : std::string("\x01(not a string)");
+          context_ok = want_context.empty() ? got_context.empty() : got_context.find(want_context) != std::string::npos;
+        }
+        r.passed = r.passed && context_ok;
         if (!r.passed) {
           r.detail = "expected " + expect + (want_rule.empty() ? "" : " by " + want_rule) + ", got " +
                      VerdictName(d.verdict) + (got_rule.empty() ? "" : " by " + got_rule) + "\n    " +
                      d.MessageForHuman();
+          if (!context_ok) {
+            r.detail += "\n    expected context " + (want_context.empty() ? std::string("none") : "containing \"" + want_context + "\"") +
+                        ", got \"" + got_context + "\"";
+          }
         }
         report.results.push_back(std::move(r));
       }

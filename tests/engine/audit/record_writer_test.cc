@@ -522,7 +522,7 @@ TEST_CASE("the redacting writer redacts a secret in each member as the reference
   secrets.push_back("TICKET-1234");
   for (const auto& r : redactors) {
     for (const std::string& secret : secrets) {
-      for (int where = 0; where < 7; ++where) {
+      for (int where = 0; where < 8; ++where) {
         Sample x{SampleCall("ls"), SampleDecision(Verdict::kDeny), PeerInfo::CurrentProcess("cli"), "vm"};
         switch (where) {
           case 0: x.call.tool_input["command"] = secret; break;
@@ -540,6 +540,7 @@ TEST_CASE("the redacting writer redacts a secret in each member as the reference
           }
           case 5: x.call.tool_input = json{{"args", json::array({"run", secret, "next"})}, {"api_key", secret}}; break;
           case 6: x.decision.effects.urls.push_back(secret); break;
+          case 7: x.decision.context.push_back(ContextLine{"p.r", "quoted: " + secret}); break;
         }
         const std::string ref = Reference(x, *r);
         std::string out;
@@ -564,3 +565,31 @@ TEST_CASE("the redacting writer lists at most 32 redactions and then their total
   REQUIRE(AppendRedactedDecisionMembers(&out, x.call, x.decision, x.peer, *r, x.host));
   CHECK(out == ref);
 }
+
+namespace {
+
+TEST_CASE("context lines are recorded after the call, only when there are some; a tool's result never is") {
+  const auto r = Redactor({});
+  Sample x{SampleCall("ls"), SampleDecision(Verdict::kAllow), PeerInfo::CurrentProcess("cli"), "vm"};
+  std::string without;
+  REQUIRE(AppendDecisionMembers(&without, x.call, x.decision, x.peer, *r, x.host));
+  CHECK(without.find("\"context\"") == std::string::npos);
+  x.call.hook_event = "PostToolUse";
+  x.call.tool_response = json{{"stdout", "result-text-never-logged"}};
+  std::string with_response;
+  REQUIRE(AppendDecisionMembers(&with_response, x.call, x.decision, x.peer, *r, x.host));
+  CHECK(with_response.find("result-text-never-logged") == std::string::npos);
+  CHECK(with_response == Reference(x, *r));
+  x.decision.context = {ContextLine{"p.one", "first \"line\"\nnext"}, ContextLine{"p.two", "second"}};
+  const std::string ref = Reference(x, *r);
+  std::string out;
+  REQUIRE(AppendDecisionMembers(&out, x.call, x.decision, x.peer, *r, x.host));
+  CHECK(out == ref);
+  CHECK(out.find(",\"context\":[{\"rule\":\"p.one\",\"text\":\"first \\\"line\\\"\\nnext\"},"
+                 "{\"rule\":\"p.two\",\"text\":\"second\"}],\"deciders\":") != std::string::npos);
+  std::string redacting;
+  REQUIRE(AppendRedactedDecisionMembers(&redacting, x.call, x.decision, x.peer, *r, x.host));
+  CHECK(redacting == ref);
+}
+
+}  // namespace

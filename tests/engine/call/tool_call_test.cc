@@ -173,6 +173,13 @@ void CheckSamePaths(const std::string& text) {
 TEST_CASE("the one-pass reader agrees with the DOM path") {
   const char* const cases[] = {
       R"({"tool_name": "Bash", "tool_input": {"command": "ls"}})",
+      R"({"tool_name": "Bash", "tool_response": {"stdout": "x", "n": [1, 1.0]}})",
+      R"({"tool_name": "Bash", "tool_response": "plain \u00e9"})",
+      R"({"tool_name": "Bash", "tool_response": null})",
+      R"({"tool_name": "Bash", "tool_response": [1, "a", {"b": null}]})",
+      R"({"hook_event_name": "PostToolUse", "tool_name": "Bash", "tool_response": {"stdout": "x"}})",
+      R"({"hook_event_name": "PostToolUse", "tool_name": "Bash", "tool_response": 5, "tool_response": "last"})",
+      R"({"tool_name": "Bash", "tool_response": {"a": tru}})",
       "\xEF\xBB\xBF{\"tool_name\": \"Bash\"}",
       " \t\r\n{ \"tool_name\" : \"Bash\" , \"tool_input\" : { } } \n",
       R"({"tool_name": "Bash", "tool_name": "Read"})",
@@ -262,4 +269,21 @@ TEST_CASE("the one-pass reader agrees with the DOM path") {
     }
   }
   CHECK(lines > 150);
+}
+
+TEST_CASE("a post event's tool_response is kept, round-trips and is omitted when absent") {
+  auto call = ParseToolCall(R"({"hook_event_name": "PostToolUse", "tool_name": "Read", "tool_response": {"content": "x"}})");
+  REQUIRE(call.ok());
+  REQUIRE(call->tool_response.has_value());
+  CHECK((*call->tool_response)["content"] == "x");
+  CHECK(toolgate::IsPostEvent(*call));
+  CHECK(toolgate::ToJson(*call)["tool_response"] == *call->tool_response);
+  call = ParseToolCall(R"({"tool_name": "Read", "tool_response": null})");
+  REQUIRE(call.ok());
+  CHECK_FALSE(call->tool_response.has_value());
+  CHECK_FALSE(toolgate::IsPostEvent(*call));
+  CHECK_FALSE(toolgate::ToJson(*call).contains("tool_response"));
+  call = ParseToolCall(R"({"tool_name": "Read", "hook_event": "AfterTool"})");
+  REQUIRE(call.ok());
+  CHECK(toolgate::IsPostEvent(*call));  // a post event whose result the client did not send
 }

@@ -371,3 +371,69 @@ TEST_CASE("rule configuration errors fail the load, located") {
 
 }  // namespace
 }  // namespace toolgate::lua
+
+namespace toolgate::lua {
+namespace {
+
+ToolCall PostCall(const std::string& tool, const nlohmann::json& input, const nlohmann::json& response) {
+  ToolCall c = testing::MakeCall(tool, input);
+  c.hook_event = "PostToolUse";
+  c.tool_response = response;
+  return c;
+}
+
+TEST_CASE("tg.context adds lines for the model; call.response carries a post event's result") {
+  auto set = Build({{"p", R"(pack { id = 'p' }
+rule { id = 'post', events = { 'post' }, check = function(call)
+  tg.context('result says: ' .. call.response_text .. ' / ' .. tostring(call.response.stdout))
+end }
+rule { id = 'pre', events = { 'pre' }, tools = { 'Bash' }, check = function(call)
+  if call.response ~= nil then error('a pre call has no response') end
+  tg.context('pre ' .. call.tool)
+end }
+rule { id = 'many', tools = { 'Many' }, check = function()
+  local kept = 0
+  for i = 1, 20 do if tg.context(string.rep('x', 5000) .. '\1') then kept = kept + 1 end end
+  return tg.deny('kept ' .. kept)
+end }
+)"}});
+  Decision d = Judge(*set, PostCall("Bash", {{"command", "ls"}}, {{"stdout", "a\nb"}, {"stderr", "e"}}));
+  CHECK(d.verdict == Verdict::kAllow);
+  REQUIRE(d.context.size() == 1);
+  CHECK(d.context[0].rule == "p.post");
+  CHECK(d.context[0].text == "result says: e\na\nb / a\nb");  // object members in key order
+  CHECK(ToJson(d, false)["context"][0]["rule"] == "p.post");
+
+  d = Judge(*set, testing::BashCall("ls"));
+  REQUIRE(d.context.size() == 1);
+  CHECK(d.context[0].text == "pre Bash");
+
+  // Bounded: at most kMaxContextLines lines, each cut to kMaxContextBytes;
+  // the deny still decides.
+  d = Judge(*set, testing::MakeCall("Many", nlohmann::json::object()));
+  CHECK(d.verdict == Verdict::kDeny);
+  CHECK(d.context.size() == kMaxContextLines);
+  CHECK(d.context[0].text.size() == kMaxContextBytes);
+  CHECK(RuleFinding(d)->note == "kept " + std::to_string(kMaxContextLines));
+  // A decision without context has no "context" member.
+  CHECK_FALSE(ToJson(Decision{}, false).contains("context"));
+}
+
+TEST_CASE("the prefilter's text checks see a post event's result") {
+  auto set = Build({{"p", R"(pack { id = 'p' }
+rule { id = 'r', contains = { 'MARKER' }, check = function() tg.context('seen') end }
+)"}});
+  CHECK(Judge(*set, PostCall("Read", {{"file_path", "/a"}}, "no")).context.empty());
+  CHECK(Judge(*set, PostCall("Read", {{"file_path", "/a"}}, {{"content", "x MARKER y"}})).context.size() == 1);
+  CHECK(Judge(*set, testing::MakeCall("Read", {{"file_path", "/MARKER"}})).context.size() == 1);
+}
+
+TEST_CASE("a rule's events must be pre or post") {
+  PackError error;
+  auto set = testing::BuildRuleSet({{"p", "pack { id = 'p' }\nrule { id = 'r', events = { 'later' }, check = function() end }\n"}}, &error);
+  CHECK(set == nullptr);
+  CHECK(error.message.find("unknown event 'later'") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace toolgate::lua
