@@ -53,6 +53,7 @@ void DenyUnlogged(Judged* j, const Error& failure) {
   f.subject = Subject::kCall;
   f.note = "the audit log is unavailable, so nothing is allowed";
   d->findings.push_back(std::move(f));
+  d->context.clear();  // only what the log holds reaches the model
   j->model_message = d->MessageForModel();
   j->shell_sandboxed = false;
 }
