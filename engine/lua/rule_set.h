@@ -97,6 +97,7 @@ class RuleSet {
  private:
   RuleSet();
   std::unique_ptr<RuleVm> Acquire() const;
+  std::unique_ptr<RuleVm> CreateVm() const;  // loads every pack into a new state; nullptr on failure
   void Release(std::unique_ptr<RuleVm> vm) const;
   // Hands a state to the reaper: closed, or (recycle) collected and pooled
   // again when that brings it under the retained-memory limit.

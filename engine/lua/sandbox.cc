@@ -1,5 +1,6 @@
 #include "lua/sandbox.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -27,11 +28,17 @@ void* CappedAlloc(void* ud, void* ptr, std::size_t osize, std::size_t nsize) {
       if (ctx->armed && ctx->tripped == BudgetTrip::kNone) ctx->tripped = BudgetTrip::kMemory;
       return nullptr;  // Lua raises LUA_ERRMEM
     }
-    // Never inside a host function: a failure there would unwind C++ frames.
-    if (growth >= kTimeCheckAllocBytes && ctx->armed && ctx->host_depth == 0 &&
+    // A large allocation is where one VM instruction (a table's new array,
+    // a grown stack, a long string) can run far from the next count hook, so
+    // it checks the clock. Past the deadline it marks the trip and still
+    // succeeds: a failed allocation would make Lua run an emergency full
+    // collection over the whole heap before raising (milliseconds for a
+    // heap of small tables), so the trip is raised instead by the count hook
+    // within kHookInterval instructions, or by the budgeted library
+    // function the allocation happens in, when it returns.
+    if (growth >= kTimeCheckAllocBytes && ctx->armed && ctx->tripped == BudgetTrip::kNone &&
         std::chrono::steady_clock::now() > ctx->deadline) {
-      if (ctx->tripped == BudgetTrip::kNone) ctx->tripped = BudgetTrip::kTime;
-      return nullptr;  // LUA_ERRMEM; the trip says it was the time budget
+      ctx->tripped = BudgetTrip::kTime;
     }
   }
   void* out = std::realloc(ptr, nsize);
@@ -167,6 +174,7 @@ int TimedCall(lua_State* L) {
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_insert(L, 1);
   if (lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0) != LUA_OK) {
+    if (BudgetTripped(L)) return lua_error(L);
     if (lua_type(L, -1) == LUA_TSTRING) {  // no C++ object may be alive here: errors longjmp
       const char* message = lua_tostring(L, -1);
       const char* named = lua_pushfstring(L, "to '%s'", lua_tostring(L, lua_upvalueindex(2)));
@@ -174,7 +182,170 @@ int TimedCall(lua_State* L) {
     }
     return lua_error(L);
   }
+  if (TripIfPastDeadline(L)) return TimeOut(L);  // the call itself ran past the deadline
   return lua_gettop(L);
+}
+
+// Counts one step of C work inside a library function and checks the clock
+// every 1,024 steps: for loops that run no VM instruction.
+bool StepPastDeadline(lua_State* L) {
+  VmContext* ctx = ContextOf(L);
+  return (++ctx->c_steps & 1023u) == 0 && TripIfPastDeadline(L);
+}
+
+// table.move(a1, f, e, t [,a2]) as Lua's, for tables only, with a clock
+// check every 1,024 elements: Lua's own loops over the whole range in C, and
+// a range of nils (1 to maxinteger) never ends and allocates nothing.
+int BudgetedMove(lua_State* L) {
+  const lua_Integer f = luaL_checkinteger(L, 2);
+  const lua_Integer e = luaL_checkinteger(L, 3);
+  const lua_Integer t = luaL_checkinteger(L, 4);
+  const int tt = !lua_isnoneornil(L, 5) ? 5 : 1;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  luaL_checktype(L, tt, LUA_TTABLE);
+  if (TripIfPastDeadline(L)) return TimeOut(L);
+  if (e >= f) {
+    luaL_argcheck(L, f > 0 || e < LUA_MAXINTEGER + f, 3, "too many elements to move");
+    const lua_Integer n = e - f + 1;
+    luaL_argcheck(L, t <= LUA_MAXINTEGER - n + 1, 4, "destination wrap around");
+    const bool forward = t > e || t <= f || (tt != 1 && !lua_rawequal(L, 1, tt));
+    for (lua_Integer k = 0; k < n; ++k) {
+      const lua_Integer i = forward ? k : n - 1 - k;
+      if (StepPastDeadline(L)) return TimeOut(L);
+      lua_geti(L, 1, f + i);
+      lua_seti(L, tt, t + i);
+    }
+  }
+  lua_pushvalue(L, tt);
+  return 1;
+}
+
+// The comparator table.sort is given: the rule's own (upvalue 1) or `<`,
+// with a clock check every 1,024 comparisons. Lua's sort compares in C, so
+// sorting a large table of numbers or strings runs no VM instruction.
+int SortCompare(lua_State* L) {
+  if (StepPastDeadline(L)) return TimeOut(L);
+  if (lua_isnil(L, lua_upvalueindex(1))) {
+    lua_pushboolean(L, lua_compare(L, 1, 2, LUA_OPLT));
+    return 1;
+  }
+  lua_settop(L, 2);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, 2, 1);
+  return 1;
+}
+
+// table.sort(t [,comp]): the stock sort (upvalue 1) with SortCompare.
+int BudgetedSort(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TFUNCTION);
+  if (TripIfPastDeadline(L)) return TimeOut(L);
+  lua_settop(L, 2);
+  lua_pushcclosure(L, SortCompare, 1);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, 2, 0);
+  if (TripIfPastDeadline(L)) return TimeOut(L);
+  return 0;
+}
+
+// The length in bytes of the UTF-8 sequence at s[0..n), 0 when it is not
+// one, as Lua 5.4's decoder judges it: up to six bytes (31-bit values) with
+// no overlong forms; strict also refuses values past U+10FFFF and surrogates.
+std::size_t Utf8SequenceLength(const unsigned char* s, std::size_t n, bool strict) {
+  const unsigned int c = s[0];
+  if (c < 0x80) return 1;
+  std::size_t count = 0;
+  std::uint32_t value = 0;
+  for (unsigned int lead = c; (lead & 0x40u) != 0; lead <<= 1) {
+    if (++count >= n || count > 5) return 0;
+    const unsigned int cc = s[count];
+    if ((cc & 0xC0u) != 0x80u) return 0;
+    value = (value << 6) | (cc & 0x3Fu);
+  }
+  if (count == 0) return 0;  // a continuation byte where a character starts
+  value |= static_cast<std::uint32_t>(c & 0x7Fu & (0x7Fu >> count)) << (count * 6);
+  static constexpr std::uint32_t kLowest[] = {0, 0x80, 0x800, 0x10000u, 0x200000u, 0x4000000u};
+  if (value > 0x7FFFFFFFu || value < kLowest[count]) return 0;
+  if (strict && (value > 0x10FFFFu || (value >= 0xD800u && value <= 0xDFFFu))) return 0;
+  return count + 1;
+}
+
+// utf8.len(s [,i [,j [,lax]]]) as Lua's, with a clock check every 64 KiB:
+// Lua's walks the whole string in one C call (about 10 ms for 7 MiB).
+int BudgetedUtf8Len(lua_State* L) {
+  std::size_t len = 0;
+  const auto* s = reinterpret_cast<const unsigned char*>(luaL_checklstring(L, 1, &len));
+  const auto relative = [len](lua_Integer pos) -> lua_Integer {
+    if (pos >= 0) return pos;
+    if (static_cast<std::size_t>(-pos) > len) return 0;
+    return static_cast<lua_Integer>(len) + pos + 1;
+  };
+  lua_Integer posi = relative(luaL_optinteger(L, 2, 1));
+  lua_Integer posj = relative(luaL_optinteger(L, 3, -1));
+  const bool strict = lua_toboolean(L, 4) == 0;
+  luaL_argcheck(L, 1 <= posi && --posi <= static_cast<lua_Integer>(len), 2, "initial position out of bounds");
+  luaL_argcheck(L, --posj < static_cast<lua_Integer>(len), 3, "final position out of bounds");
+  if (TripIfPastDeadline(L)) return TimeOut(L);
+  lua_Integer count = 0;
+  lua_Integer next_check = posi + (1 << 16);
+  while (posi <= posj) {
+    if (posi >= next_check) {
+      if (TripIfPastDeadline(L)) return TimeOut(L);
+      next_check = posi + (1 << 16);
+    }
+    const std::size_t at = static_cast<std::size_t>(posi);
+    const std::size_t step = Utf8SequenceLength(s + at, len - at, strict);
+    if (step == 0) {
+      lua_pushnil(L);
+      lua_pushinteger(L, posi + 1);
+      return 2;
+    }
+    posi += static_cast<lua_Integer>(step);
+    ++count;
+  }
+  lua_pushinteger(L, count);
+  return 1;
+}
+
+// string.rep(s, n [,sep]) as Lua's, but the result is filled by doubling
+// copies: Lua's copies s once per repetition, so string.rep("x", 1 << 20)
+// made a million one-byte copies (about 2 ms in one call).
+int FastRep(lua_State* L) {
+  std::size_t l = 0;
+  std::size_t lsep = 0;
+  const char* s = luaL_checklstring(L, 1, &l);
+  const lua_Integer n = luaL_checkinteger(L, 2);
+  const char* sep = luaL_optlstring(L, 3, "", &lsep);
+  if (n <= 0) {
+    lua_pushliteral(L, "");
+    return 1;
+  }
+  constexpr std::size_t kMaxSize = sizeof(std::size_t) < sizeof(lua_Integer)
+                                       ? ~std::size_t{0}
+                                       : static_cast<std::size_t>(LUA_MAXINTEGER);
+  const auto count = static_cast<std::size_t>(n);
+  if (l + lsep < l || l + lsep > kMaxSize / count) return luaL_error(L, "resulting string too large");
+  if (TripIfPastDeadline(L)) return TimeOut(L);
+  const std::size_t total = count * l + (count - 1) * lsep;
+  luaL_Buffer b;
+  char* p = luaL_buffinitsize(L, &b, total);
+  // One period (s, then sep), then the filled prefix copied after itself:
+  // every copy starts at a multiple of the period.
+  std::size_t filled = std::min(total, l);
+  std::memcpy(p, s, filled);
+  const std::size_t k = std::min(total - filled, lsep);
+  std::memcpy(p + filled, sep, k);
+  filled += k;
+  while (filled < total) {
+    const std::size_t chunk = std::min(filled, total - filled);
+    std::memcpy(p + filled, p, chunk);
+    filled += chunk;
+  }
+  luaL_pushresultsize(&b, total);
+  if (TripIfPastDeadline(L)) return TimeOut(L);
+  return 1;
 }
 
 void PushTimed(lua_State* L, int library, const char* name) {
@@ -295,10 +466,12 @@ int Setup(lua_State* L) {
   for (const char* name : {"char", "len", "pack", "packsize", "unpack"}) {
     CopyField(L, stock_string, str, name);
   }
-  for (const char* name : {"byte", "format", "lower", "upper", "rep", "reverse", "sub"}) {
+  for (const char* name : {"byte", "format", "lower", "upper", "reverse", "sub"}) {
     PushTimed(L, stock_string, name);
     lua_setfield(L, str, name);
   }
+  lua_pushcfunction(L, FastRep);
+  lua_setfield(L, str, "rep");
   lua_getfield(L, stock_string, "find");
   lua_pushcclosure(L, PlainFind, 1);
   lua_setfield(L, str, "find");
@@ -312,13 +485,17 @@ int Setup(lua_State* L) {
 
   lua_newtable(L);
   const int tab = lua_gettop(L);
-  for (const char* name : {"insert", "pack", "remove"}) {
-    CopyField(L, stock_table, tab, name);
-  }
-  for (const char* name : {"concat", "move", "sort", "unpack"}) {
+  CopyField(L, stock_table, tab, "pack");
+  // insert and remove at the front shift every element in C.
+  for (const char* name : {"concat", "insert", "remove", "unpack"}) {
     PushTimed(L, stock_table, name);
     lua_setfield(L, tab, name);
   }
+  lua_pushcfunction(L, BudgetedMove);
+  lua_setfield(L, tab, "move");
+  lua_getfield(L, stock_table, "sort");
+  lua_pushcclosure(L, BudgetedSort, 1);
+  lua_setfield(L, tab, "sort");
   lua_setfield(L, base, "table");
 
   lua_newtable(L);
@@ -334,8 +511,14 @@ int Setup(lua_State* L) {
 
   lua_newtable(L);
   const int utf8 = lua_gettop(L);
-  for (const char* name : {"char", "charpattern", "codes", "codepoint", "len", "offset"}) {
+  for (const char* name : {"charpattern", "codes"}) {  // codes: each step decodes one character
     CopyField(L, stock_utf8, utf8, name);
+  }
+  lua_pushcfunction(L, BudgetedUtf8Len);
+  lua_setfield(L, utf8, "len");
+  for (const char* name : {"char", "codepoint", "offset"}) {  // each may walk a long string in C
+    PushTimed(L, stock_utf8, name);
+    lua_setfield(L, utf8, name);
   }
   lua_setfield(L, base, "utf8");
 
@@ -426,6 +609,11 @@ bool LoadTextChunk(lua_State* L, std::string_view source, const std::string& chu
   return true;
 }
 
+std::chrono::nanoseconds RunTime(std::chrono::milliseconds wall_time) {
+  const std::chrono::nanoseconds reserve = std::min<std::chrono::nanoseconds>(wall_time / 10, kMaxStopReserve);
+  return wall_time - reserve;
+}
+
 void ArmBudget(lua_State* L, const RuleBudget& budget) {
   VmContext* ctx = ContextOf(L);
   lua_sethook(L, BudgetHook, LUA_MASKCOUNT, kHookInterval);
@@ -434,7 +622,7 @@ void ArmBudget(lua_State* L, const RuleBudget& budget) {
   ctx->tripped = BudgetTrip::kNone;
   ctx->trip_line = 0;
   ctx->cap = ctx->used + budget.memory_bytes;
-  ctx->deadline = std::chrono::steady_clock::now() + budget.wall_time;
+  ctx->deadline = std::chrono::steady_clock::now() + RunTime(budget.wall_time);
   ctx->random_state = 0x746f6f6c67617465ull;  // "toolgate": the same sequence every invocation
   ctx->armed = true;
 }

@@ -77,6 +77,7 @@ struct VmContext {
   std::chrono::steady_clock::time_point deadline{};
   BudgetTrip tripped = BudgetTrip::kNone;
   int trip_line = 0;  // line of the Lua code running when the budget tripped
+  std::uint32_t c_steps = 0;  // steps of C work in budgeted library loops (table.move, sort)
 
   std::uint64_t random_state = 0;
   PackCollector* collector = nullptr;  // set while a pack's top level runs
@@ -100,6 +101,13 @@ void PushPackEnvironment(lua_State* L);
 // Loads text (never bytecode) as a function whose _ENV is the table at
 // env_index. On failure pushes the error message and returns false.
 bool LoadTextChunk(lua_State* L, std::string_view source, const std::string& chunk_name, int env_index);
+
+// How long a rule may run before its time budget trips: the wall-time budget
+// less a reserve for stopping it (the trip lands at the next check, then the
+// error unwinds), so that a runaway rule's whole invocation, stop included,
+// fits in its budget. The reserve is a tenth of the budget, at most 5 ms.
+inline constexpr std::chrono::milliseconds kMaxStopReserve{5};
+std::chrono::nanoseconds RunTime(std::chrono::milliseconds wall_time);
 
 // Budget control around one invocation.
 // Arming also restores the hook interval (a trip switches it to every instruction).

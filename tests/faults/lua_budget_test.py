@@ -9,8 +9,9 @@ be denied with a rule_budget / rule_error naming the rule, stopped within its
 normally and quickly. Wall times are the engine's own latency_ns of the
 decision. The machine is shared, so a single sample can be inflated by
 scheduling: the test asserts the median of the samples against the budget
-(10 ms + 6 ms, see MEDIAN_LIMIT_MS) and every sample against a loose bound,
-and prints every figure.
+(widened when the load average says the CPUs are oversubscribed, see
+MEDIAN_LIMIT_MS) and every sample against a loose bound, and prints every
+figure.
 
 Usage: lua_budget_test.py TOOLGATE SOURCE_ROOT
 """
@@ -26,20 +27,25 @@ import time
 
 TG, ROOT = sys.argv[1], sys.argv[2]
 BUDGET_MS = 10
-# The budget stops the rule at 10 ms; the trip lands at the next check (every
-# 1,000 instructions, or after the C operation running at the deadline, e.g.
-# a garbage-collector step over a large table), then the error unwinds. The
-# tripped state is closed by the rule set's reaper thread after the answer,
-# not inside the decision's latency (engine/lua/rule_set.h). Bounded at 6 ms
-# over the budget.
-MEDIAN_LIMIT_MS = BUDGET_MS + 6
+# The budget includes stopping the rule: the engine trips it a tenth of the
+# budget early (engine/lua/sandbox.h, RunTime), the trip lands at the next
+# check (every 1,000 instructions, in the allocator for large blocks, and
+# every 1,024 steps inside the library's C loops), then the error unwinds.
+# The tripped state is closed, and its replacement made, by the rule set's
+# reaper thread after the answer (engine/lua/rule_set.h). So on a machine
+# with a free CPU the whole decision stays within the budget.
+MEDIAN_LIMIT_MS = BUDGET_MS
 # On a machine with more runnable threads than cores the daemon's thread waits
 # for a CPU while its deadline passes; the median bound is widened then (and
 # the run says so), the runaway bound is not.
 LOAD = os.getloadavg()[0]
-if LOAD > 2 * (os.cpu_count() or 1):
+CPUS = os.cpu_count() or 1
+if LOAD > 2 * CPUS:
     MEDIAN_LIMIT_MS = 3 * BUDGET_MS
-    print(f"note: load average {LOAD:.1f} on {os.cpu_count()} CPUs: median bound widened to {MEDIAN_LIMIT_MS} ms")
+elif LOAD > CPUS:
+    MEDIAN_LIMIT_MS = BUDGET_MS + 6
+if MEDIAN_LIMIT_MS != BUDGET_MS:
+    print(f"note: load average {LOAD:.1f} on {CPUS} CPUs: median bound widened to {MEDIAN_LIMIT_MS} ms")
 ANY_LIMIT_MS = 100  # a sample past this is a runaway rule, not scheduling noise
 # The sanitizer build (tools/sanitize.sh sets TOOLGATE_SANITIZED) makes every
 # allocation and memory write several times slower, so one C operation (a 1 MiB
@@ -62,6 +68,10 @@ CASES = [
     ("HostileRep", "hostile.rep"),
     ("HostileFind", "hostile.find"),
     ("HostileConcat", "hostile.concat"),
+    ("HostileMove", "hostile.move"),
+    ("HostileSort", "hostile.sort"),
+    ("HostileUtf8", "hostile.utf8len"),
+    ("HostileInsert", "hostile.insert"),
 ]
 
 passed = failed = 0

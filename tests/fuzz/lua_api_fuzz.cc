@@ -1,4 +1,6 @@
-// Fuzz target: the tg host API as rule code can call it. The input is a
+// Fuzz target: the tg host API (and the library functions the sandbox
+// replaces or budgets: string.rep, table.move/sort, utf8.len, ...) as rule
+// code can call them. The input is a
 // little program: each step picks a tg function (any of them: found by
 // walking tg) and up to four arguments built from the input: nil, booleans,
 // integers at the edges (0, -1, min, max, huge day counts), floats (NaN, inf,

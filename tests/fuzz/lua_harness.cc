@@ -24,6 +24,20 @@ end
 return out
 )lua";
 
+// The library functions toolgate replaces or wraps with clock checks (see
+// engine/lua/sandbox.cc), called the same way: appended after tg's, so the
+// seeds' function numbers keep meaning the same tg functions.
+constexpr const char* kWalkLibraries = R"lua(
+local out = {}
+for _, name in ipairs({"string.rep", "string.lower", "string.byte", "string.format", "string.find",
+                       "table.move", "table.sort", "table.insert", "table.remove", "table.concat",
+                       "table.unpack", "utf8.len", "utf8.codepoint", "utf8.offset", "utf8.char"}) do
+  local lib, fname = name:sub(1, name:find(".", 1, true) - 1), name:sub(name:find(".", 1, true) + 1)
+  out[#out + 1] = {name, _ENV[lib][fname]}
+end
+return out
+)lua";
+
 [[noreturn]] void Fail(const char* what) {
   std::fprintf(stderr, "fuzz: lua harness: %s\n", what);
   std::abort();
@@ -54,23 +68,30 @@ void LuaHarness::Open() {
   if (L_ == nullptr) Fail("cannot create a sandboxed state");
   lua_settop(L_, 0);
   lua::PushPackEnvironment(L_);
-  if (!lua::LoadTextChunk(L_, kWalkTg, "=fuzz-walk", 1)) Fail("cannot load the tg walk");
-  if (lua_pcall(L_, 0, 1, 0) != LUA_OK || lua_type(L_, -1) != LUA_TTABLE) Fail("the tg walk failed");
-  std::vector<std::pair<std::string, int>> found;
-  const lua_Integer n = static_cast<lua_Integer>(lua_rawlen(L_, -1));
-  for (lua_Integer i = 1; i <= n; ++i) {
-    lua_rawgeti(L_, -1, i);
-    lua_rawgeti(L_, -1, 1);
-    std::string name = lua_tostring(L_, -1);
-    lua_pop(L_, 1);
-    lua_rawgeti(L_, -1, 2);
-    const int ref = luaL_ref(L_, LUA_REGISTRYINDEX);
-    lua_pop(L_, 1);
-    found.emplace_back(std::move(name), ref);
-  }
-  lua_settop(L_, 0);
+  const auto walk = [this](const char* chunk) {
+    std::vector<std::pair<std::string, int>> out;
+    lua_settop(L_, 1);
+    if (!lua::LoadTextChunk(L_, chunk, "=fuzz-walk", 1)) Fail("cannot load a walk");
+    if (lua_pcall(L_, 0, 1, 0) != LUA_OK || lua_type(L_, -1) != LUA_TTABLE) Fail("a walk failed");
+    const lua_Integer n = static_cast<lua_Integer>(lua_rawlen(L_, -1));
+    for (lua_Integer i = 1; i <= n; ++i) {
+      lua_rawgeti(L_, -1, i);
+      lua_rawgeti(L_, -1, 1);
+      std::string name = lua_tostring(L_, -1);
+      lua_pop(L_, 1);
+      lua_rawgeti(L_, -1, 2);
+      if (lua_type(L_, -1) != LUA_TFUNCTION) Fail(("not a function: " + name).c_str());
+      const int ref = luaL_ref(L_, LUA_REGISTRYINDEX);
+      lua_pop(L_, 1);
+      out.emplace_back(std::move(name), ref);
+    }
+    return out;
+  };
+  std::vector<std::pair<std::string, int>> found = walk(kWalkTg);
   if (found.empty()) Fail("tg has no functions");
   std::sort(found.begin(), found.end());
+  for (auto& library : walk(kWalkLibraries)) found.push_back(std::move(library));
+  lua_settop(L_, 0);
   if (!names_.empty() && names_.size() != found.size()) Fail("tg changed between two states");
   names_.clear();
   refs_.clear();

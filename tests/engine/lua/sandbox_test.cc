@@ -183,6 +183,71 @@ TEST_CASE("deep recursion is an error, not a crash") {
   CheckStillHealthy(sb);
 }
 
+// Library functions written in C run no VM instruction, so the count hook
+// never sees them: each must check the clock itself.
+TEST_CASE("library functions that loop in C stop at the wall-time budget") {
+  Sandbox sb;
+  RuleBudget b;
+  b.instructions = 1'000'000'000'000ull;
+  b.memory_bytes = std::size_t{64} << 20;
+  b.wall_time = std::chrono::milliseconds(5);
+  // A range of nils: Lua's table.move loops over it in C, allocating nothing, for ever.
+  auto r = sb.Run("table.move({}, 1, math.maxinteger - 1, 1, {}) return 'moved'", b);
+  CHECK_FALSE(r.ok);
+  CHECK(r.trip == BudgetTrip::kTime);
+  r = sb.Run("table.move({}, 1, math.maxinteger - 1, 1) return 'moved'", b);
+  CHECK(r.trip == BudgetTrip::kTime);
+  // One sort of 900,000 values (built in a single VM instruction): Lua's sort
+  // compares in C, so before the clock checks it ran to the end and returned.
+  r = sb.Run("local t = { string.byte(string.rep('x', 900000), 1, -1) } table.sort(t) return 'sorted'", b);
+  CHECK_FALSE(r.ok);
+  CHECK(r.trip == BudgetTrip::kTime);
+  // utf8.len walks the whole string in one call.
+  r = sb.Run("local s = string.rep('\\u{e4}', 3000000) while true do local _ = utf8.len(s) end", b);
+  CHECK(r.trip == BudgetTrip::kTime);
+  // The pre- and post-call checks catch a loop of calls that each stay short.
+  r = sb.Run("local t = {} for i = 1, 20000 do t[i] = i end while true do table.insert(t, 1, 0) table.remove(t, 1) end", b);
+  CHECK(r.trip == BudgetTrip::kTime);
+  CheckStillHealthy(sb);
+}
+
+TEST_CASE("budgeted library functions keep Lua's results") {
+  Sandbox sb;
+  const auto run = [&](const std::string& code) { return sb.Run(code, SmallBudget()).value; };
+  CHECK(run("return string.rep('ab', 3, ',')") == "ab,ab,ab");
+  CHECK(run("return string.rep('', 5, 'x')") == "xxxx");
+  CHECK(run("return string.rep('abc', 1, 'SEP')") == "abc");
+  CHECK(run("return string.rep('x', 0) .. '|' .. string.rep('x', -3) .. '|'") == "||");
+  CHECK(run("return ('xy'):rep(4)") == "xyxyxyxy");
+  CHECK(run("local s = string.rep('ab', 100000, '-') return #s .. s:sub(1, 7) .. s:sub(-5)") == "299999ab-ab-aab-ab");
+  CHECK(run("return select(2, pcall(string.rep, 'x', math.maxinteger, 'y'))").find("too large") != std::string::npos);
+  // utf8.len: counts, lax and strict, positions, and the first bad byte.
+  CHECK(run("return utf8.len('h\\u{e4}ll\\u{10FFFF}!')") == "6");
+  CHECK(run("local n, p = utf8.len('ab\\xffcd') return tostring(n) .. ' ' .. p") == "nil 3");
+  CHECK(run("local n, p = utf8.len('a\\xed\\xa0\\x80') return tostring(n) .. ' ' .. p") == "nil 2");  // U+D800
+  CHECK(run("return utf8.len('a\\xed\\xa0\\x80', 1, -1, true)") == "2");
+  CHECK(run("local n, p = utf8.len('\\xc0\\x80') return tostring(n) .. ' ' .. p") == "nil 1");  // overlong
+  CHECK(run("local n, p = utf8.len('\\xf4\\x90\\x80\\x80') return tostring(n) .. ' ' .. p") == "nil 1");
+  CHECK(run("return utf8.len('\\xf4\\x90\\x80\\x80', 1, -1, true)") == "1");  // past U+10FFFF: lax only
+  CHECK(run("local n, p = utf8.len('a\\xe4') return tostring(n) .. ' ' .. p") == "nil 2");  // cut short
+  CHECK(run("local n, p = utf8.len('\\u{e4}bc', 2) return tostring(n) .. ' ' .. p") == "nil 2");
+  CHECK(run("return utf8.len('abcd', -2)") == "2");
+  CHECK(run("return utf8.len('abc', 4)") == "0");
+  CHECK(run("return utf8.len('abc', 2, 1)") == "0");
+  CHECK(run("return select(2, pcall(utf8.len, 'abc', 5))").find("out of bounds") != std::string::npos);
+  CHECK(run("return select(2, pcall(utf8.len, 'abc', 1, 4))").find("out of bounds") != std::string::npos);
+  // table.move and table.sort.
+  CHECK(run("return table.concat(table.move({1, 2, 3, 4, 5}, 2, 4, 1), ',')") == "2,3,4,4,5");
+  CHECK(run("return table.concat(table.move({1, 2, 3, 4, 5}, 1, 3, 3), ',')") == "1,2,1,2,3");
+  CHECK(run("return table.concat(table.move({1, 2, 3}, 1, 3, 2, {9}), ',')") == "9,1,2,3");
+  CHECK(run("return select(2, pcall(table.move, {}, -1, math.maxinteger, 1))").find("too many") != std::string::npos);
+  CHECK(run("local t = {5, 3, 9, 1} table.sort(t) return table.concat(t, ',')") == "1,3,5,9");
+  CHECK(run("local t = {'b', 'c', 'a'} table.sort(t, function(x, y) return x > y end) return table.concat(t, ',')") ==
+        "c,b,a");
+  CHECK(run("return select(2, pcall(table.sort, {1, 'a', 2}))").find("compare") != std::string::npos);
+  CheckStillHealthy(sb);
+}
+
 TEST_CASE("math.random is deterministic per invocation") {
   Sandbox sb;
   const auto a = sb.Run("return math.random(1, 1000000) .. ',' .. math.random(1, 1000000)");

@@ -97,3 +97,45 @@ rule {
     while true do local _ = table.concat(t) end
   end,
 }
+
+rule {
+  id = "move",
+  description = "Spends its time inside C: table.move over a range of nils that never ends, allocating nothing.",
+  tools = { "HostileMove" },
+  check = function(call, params)
+    table.move({}, 1, math.maxinteger - 1, 1, {})
+  end,
+}
+
+rule {
+  id = "sort",
+  description = "Spends its time inside C: one table.sort of 150,000 numbers (Lua's sort compares them in C).",
+  tools = { "HostileSort" },
+  check = function(call, params)
+    local t = {}
+    for i = 1, 150000 do t[i] = (i * 7919) % 150001 end
+    table.sort(t)
+    return tg.deny("sorted")
+  end,
+}
+
+rule {
+  id = "utf8len",
+  description = "Spends its time inside C: utf8.len over a 3 MB string in a loop.",
+  tools = { "HostileUtf8" },
+  check = function(call, params)
+    local s = string.rep("\u{e4}", 1500000)
+    while true do local _ = utf8.len(s) end
+  end,
+}
+
+rule {
+  id = "insert",
+  description = "Spends its time inside C: inserts at the front of a long table shift every element.",
+  tools = { "HostileInsert" },
+  check = function(call, params)
+    local t = {}
+    for i = 1, 100000 do t[i] = i end
+    while true do table.insert(t, 1, 0) end
+  end,
+}
