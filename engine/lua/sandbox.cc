@@ -279,7 +279,7 @@ int BudgetedUtf8Len(lua_State* L) {
   const auto* s = reinterpret_cast<const unsigned char*>(luaL_checklstring(L, 1, &len));
   const auto relative = [len](lua_Integer pos) -> lua_Integer {
     if (pos >= 0) return pos;
-    if (static_cast<std::size_t>(-pos) > len) return 0;
+    if (0u - static_cast<std::size_t>(pos) > len) return 0;  // unsigned: -pos overflows at the minimum
     return static_cast<lua_Integer>(len) + pos + 1;
   };
   lua_Integer posi = relative(luaL_optinteger(L, 2, 1));

@@ -235,6 +235,8 @@ TEST_CASE("budgeted library functions keep Lua's results") {
   CHECK(run("local n, p = utf8.len('a\\xe4') return tostring(n) .. ' ' .. p") == "nil 2");  // cut short
   CHECK(run("local n, p = utf8.len('\\u{e4}bc', 2) return tostring(n) .. ' ' .. p") == "nil 2");
   CHECK(run("return utf8.len('abcd', -2)") == "2");
+  CHECK(run("return select(2, pcall(utf8.len, 'abcd', math.mininteger))").find("out of bounds") != std::string::npos);
+  CHECK(run("return select(2, pcall(utf8.len, 'abcd', 1, math.maxinteger))").find("out of bounds") != std::string::npos);
   CHECK(run("return utf8.len('abc', 4)") == "0");
   CHECK(run("return utf8.len('abc', 2, 1)") == "0");
   CHECK(run("return select(2, pcall(utf8.len, 'abc', 5))").find("out of bounds") != std::string::npos);
@@ -249,6 +251,58 @@ TEST_CASE("budgeted library functions keep Lua's results") {
         "c,b,a");
   CHECK(run("return select(2, pcall(table.sort, {1, 'a', 2}))").find("compare") != std::string::npos);
   CheckStillHealthy(sb);
+}
+
+// The same program in stock Lua and in the sandbox: random short byte
+// strings (valid and invalid UTF-8 around every boundary), positions past
+// either end, lax and strict; string.rep and table.move with edge arguments.
+// Errors compare as "err" (the sandbox has no package.loaded to name them).
+TEST_CASE("budgeted library functions agree with stock Lua on random input") {
+  static const char* kProgram = R"lua(
+local seed = 20261123
+local function rnd(n) seed = (seed * 1103515245 + 12345) % 2147483648 return seed % n end
+local bytes = {0x41, 0x00, 0x7f, 0x80, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xf8, 0xfc, 0xfe, 0xff, 0xa0, 0x90, 0x8f}
+local function show(ok, ...)
+  if not ok then return "err" end
+  local t = table.pack(...)
+  for k = 1, t.n do t[k] = tostring(t[k]) end
+  return table.concat(t, ",", 1, t.n)
+end
+local out = {}
+for k = 1, 4000 do
+  local t = {}
+  for i = 1, rnd(14) do t[i] = string.char(bytes[rnd(#bytes) + 1]) end
+  local s = table.concat(t)
+  out[#out + 1] = show(pcall(utf8.len, s, rnd(#s + 4) - 2, rnd(#s + 4) - 3, rnd(2) == 1))
+  out[#out + 1] = show(pcall(utf8.len, s))
+  out[#out + 1] = show(pcall(string.rep, s:sub(1, rnd(4)), rnd(6) - 2, rnd(2) == 1 and s:sub(2, 1 + rnd(3)) or nil))
+  local src = {1, 2, 3, 4, 5, 6, 7}
+  local dst = rnd(2) == 1 and {"a", "b", "c"} or nil
+  local ok, moved = pcall(table.move, src, rnd(10) - 2, rnd(10) - 2, rnd(10) - 2, dst)
+  local r = {}
+  if ok then for i = -1, 12 do r[#r + 1] = tostring(moved[i]) end end
+  out[#out + 1] = tostring(ok) .. table.concat(r, ",")
+end
+local all = table.concat(out, "|")
+local h = 0
+for i = 1, #all do h = (h * 31 + all:byte(i)) % 2147483647 end
+return #all .. " bytes, hash " .. h .. ": " .. all:sub(1, 600)
+)lua";
+  lua_State* stock = luaL_newstate();
+  REQUIRE(stock != nullptr);
+  luaL_openlibs(stock);
+  REQUIRE(luaL_dostring(stock, kProgram) == LUA_OK);
+  const std::string expected = lua_tostring(stock, -1);
+  lua_close(stock);
+  Sandbox sb;
+  RuleBudget b;
+  b.instructions = 1'000'000'000ull;
+  b.memory_bytes = std::size_t{64} << 20;
+  b.wall_time = std::chrono::milliseconds(20000);
+  const auto r = sb.Run(kProgram, b);
+  REQUIRE(r.ok);
+  CHECK(r.value == expected.substr(0, r.value.size()));
+  CHECK(r.value.size() > 600);
 }
 
 TEST_CASE("math.random is deterministic per invocation") {
