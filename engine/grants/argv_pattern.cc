@@ -190,10 +190,6 @@ bool IsGlobSpecial(char c) {
          c == '/';
 }
 
-}  // namespace
-
-namespace {
-
 // A first element that is a plain name: its regex is exactly "identity == name".
 bool IsPlainProgram(const std::string& first) {
   return first.substr(0, 1) != "~" &&
