@@ -190,9 +190,55 @@ bool IsGlobSpecial(char c) {
          c == '/';
 }
 
+// A first element that is a plain name: its regex is exactly "identity == name".
+bool IsPlainProgram(const std::string& first) {
+  return first.substr(0, 1) != "~" &&
+         std::none_of(first.begin(), first.end(), [](char c) { return IsGlobSpecial(c); });
+}
+
 }  // namespace
 
+bool ArgvPatternSet::ToSimple(const ArgvPattern& pattern, SimplePattern* out) {
+  if (pattern.elements.empty() || !IsPlainProgram(pattern.elements[0])) return false;
+  out->rest.clear();
+  for (std::size_t i = 1; i < pattern.elements.size(); ++i) {
+    const std::string& e = pattern.elements[i];
+    Element element;
+    if (e == "**") {
+      element.kind = Element::Kind::kAny;
+    } else if (IsLiteralGlob(e)) {
+      element.text = UnescapeGlob(e);
+    } else if (e.back() == '*' && IsLiteralGlob(e.substr(0, e.size() - 1)) &&
+               (e.size() == 1 || e[e.size() - 2] != '*')) {
+      // "word*": (?:[^\x00\x01]|\x01[\x02\x03])* after the word is any
+      // rest of the element.
+      element.kind = Element::Kind::kPrefix;
+      element.text = UnescapeGlob(e.substr(0, e.size() - 1));
+    } else {
+      return false;
+    }
+    out->rest.push_back(std::move(element));
+  }
+  return true;
+}
+
+bool ArgvPatternSet::InTable(const ArgvPattern& pattern) {
+  SimplePattern simple;
+  return ToSimple(pattern, &simple);
+}
+
+std::string RegexErrorOf(const ArgvPattern& pattern) {
+  return ArgvPatternSet::InTable(pattern) ? std::string() : RegexSet::Validate(pattern.regex);
+}
+
 void ArgvPatternSet::Add(const ArgvPattern& pattern, int slot) {
+  ++count_;
+  SimplePattern simple;
+  if (ToSimple(pattern, &simple)) {
+    simple.slot = slot;
+    by_program_[pattern.elements[0]].simple.push_back(std::move(simple));
+    return;
+  }
   std::string ignored;
   if (set_.Add(pattern.regex, &ignored) < 0) return;
   slots_.push_back(slot);
@@ -201,45 +247,22 @@ void ArgvPatternSet::Add(const ArgvPattern& pattern, int slot) {
     always_regex_ = true;  // a path glob: matches identities by path and by trusted bare name
     return;
   }
-  std::size_t plain = 0;
-  while (plain < first.size() && !IsGlobSpecial(first[plain])) ++plain;
-  if (plain < first.size()) {
+  if (!IsPlainProgram(first)) {
     // A glob (or an escape): it can only match identities that start with
     // its text up to the first special character.
+    std::size_t plain = 0;
+    while (plain < first.size() && !IsGlobSpecial(first[plain])) ++plain;
     glob_prefixes_.push_back(first.substr(0, plain));
     return;
   }
-  // A plain word: the first element's regex is exactly "identity == first".
-  ProgramEntry& entry = by_program_[first];
-  SimplePattern simple;
-  simple.slot = slot;
+  // A plain name with other elements of other forms: the argv must hold the
+  // pattern's plain words, in order, for its regex to match.
   std::vector<std::string> words;
-  bool is_simple = true;
   for (std::size_t i = 1; i < pattern.elements.size(); ++i) {
     const std::string& e = pattern.elements[i];
-    Element element;
-    if (e == "**") {
-      element.kind = Element::Kind::kAny;
-    } else if (IsLiteralGlob(e)) {
-      element.text = UnescapeGlob(e);
-      words.push_back(element.text);
-    } else if (e.back() == '*' && IsLiteralGlob(e.substr(0, e.size() - 1)) &&
-               (e.size() == 1 || e[e.size() - 2] != '*')) {
-      // "word*": (?:[^\x00\x01]|\x01[\x02\x03])* after the word is any
-      // rest of the element.
-      element.kind = Element::Kind::kPrefix;
-      element.text = UnescapeGlob(e.substr(0, e.size() - 1));
-    } else {
-      is_simple = false;
-      continue;
-    }
-    simple.rest.push_back(std::move(element));
+    if (e != "**" && IsLiteralGlob(e)) words.push_back(UnescapeGlob(e));
   }
-  if (is_simple) {
-    entry.simple.push_back(std::move(simple));
-  } else {
-    entry.other_words.push_back(std::move(words));
-  }
+  by_program_[first].other_words.push_back(std::move(words));
 }
 
 bool ArgvPatternSet::MatchesRest(const std::vector<Element>& rest, const std::vector<std::string>& argv) {
@@ -292,48 +315,34 @@ bool ArgvPatternSet::Compile(std::string* error) {
 SetOutcome ArgvPatternSet::Match(const ExecEffect& exec, const std::vector<std::string>& trusted_bin_dirs,
                                  std::vector<int>* slots) const {
   slots->clear();
-  if (set_.size() == 0) return SetOutcome::kNoMatch;
-  if (compiled_ && !always_regex_) {
-    const std::string_view identity = ExecIdentity(exec, trusted_bin_dirs);
-    bool regex = false;
-    for (const std::string& prefix : glob_prefixes_) {
-      if (identity.substr(0, prefix.size()) == prefix) {
-        regex = true;
-        break;
-      }
+  if (count_ == 0) return SetOutcome::kNoMatch;
+  if (!compiled_) return SetOutcome::kError;
+  const std::string_view identity = ExecIdentity(exec, trusted_bin_dirs);
+  bool regex = always_regex_;
+  for (std::size_t i = 0; !regex && i < glob_prefixes_.size(); ++i) {
+    regex = identity.substr(0, glob_prefixes_[i].size()) == glob_prefixes_[i];
+  }
+  if (const auto it = by_program_.find(identity); it != by_program_.end()) {
+    const ProgramEntry& entry = it->second;
+    for (const SimplePattern& p : entry.simple) {
+      if (MatchesRest(p.rest, exec.argv)) slots->push_back(p.slot);
     }
-    if (!regex) {
-      const auto it = by_program_.find(identity);
-      if (it == by_program_.end()) return SetOutcome::kNoMatch;
-      const ProgramEntry& entry = it->second;
-      for (const std::vector<std::string>& words : entry.other_words) {
-        if (ContainsInOrder(exec.argv, words)) {
-          regex = true;
-          break;
-        }
-      }
-      if (!regex) {
-        for (const SimplePattern& p : entry.simple) {
-          if (MatchesRest(p.rest, exec.argv)) slots->push_back(p.slot);
-        }
-        return slots->empty() ? SetOutcome::kNoMatch : SetOutcome::kMatch;
-      }
+    for (std::size_t i = 0; !regex && i < entry.other_words.size(); ++i) {
+      regex = ContainsInOrder(exec.argv, entry.other_words[i]);
     }
   }
-  return MatchWithRegex(exec, trusted_bin_dirs, slots);
-}
-
-SetOutcome ArgvPatternSet::MatchWithRegex(const ExecEffect& exec, const std::vector<std::string>& trusted_bin_dirs,
-                                          std::vector<int>* slots) const {
-  thread_local std::vector<int> hits;
-  thread_local std::string encoded;
-  slots->clear();
-  if (set_.size() == 0) return SetOutcome::kNoMatch;
-  encoded.clear();
-  EncodeArgv(exec, ExecIdentity(exec, trusted_bin_dirs), &encoded);
-  const SetOutcome outcome = set_.Match(encoded, &hits);
-  for (const int h : hits) slots->push_back(slots_[static_cast<std::size_t>(h)]);
-  return outcome;
+  if (regex) {
+    thread_local std::vector<int> hits;
+    thread_local std::string encoded;
+    encoded.clear();
+    EncodeArgv(exec, identity, &encoded);
+    if (set_.Match(encoded, &hits) == SetOutcome::kError) {
+      slots->clear();
+      return SetOutcome::kError;
+    }
+    for (const int h : hits) slots->push_back(slots_[static_cast<std::size_t>(h)]);
+  }
+  return slots->empty() ? SetOutcome::kNoMatch : SetOutcome::kMatch;
 }
 
 }  // namespace toolgate

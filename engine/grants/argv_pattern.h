@@ -56,6 +56,11 @@ Result<std::vector<std::string>> SplitArgvPattern(std::string_view pattern);
 Result<ArgvPattern> ParseArgvPattern(std::string_view pattern, std::string_view home,
                                      const std::vector<std::string>& trusted_bin_dirs);
 
+// RE2's error for a pattern its set compiles; "" when there is none or the
+// pattern is answered from the program table (its forms always translate to
+// a valid regex).
+std::string RegexErrorOf(const ArgvPattern& pattern);
+
 // The identity argv[0] is matched as (see above). Views into exec.
 std::string_view ExecIdentity(const ExecEffect& exec, const std::vector<std::string>& trusted_bin_dirs);
 // The normalized path of the program when known (`resolved`, else program
@@ -64,25 +69,26 @@ std::string_view ExecFullPath(const ExecEffect& exec);
 // Appends the encoded argv (identity and full path in place of argv[0]) to *out.
 void EncodeArgv(const ExecEffect& exec, std::string_view identity, std::string* out);
 
-// Most exec checks are answered without running the RE2 set (which
-// allocates on every match): the patterns are indexed by their first element
-// when it is a plain name, and the rest of a pattern whose elements are all
-// plain words, "**" or a word followed by one '*' ("git ** push", "rm -rf
-// /", "-f*") is matched element by element, exactly as its regex would. An
-// identity goes through the set when a glob first element may match it
-// ("mkfs*"), when the set has a path pattern ("/opt/**"), and when a pattern
-// of another form ("chmod ** *777") may match: one whose plain words all
-// appear in the argv, in order.
+// A profile's exec patterns. Most patterns never reach RE2: a pattern whose
+// first element is a plain name and whose other elements are all plain
+// words, "**" or a word followed by one '*' ("git ** push", "rm -rf /",
+// "-f*") is indexed by that name and matched element by element, exactly as
+// its regex would. Only the patterns of other forms go into the RE2 set
+// ("mkfs*", "/opt/**", "chmod ** *777"), and a call runs that set only when
+// one of them may match: the identity starts with a glob first element's
+// literal text, the set has a path pattern, or the argv contains, in order,
+// the plain words of a pattern of another form for its identity.
 class ArgvPatternSet {
  public:
+  // True when the pattern is matched from the table alone: it is never
+  // compiled, so the policy compiler need not check its regex with RE2.
+  static bool InTable(const ArgvPattern& pattern);
   void Add(const ArgvPattern& pattern, int slot);
   [[nodiscard]] bool Compile(std::string* error);
   SetOutcome Match(const ExecEffect& exec, const std::vector<std::string>& trusted_bin_dirs,
                    std::vector<int>* slots) const;
-  // The same answer from the RE2 set alone (the reference the table is
-  // tested against).
-  SetOutcome MatchWithRegex(const ExecEffect& exec, const std::vector<std::string>& trusted_bin_dirs,
-                            std::vector<int>* slots) const;
+  // How many patterns run through RE2 (the others are in the table).
+  std::size_t regex_count() const { return set_.size(); }
 
  private:
   struct NameHash {
@@ -106,10 +112,14 @@ class ArgvPatternSet {
     // this order for the pattern to match.
     std::vector<std::vector<std::string>> other_words;
   };
+  // The table form of a pattern (its first element is then by_program_'s
+  // key), or false when the pattern needs the set.
+  static bool ToSimple(const ArgvPattern& pattern, SimplePattern* out);
   static bool MatchesRest(const std::vector<Element>& rest, const std::vector<std::string>& argv);
 
-  RegexSet set_;
-  std::vector<int> slots_;
+  std::size_t count_ = 0;  // every pattern added
+  RegexSet set_;           // the patterns that are not InTable
+  std::vector<int> slots_; // set index -> slot
   bool compiled_ = false;
   std::unordered_map<std::string, ProgramEntry, NameHash, std::equal_to<>> by_program_;
   // Literal prefixes of first elements that are globs: an identity starting

@@ -242,9 +242,17 @@ Result<HostPattern> ParseHostPattern(std::string_view pattern) {
   return out;
 }
 
+bool HostPatternSet::InTable(const HostPattern& pattern) {
+  return pattern.kind != HostPattern::Kind::kName || !pattern.name.empty();
+}
+
+std::string RegexErrorOf(const HostPattern& pattern) {
+  return HostPatternSet::InTable(pattern) ? std::string() : RegexSet::Validate(pattern.regex, false);
+}
+
 void HostPatternSet::Add(const HostPattern& pattern, int slot) {
   if (pattern.kind == HostPattern::Kind::kName) {
-    if (!pattern.name.empty()) {
+    if (InTable(pattern)) {
       (pattern.wildcard ? wildcard_names_ : exact_names_)[pattern.name].push_back(NameEntry{slot, pattern.port});
       return;
     }

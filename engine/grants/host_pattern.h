@@ -46,6 +46,10 @@ struct HostPattern {
 
 Result<HostPattern> ParseHostPattern(std::string_view pattern);
 
+// RE2's error for a pattern its set compiles (case-insensitive); "" when
+// there is none or the pattern is answered from the tables.
+std::string RegexErrorOf(const HostPattern& pattern);
+
 // Parses an IPv4 literal the way inet_aton (and so curl and getaddrinfo) does:
 // 1-4 parts, each decimal, octal (leading 0) or hex (0x). "127.1" and
 // "2130706433" are 127.0.0.1. No trailing text of any kind is accepted.
@@ -53,6 +57,8 @@ bool ParseIpv4Loose(std::string_view text, std::uint32_t* addr);
 
 class HostPatternSet {
  public:
+  // True when the pattern is answered from the tables (never compiled).
+  static bool InTable(const HostPattern& pattern);
   void Add(const HostPattern& pattern, int slot);
   [[nodiscard]] bool Compile(std::string* error);
   // Slots of every matching pattern. *well_formed is false when host is not a

@@ -253,6 +253,15 @@ void SimpleScopeIndex::Match(std::string_view subject, std::vector<int>* slots) 
   if (!subject.empty()) try_prefix(subject);
 }
 
+bool PathScopeSet::InTable(const PathScope& scope) {
+  SimpleScope simple;
+  return SimpleScope::From(scope.segments, scope.anchor == PathScope::Anchor::kAbsolute, -1, &simple);
+}
+
+std::string RegexErrorOf(const PathScope& scope) {
+  return PathScopeSet::InTable(scope) ? std::string() : RegexSet::Validate(scope.regex);
+}
+
 void PathScopeSet::Add(const PathScope& scope, int slot) {
   std::string ignored;
   const bool absolute = scope.anchor == PathScope::Anchor::kAbsolute;

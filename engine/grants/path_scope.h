@@ -44,6 +44,10 @@ struct PathScope {
 
 Result<PathScope> ParsePathScope(std::string_view pattern, std::string_view home);
 
+// RE2's error for a scope its set compiles; "" when there is none or the
+// scope has a simple shape (their regexes are always valid).
+std::string RegexErrorOf(const PathScope& scope);
+
 // Splits a '/'-separated glob into normalized segments ("**" kept as its own
 // segment, runs of "**" collapsed). Errors on '..'.
 Result<std::vector<std::string>> NormalizePathGlob(std::string_view glob);
@@ -112,6 +116,8 @@ class SimpleScopeIndex {
 
 class PathScopeSet {
  public:
+  // True when the scope has a simple shape, compared without RE2 (never compiled).
+  static bool InTable(const PathScope& scope);
   // slot is returned from Match for this scope.
   void Add(const PathScope& scope, int slot);
   [[nodiscard]] bool Compile(std::string* error);

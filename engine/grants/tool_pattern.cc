@@ -16,19 +16,33 @@ Result<ToolPattern> ParseToolPattern(std::string_view pattern) {
   return out;
 }
 
+bool ToolPatternSet::PrefixWord(const std::string& text, std::string* word) {
+  // "word*": the word, then [\x00-\xff]* (any rest of the name).
+  if (text.empty() || text.back() != '*') return false;
+  *word = text.substr(0, text.size() - 1);
+  return IsLiteralGlob(*word) && (word->empty() || word->back() != '*');
+}
+
+bool ToolPatternSet::InTable(const ToolPattern& pattern) {
+  std::string word;
+  return IsLiteralGlob(pattern.canonical) || PrefixWord(pattern.canonical, &word);
+}
+
+std::string RegexErrorOf(const ToolPattern& pattern) {
+  return ToolPatternSet::InTable(pattern) ? std::string() : RegexSet::Validate(pattern.regex);
+}
+
 void ToolPatternSet::Add(const ToolPattern& pattern, int slot) {
-  std::string ignored;
   const std::string& text = pattern.canonical;
   if (IsLiteralGlob(text)) {
     exact_[UnescapeGlob(text)].push_back(slot);
     return;
   }
-  // "word*": the word, then [\x00-\xff]* (any rest of the name).
-  const std::string word = text.substr(0, text.size() - 1);
-  if (text.back() == '*' && IsLiteralGlob(word) && (word.empty() || word.back() != '*')) {
+  if (std::string word; PrefixWord(text, &word)) {
     prefixes_.push_back(Prefix{UnescapeGlob(word), slot});
     return;
   }
+  std::string ignored;
   if (set_.Add(pattern.regex, &ignored) >= 0) slots_.push_back(slot);
 }
 

@@ -3,7 +3,6 @@
 #include "grants/argv_pattern.h"
 #include "grants/host_pattern.h"
 #include "grants/path_scope.h"
-#include "grants/regex_set.h"
 #include "grants/tool_pattern.h"
 
 namespace toolgate {
@@ -42,13 +41,12 @@ Result<std::shared_ptr<TemporaryGrant>> TemporaryGrant::Compile(const TemporaryG
   const auto bad = [&](const Error& e) -> Result<std::shared_ptr<TemporaryGrant>> {
     return Error{ErrorCode::kPolicyPattern, "pattern '" + spec.pattern + "': " + e.message, "grant"};
   };
-  std::string regex;
-  bool case_sensitive = true;
+  std::string re2_error;
   switch (spec.kind) {
     case TemporaryGrantKind::kTool: {
       Result<ToolPattern> p = ParseToolPattern(spec.pattern);
       if (!p) return bad(p.error());
-      regex = p->regex;
+      re2_error = RegexErrorOf(*p);
       matcher->AddTool(g, *p);
       break;
     }
@@ -56,30 +54,26 @@ Result<std::shared_ptr<TemporaryGrant>> TemporaryGrant::Compile(const TemporaryG
     case TemporaryGrantKind::kFsWrite: {
       Result<PathScope> p = ParsePathScope(spec.pattern, settings.home);
       if (!p) return bad(p.error());
-      regex = p->regex;
+      re2_error = RegexErrorOf(*p);
       matcher->AddPath(g, spec.kind == TemporaryGrantKind::kFsRead ? GrantList::kFsRead : GrantList::kFsWrite, *p);
       break;
     }
     case TemporaryGrantKind::kHost: {
       Result<HostPattern> p = ParseHostPattern(spec.pattern);
       if (!p) return bad(p.error());
-      regex = p->regex;
-      case_sensitive = false;
+      re2_error = RegexErrorOf(*p);
       matcher->AddHost(g, *p);
       break;
     }
     case TemporaryGrantKind::kExec: {
       Result<ArgvPattern> p = ParseArgvPattern(spec.pattern, settings.home, settings.trusted_bin_dirs);
       if (!p) return bad(p.error());
-      regex = p->regex;
+      re2_error = RegexErrorOf(*p);
       matcher->AddExec(g, *p);
       break;
     }
   }
-  if (!regex.empty()) {
-    const std::string re2_error = RegexSet::Validate(regex, case_sensitive);
-    if (!re2_error.empty()) return bad(Error{ErrorCode::kPolicyPattern, "does not compile: " + re2_error, ""});
-  }
+  if (!re2_error.empty()) return bad(Error{ErrorCode::kPolicyPattern, "does not compile: " + re2_error, ""});
   std::string error;
   if (!matcher->Finish(&error)) return bad(Error{ErrorCode::kPolicyPattern, error, ""});
   return std::shared_ptr<TemporaryGrant>(new TemporaryGrant(info, spec.kind, std::move(matcher)));

@@ -191,21 +191,31 @@ std::vector<int> Sorted(std::vector<int> v) {
   return v;
 }
 
-// Builds a set from `patterns` (slot = index) and checks that the program
-// table answers every argv exactly as the RE2 set does.
+// Builds a set from `patterns` (slot = index) and checks that it answers
+// every argv exactly as one RE2 set of every pattern's regex does (the
+// table answers some patterns, RE2 the others).
 void CheckTableAgreesWithRegex(const std::vector<std::string>& patterns, const std::vector<ExecEffect>& execs) {
   ArgvPatternSet set;
+  RegexSet reference_set;
+  std::size_t in_table = 0;
   for (std::size_t i = 0; i < patterns.size(); ++i) {
     Result<ArgvPattern> p = ParseArgvPattern(patterns[i], "/home/dev", kTrusted);
     REQUIRE_MESSAGE(p.ok(), patterns[i]);
     set.Add(*p, static_cast<int>(i));
+    std::string error;
+    REQUIRE(reference_set.Add(p->regex, &error) == static_cast<int>(i));
+    if (ArgvPatternSet::InTable(*p)) ++in_table;
   }
   std::string error;
   REQUIRE(set.Compile(&error));
+  REQUIRE(reference_set.Compile());
+  CHECK(set.regex_count() == patterns.size() - in_table);
   for (const ExecEffect& e : execs) {
     std::vector<int> fast, reference;
     const SetOutcome a = set.Match(e, kTrusted, &fast);
-    const SetOutcome b = set.MatchWithRegex(e, kTrusted, &reference);
+    std::string encoded;
+    EncodeArgv(e, ExecIdentity(e, kTrusted), &encoded);
+    const SetOutcome b = reference_set.Match(encoded, &reference);
     INFO("program: ", e.program, " argc: ", e.argv.size(), " resolved: ", e.resolved);
     CHECK(a == b);
     CHECK(Sorted(fast) == Sorted(reference));
@@ -256,4 +266,28 @@ TEST_CASE("the program table answers exactly as the RE2 set") {
   CheckTableAgreesWithRegex({"a ** b c ** d", "a b ** c", "a ** *", "a * b", "a **", "a b* ** c*", "a '' x",
                              "a ** {b,c}", "a ** b?", "a ** *x", "x ** a ** a ** a", "l* ** a"},
                             execs);
+  // Every form at once: names, longer patterns, globs, other forms and paths.
+  CheckTableAgreesWithRegex({"git", "git ** push ** -[!-]*f*", "mkfs*", "chmod ** *777", "chmod ** {a,o}+*w*",
+                             "/usr/bin/rm -rf", "rm -rf /", "~/bin/*", "l*", "ls -l", "sudo", "find ** -exec"},
+                            execs);
+}
+
+TEST_CASE("which patterns the table answers alone") {
+  const auto in_table = [](std::string_view pattern) {
+    Result<ArgvPattern> p = ParseArgvPattern(pattern, "/home/dev", kTrusted);
+    REQUIRE_MESSAGE(p.ok(), std::string(pattern));
+    return ArgvPatternSet::InTable(*p);
+  };
+  CHECK(in_table("git"));
+  CHECK(in_table("git ** push ** --force"));
+  CHECK(in_table("git ** push ** -f*"));
+  CHECK(in_table("rm -rf '/*'"));
+  CHECK(in_table("''"));
+  CHECK_FALSE(in_table("mkfs*"));
+  CHECK_FALSE(in_table("chmod ** *777"));
+  CHECK_FALSE(in_table("git ** push ** -[!-]*f*"));
+  CHECK_FALSE(in_table("/usr/bin/rm"));
+  CHECK_FALSE(in_table("~/bin/tool"));
+  CHECK_FALSE(in_table("x\\,y"));
+  CHECK_FALSE(in_table("*"));
 }

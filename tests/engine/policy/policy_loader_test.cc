@@ -345,6 +345,28 @@ TEST_CASE("a large valid policy loads and evaluates") {
   CHECK(p->CheckExec(e).grant->id == "p.exec.allow[1500]");
 }
 
+TEST_CASE("patterns too large for RE2 fail the load at their profile; table-form patterns never reach RE2") {
+  // 40 exec patterns of 4,000 '?' each: RE2 cannot build their set.
+  std::string text = R"({"toolgate_policy": 1, "default_profile": "p", "profiles": {"p": {"exec": {"deny": [)";
+  for (int i = 0; i < 40; ++i) text += (i ? ",\"p" : "\"p") + std::to_string(i) + " " + std::string(4000, '?') + "\"";
+  text += "]}}}}";
+  ExpectError(text, ErrorCode::kPolicyPattern, "/profiles/p");
+  // Just as many patterns of the same length that the program table answers
+  // (plain words) load, and match without RE2.
+  text = R"({"toolgate_policy": 1, "default_profile": "p", "profiles": {"p": {"exec": {"deny": [)";
+  for (int i = 0; i < 40; ++i) text += (i ? ",\"p" : "\"p") + std::to_string(i) + " " + std::string(4000, 'a') + "\"";
+  text += "]}}}}";
+  PolicyLoadResult r = LoadText(text);
+  Dump(r);
+  REQUIRE(r.ok());
+  ExecEffect e;
+  e.program = "p7";
+  e.argv = {"p7", std::string(4000, 'a'), "x"};
+  CHECK(r.policy->ProfileNamed("p")->CheckExec(e).grant->id == "p.exec.deny[7]");
+  e.argv = {"p7", std::string(3999, 'a')};
+  CHECK(r.policy->ProfileNamed("p")->CheckExec(e).grant == nullptr);
+}
+
 TEST_CASE("LoadPolicyFile") {
   const std::string text = R"({"toolgate_policy": 1, "profiles": {"p": {}}})";
   const std::string path = TempFile(text);
