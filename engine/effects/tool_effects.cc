@@ -82,16 +82,25 @@ class ToolExtractor {
   // The first of `keys` that holds a string, or nullptr. Any of them present
   // with another type (not null) is "missing input" as well: the tool may
   // read it in a way the extractor does not know.
+  // One pass over the input's members (a tool call has few) rather than one
+  // lookup per key: the first key in `keys` order wins, and every member
+  // among `keys` that is neither a string nor null is reported.
   const std::string* Text(std::initializer_list<std::string_view> keys, std::string_view what) {
     if (!input_.is_object()) return nullptr;
     const std::string* found = nullptr;
-    for (std::string_view key : keys) {
-      auto it = input_.find(key);
-      if (it == input_.end() || it->is_null()) continue;
-      if (!it->is_string()) {
+    std::size_t found_rank = keys.size();
+    for (const auto& [name, value] : input_.get_ref<const nlohmann::json::object_t&>()) {
+      std::size_t rank = 0;
+      for (std::string_view key : keys) {
+        if (name == key) break;
+        ++rank;
+      }
+      if (rank == keys.size() || value.is_null()) continue;
+      if (!value.is_string()) {
         Missing(what);
-      } else if (found == nullptr) {
-        found = it->get_ptr<const std::string*>();
+      } else if (rank < found_rank) {
+        found = value.get_ptr<const std::string*>();
+        found_rank = rank;
       }
     }
     return found;

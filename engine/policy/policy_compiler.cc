@@ -412,8 +412,8 @@ std::shared_ptr<const Policy> PolicyCompiler::Build(const PolicyAnalysis& a, std
   }
   policy->rules_ = a.rules;
   policy->settings_ = raw.settings;
-  for (const RawAgent& agent : raw.agents) policy->agent_profiles_[agent.id] = agent.profile.name;
-  if (raw.default_profile) policy->default_profile_ = raw.default_profile->name;
+  for (const RawAgent& agent : raw.agents) policy->agent_profiles_[agent.id].name = agent.profile.name;
+  if (raw.default_profile) policy->default_profile_.name = raw.default_profile->name;
   if (raw.ask_fallback) policy->ask_fallback_ = raw.ask_fallback->verdict;
 
   bool ok = true;
@@ -459,6 +459,12 @@ std::shared_ptr<const Policy> PolicyCompiler::Build(const PolicyAnalysis& a, std
     if (flat.ask_fallback) policy->profile_ask_fallback_.emplace(name, *flat.ask_fallback);
   }
   if (!ok) return nullptr;
+  // profiles_ is complete: each agent's profile is found here once, not per decision.
+  auto bind = [&](Policy::AgentProfile& entry) {
+    entry.compiled = entry.name.empty() ? nullptr : policy->ProfileNamed(entry.name);
+  };
+  for (auto& [id, entry] : policy->agent_profiles_) bind(entry);
+  bind(policy->default_profile_);
   return policy;
 }
 

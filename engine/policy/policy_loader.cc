@@ -20,10 +20,16 @@ Policy::Policy() = default;
 Policy::~Policy() = default;
 
 const CompiledProfile* Policy::ProfileFor(std::string_view agent_id, std::string* profile_name) const {
-  std::string_view name = default_profile_;
-  if (const auto it = agent_profiles_.find(agent_id); it != agent_profiles_.end()) name = it->second;
-  const CompiledProfile* profile = name.empty() ? nullptr : ProfileNamed(name);
-  if (profile_name != nullptr) *profile_name = profile != nullptr ? std::string(name) : std::string();
+  const AgentProfile* entry = &default_profile_;
+  if (const auto it = agent_profiles_.find(agent_id); it != agent_profiles_.end()) entry = &it->second;
+  const CompiledProfile* profile = entry->compiled;
+  if (profile_name != nullptr) {
+    if (profile != nullptr) {
+      profile_name->assign(entry->name);
+    } else {
+      profile_name->clear();
+    }
+  }
   return profile;
 }
 

@@ -97,8 +97,13 @@ class Policy {
   std::string source_;
   std::string digest_;
   PolicySettings settings_;
-  std::map<std::string, std::string, std::less<>> agent_profiles_;  // agent id -> profile name
-  std::string default_profile_;                                     // "" = unknown agents denied
+  // An agent's profile, found once at load so a decision looks it up once.
+  struct AgentProfile {
+    std::string name;
+    const CompiledProfile* compiled = nullptr;  // in profiles_; null when it names none
+  };
+  std::map<std::string, AgentProfile, std::less<>> agent_profiles_;  // agent id -> its profile
+  AgentProfile default_profile_;  // name "" = unknown agents denied
   std::map<std::string, std::unique_ptr<CompiledProfile>, std::less<>> profiles_;
   std::shared_ptr<const lua::RuleSet> rules_;
   std::map<std::string, SandboxProfile, std::less<>> sandboxes_;  // profile name -> sandbox

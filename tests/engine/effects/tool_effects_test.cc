@@ -36,6 +36,26 @@ TEST_CASE("missing or mistyped input is unknown") {
   CHECK(HasUnknown(ExtractEffects(call, TestContext()), "missing input"));
 }
 
+TEST_CASE("of several input keys naming one thing, the first listed wins, whatever their order in the object") {
+  // "workdir" is listed before "cwd" although it sorts after it.
+  Effects both = RunTool("exec_command", json{{"command", "cat f"}, {"cwd", "/a"}, {"workdir", "/b"}});
+  CHECK(Reads(both, "/b/f"));
+  CHECK_FALSE(Reads(both, "/a/f"));
+  // "file_path" is listed before "path", "notebook_path" last.
+  Effects read = RunTool("Read", json{{"notebook_path", "/c"}, {"path", "/b"}, {"file_path", "/a"}});
+  CHECK(Reads(read, "/a"));
+  CHECK_FALSE(Reads(read, "/b"));
+  CHECK_FALSE(Reads(read, "/c"));
+  // A mistyped key is reported even when another key holds the string, and
+  // a null one is ignored.
+  Effects typed = RunTool("Read", json{{"file_path", "/a"}, {"path", 7}});
+  CHECK(Reads(typed, "/a"));
+  CHECK(HasUnknown(typed, "missing input"));
+  Effects null = RunTool("Read", json{{"file_path", nullptr}, {"path", "/b"}});
+  CHECK(Reads(null, "/b"));
+  CHECK_FALSE(HasUnknown(null, "missing input"));
+}
+
 TEST_CASE("every tool without its required input is unknown") {
   struct Case {
     std::string_view tool;
