@@ -145,7 +145,7 @@ struct Server::Connection : std::enable_shared_from_this<Server::Connection> {
   std::atomic<bool> waiting_sync{false};
 
   // The log stage. staged counts batches handed to it and not yet answered;
-  // only the owning worker raises it, so a worker that reads 0 may answer a
+  // only the owning worker raises it, so a worker that read 0 may answer a
   // batch itself without overtaking one. The rest under mu.
   struct Staged {
     JudgedBatch batch;
@@ -418,9 +418,17 @@ void Server::Serve(Connection* c) {
     if (got == turn_start && !eof && turn_start != 0) break;
     LineSplit split;
     SplitLines(c->in.view(), dispatcher_->max_message_bytes(), eof, &split);
-    // A batch goes to the log stage while an earlier one is still there (so
-    // none overtakes it), or when the stage is worth a thread hand-off.
-    if (c->staged.load() > 0 || UseLogStage(split.lines.size(), batch_in_turn++)) {
+    // A batch goes to the log stage when the stage is worth a thread
+    // hand-off (or holds this connection's earlier batches already).
+    // Otherwise the worker answers it, once the stage has answered every
+    // earlier batch (none may overtake another): a connection that was
+    // staged while it was alone does not stay staged when others come.
+    const bool stage = UseLogStage(split.lines.size(), batch_in_turn++, c->staged.load() > 0);
+    if (!stage && c->staged.load() > 0) {
+      std::unique_lock<std::mutex> lk(c->mu);
+      c->stage_cv.wait(lk, [c] { return c->staged.load() == 0; });
+    }
+    if (stage) {
       may_read = Stage(c, split, eof);
       // As below, but the batch's own replies are not made yet: only replies
       // already waiting for an fdatasync (or a full socket) end the turn.
@@ -531,13 +539,13 @@ bool Server::Stage(Connection* c, const LineSplit& split, bool eof) {
   return may_read;
 }
 
-bool Server::UseLogStage(std::size_t lines, int batch_in_turn) const {
+bool Server::UseLogStage(std::size_t lines, int batch_in_turn, bool staged) const {
   if (log_stage_.empty()) return false;
   switch (options_.log_stage) {
     case ServerOptions::LogStage::kAlways: return true;
     case ServerOptions::LogStage::kNever: return false;
     case ServerOptions::LogStage::kAuto:
-      return (lines > 1 || batch_in_turn > 0) && live_connections_.load() <= log_stage_connections_;
+      return (staged || lines > 1 || batch_in_turn > 0) && live_connections_.load() <= log_stage_connections_;
   }
   return false;
 }

@@ -90,7 +90,9 @@ class Server {
   void WorkerLoop();
   void SyncLoop();
   void LogStageLoop();
-  bool UseLogStage(std::size_t lines, int batch_in_turn) const;
+  // Whether a batch goes to the log stage (ServerOptions::log_stage);
+  // staged: the stage still holds earlier batches of its connection.
+  bool UseLogStage(std::size_t lines, int batch_in_turn, bool staged) const;
   // Judges the batch and hands it to the log stage; returns whether the
   // connection may be read on.
   bool Stage(Connection* c, const LineSplit& split, bool eof);
