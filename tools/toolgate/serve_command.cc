@@ -236,6 +236,11 @@ int RunServe(const std::vector<std::string>& argv) {
   server::ServerOptions so;
   so.workers = static_cast<int>(workers);
   so.max_connections = max_connections;
+  // The log stage pays off when a pipelining connection's answers wait only
+  // for CPU. When some verdicts wait for fdatasync, a connection answers at
+  // most about one pipeline per sync, and the stage would add thread
+  // hand-offs (and more, smaller syncs) to every batch for nothing.
+  so.log_stage = sync_verdicts.empty() ? server::ServerOptions::LogStage::kAuto : server::ServerOptions::LogStage::kNever;
   server::Server srv(std::move(*listener), &dispatcher, so);
   if (auto e = srv.Start()) {
     spdlog::error("toolgate serve: {}", e->message);
