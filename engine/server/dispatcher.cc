@@ -258,8 +258,9 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
   thread_local JudgedBatch batch;  // its slots' room is kept batch after batch
   Judge(lines, peer, &batch);
   const std::uint64_t sync_seq = Finish(&batch, out);
-  batch.s_->slots.clear();
-  batch.s_->engine.reset();  // an idle worker keeps no replaced policy alive
+  // An idle worker keeps no replaced policy alive; the calls and decisions
+  // are freed by the next Judge, after this batch's replies are sent.
+  batch.s_->engine.reset();
   return sync_seq;
 }
 

@@ -41,7 +41,7 @@ constexpr std::size_t kMaxQueuedBytes = 4u << 20;
 constexpr std::size_t kMaxStaged = 2;
 // The fewest lines a batch is split at for the log stage: every part costs a
 // thread hand-off, a log write and a send.
-constexpr std::size_t kMinPart = 8;
+constexpr std::size_t kMinPart = 16;
 
 std::string ErrnoText(int e) { return std::strerror(e); }
 

@@ -23,7 +23,7 @@
 // order by one worker at a time; a connection's batches are finished by one
 // log-stage thread at a time, oldest first, each record written before its
 // reply; at most two batches of a connection wait in the stage. A batch read
-// at once is staged in two parts (of 8 lines at least), so the stage logs the
+// at once is staged in two parts (of 16 lines at least), so the stage logs the
 // first while the worker judges the second, and the client, which sends more
 // as replies come, keeps both busy.
 #pragma once
