@@ -231,6 +231,19 @@ void AppendHook(std::string* out, const Slot& s) {
 
 }  // namespace
 
+struct JudgedBatch::State {
+  std::shared_ptr<const Engine> engine;  // what the decisions were made with (and point into)
+  const PeerInfo* peer = nullptr;
+  std::vector<Slot> slots;
+  std::vector<SessionEvent> events;  // taken after the batch was judged; logged before its decisions
+  bool finished = true;
+};
+
+JudgedBatch::JudgedBatch() : s_(std::make_unique<State>()) {}
+JudgedBatch::~JudgedBatch() = default;
+JudgedBatch::JudgedBatch(JudgedBatch&&) noexcept = default;
+JudgedBatch& JudgedBatch::operator=(JudgedBatch&&) noexcept = default;
+
 Dispatcher::Dispatcher(const EngineHolder* engines, AuditLog* log, std::size_t max_message_bytes, bool defer_sync,
                        bool learn_mode)
     : engines_(engines),
@@ -242,14 +255,30 @@ Dispatcher::Dispatcher(const EngineHolder* engines, AuditLog* log, std::size_t m
 std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, const PeerInfo& peer,
                                       std::string* out) const {
   if (lines.empty()) return 0;
-  const std::shared_ptr<const Engine> engine = engines_->Current();
+  thread_local JudgedBatch batch;  // its slots' room is kept batch after batch
+  Judge(lines, peer, &batch);
+  const std::uint64_t sync_seq = Finish(&batch, out);
+  // An idle worker keeps no replaced policy alive; the calls and decisions
+  // are freed by the next Judge, after this batch's replies are sent.
+  batch.s_->engine.reset();
+  return sync_seq;
+}
+
+void Dispatcher::Judge(std::span<const std::string_view> lines, const PeerInfo& peer, JudgedBatch* batch) const {
+  JudgedBatch::State& b = *batch->s_;
+  b.engine = engines_->Current();
+  b.peer = &peer;
+  b.events.clear();
+  std::vector<Slot>& slots = b.slots;
+  slots.clear();  // the last batch's calls and decisions (freed by the thread that judged them)
+  b.finished = false;
+  if (lines.empty()) return;
+  const Engine* const engine = b.engine.get();
   const PolicySettings& settings = engine->policy().settings();
   // The envelope holds the call one level down; the call itself gets the
   // policy's own depth limit, as `toolgate check` gives it.
   const InputLimits line_limits{max_message_bytes_, settings.max_json_depth + 1};
 
-  thread_local std::vector<Slot> slots;
-  slots.clear();
   slots.resize(lines.size());
   for (std::size_t i = 0; i < lines.size(); ++i) {
     Slot& s = slots[i];
@@ -333,6 +362,23 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
     }
   }
 
+  // Session events (phase changes, grants created, revoked, expired) are
+  // taken now, in the order the batch made them, and logged by Finish
+  // before the batch's decisions.
+  if (sessions_ != nullptr) {
+    sessions_->ExpireLapsed();
+    b.events = sessions_->TakeEvents();
+  }
+}
+
+std::uint64_t Dispatcher::Finish(JudgedBatch* batch, std::string* out) const {
+  JudgedBatch::State& b = *batch->s_;
+  std::vector<Slot>& slots = b.slots;
+  if (b.finished || slots.empty()) return 0;
+  b.finished = true;
+  const Engine* const engine = b.engine.get();
+  const PeerInfo& peer = *b.peer;
+
   // The message for the model goes into both the record and the reply: made once.
   std::size_t decisions = 0;
   for (Slot& s : slots) {
@@ -340,13 +386,11 @@ std::uint64_t Dispatcher::HandleLines(std::span<const std::string_view> lines, c
     for (Judged& j : s.judged) j.model_message = j.decision.MessageForModel();
   }
 
-  // Session events (phase changes, grants created, revoked, expired) go to
-  // the log before the batch's decisions. What cannot be logged is not
-  // allowed: a failure denies the batch's decisions.
-  std::optional<Error> events_failed;
+  // What cannot be logged is not allowed: a failure to log the session
+  // events denies the batch's decisions.
   if (sessions_ != nullptr) {
-    sessions_->ExpireLapsed();
-    events_failed = LogSessionEvents(sessions_, log_);
+    const std::optional<Error> events_failed = LogSessionEvents(b.events, log_);
+    b.events.clear();
     if (events_failed) {
       spdlog::error("toolgate serve: audit log: session events: {}", events_failed->message);
       for (Slot& s : slots) {

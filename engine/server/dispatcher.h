@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -17,6 +18,24 @@
 #include "toolgate/session.h"
 
 namespace toolgate::server {
+
+// A batch judged but not yet logged or answered (Dispatcher::Judge, then
+// Dispatcher::Finish). Holds its calls and decisions, and what they point
+// into (the engine, the sessions' grants), until it is judged again (which
+// frees them, in the judging thread) or destroyed.
+class JudgedBatch {
+ public:
+  JudgedBatch();
+  ~JudgedBatch();
+  JudgedBatch(JudgedBatch&&) noexcept;
+  JudgedBatch& operator=(JudgedBatch&&) noexcept;
+
+  struct State;  // dispatcher.cc
+
+ private:
+  friend class Dispatcher;
+  std::unique_ptr<State> s_;
+};
 
 class Dispatcher {
  public:
@@ -34,6 +53,17 @@ class Dispatcher {
   // these replies may be sent: a verdict the log syncs is never answered
   // before its record is on disk.
   std::uint64_t HandleLines(std::span<const std::string_view> lines, const PeerInfo& peer, std::string* out) const;
+
+  // HandleLines in two steps, for a caller that overlaps them (the server
+  // logs and answers one batch of a connection while it judges the next).
+  // Judge makes the batch's decisions in request order, moving the session
+  // state as HandleLines does, and takes the session events pending by then.
+  // Finish logs those events, then the decisions (denying them all if the
+  // log refuses), and appends the replies: nothing is answered before its
+  // record is written. A connection's batches must be finished in the order
+  // they were judged, each once; peer must outlive Finish.
+  void Judge(std::span<const std::string_view> lines, const PeerInfo& peer, JudgedBatch* batch) const;
+  std::uint64_t Finish(JudgedBatch* batch, std::string* out) const;
 
   AuditLog* log() const { return log_; }
 

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -34,6 +35,13 @@ constexpr std::chrono::milliseconds kDrainLimit{2000};
 // Replies queued on one connection (unread by the client, or awaiting a sync)
 // past which it is not read until they drain.
 constexpr std::size_t kMaxQueuedBytes = 4u << 20;
+// Batches of one connection in the log stage (being finished, or waiting)
+// past which its worker waits before staging another: two keep both stages
+// busy, and bound what is judged but not yet answered.
+constexpr std::size_t kMaxStaged = 2;
+// The fewest lines a batch is split at for the log stage: every part costs a
+// thread hand-off, a log write and a send.
+constexpr std::size_t kMinPart = 16;
 
 std::string ErrnoText(int e) { return std::strerror(e); }
 
@@ -87,6 +95,14 @@ void LockForServe(std::mutex& mu) {
   mu.lock();
 }
 
+// The CPUs this process may run on.
+std::size_t UsableCpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) == 0) return static_cast<std::size_t>(std::max(1, CPU_COUNT(&set)));
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
 PeerInfo PeerOf(int fd) {
   PeerInfo p;
   p.transport = "unix-socket";
@@ -105,7 +121,7 @@ PeerInfo PeerOf(int fd) {
 constexpr std::uint64_t kStopId = 1;
 constexpr std::uint64_t kListenerId = 2;
 
-struct Server::Connection {
+struct Server::Connection : std::enable_shared_from_this<Server::Connection> {
   std::uint64_t id = 0;
   int fd = -1;
   bool closed = false;  // under mu
@@ -127,6 +143,22 @@ struct Server::Connection {
   bool close_after_output = false;  // oversized line, or the client finished sending
   bool armed_in = false;            // its last arming asked for input (EPOLLIN), not yet delivered
   std::atomic<bool> waiting_sync{false};
+
+  // The log stage. staged counts batches handed to it and not yet answered;
+  // only the owning worker raises it, so a worker that read 0 may answer a
+  // batch itself without overtaking one. The rest under mu.
+  struct Staged {
+    JudgedBatch batch;
+    std::size_t lines = 0;
+    bool oversized = false;  // the oversized-line reply follows the batch's replies
+  };
+  std::deque<Staged> stage_queue;
+  std::atomic<std::size_t> staged{0};
+  bool stage_scheduled = false;      // in stage_ready_, or a log-stage thread is on it
+  std::condition_variable stage_cv;  // staged went down
+  // Finished batches, handed back so that the worker that judged them frees
+  // their calls and decisions (Dispatcher::Judge) and reuses their room.
+  std::vector<JudgedBatch> spare_batches;
 
   // Sends every queued reply the synced seq allows. Caller holds mu.
   void FlushLocked(std::uint64_t synced) {
@@ -155,7 +187,8 @@ struct Server::Connection {
     waiting_sync = !queue.empty();
   }
 
-  bool pending() const { return !queue.empty(); }
+  // Replies not sent yet, made or still to be made by the log stage.
+  bool pending() const { return !queue.empty() || staged.load() > 0; }
 };
 
 Server::Server(Listener listener, const Dispatcher* dispatcher, ServerOptions options)
@@ -180,8 +213,20 @@ std::optional<Error> Server::Start() {
     return Error{ErrorCode::kInternal, "epoll_ctl: " + ErrnoText(errno), {}};
   }
   const int n = std::max(1, options_.workers);
+  std::size_t stage_threads = 0;
+  if (dispatcher_->log() != nullptr) {
+    switch (options_.log_stage) {
+      case ServerOptions::LogStage::kAuto:
+        log_stage_connections_ = std::min<std::size_t>(static_cast<std::size_t>(n), UsableCpus() / 2);
+        stage_threads = log_stage_connections_;
+        break;
+      case ServerOptions::LogStage::kAlways: stage_threads = static_cast<std::size_t>(n); break;
+      case ServerOptions::LogStage::kNever: break;
+    }
+  }
   try {
     for (int i = 0; i < n; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+    for (std::size_t i = 0; i < stage_threads; ++i) log_stage_.emplace_back([this] { LogStageLoop(); });
     if (dispatcher_->log() != nullptr) sync_thread_ = std::thread([this] { SyncLoop(); });
   } catch (const std::system_error& e) {
     return Error{ErrorCode::kInternal, std::string("cannot start worker threads: ") + e.what(), {}};
@@ -339,6 +384,7 @@ void Server::Serve(Connection* c) {
   // turn, so a busy client cannot keep the others waiting for a worker.
   const bool keep_serving = live_connections_.load() <= static_cast<std::size_t>(std::max(1, options_.workers));
   std::size_t got = 0;
+  int batch_in_turn = 0;
   while (may_read && got < kReadBudget) {
     bool eof = false;
     bool failed = false;
@@ -372,6 +418,28 @@ void Server::Serve(Connection* c) {
     if (got == turn_start && !eof && turn_start != 0) break;
     LineSplit split;
     SplitLines(c->in.view(), dispatcher_->max_message_bytes(), eof, &split);
+    // A batch goes to the log stage when the stage is worth a thread
+    // hand-off (or holds this connection's earlier batches already).
+    // Otherwise the worker answers it, once the stage has answered every
+    // earlier batch (none may overtake another): a connection that was
+    // staged while it was alone does not stay staged when others come.
+    const bool stage = UseLogStage(split.lines.size(), batch_in_turn++, c->staged.load() > 0);
+    if (!stage && c->staged.load() > 0) {
+      std::unique_lock<std::mutex> lk(c->mu);
+      c->stage_cv.wait(lk, [c] { return c->staged.load() == 0; });
+    }
+    if (stage) {
+      may_read = Stage(c, split, eof);
+      // As below, but the batch's own replies are not made yet: only replies
+      // already waiting for an fdatasync (or a full socket) end the turn.
+      bool waiting = false;
+      {
+        std::lock_guard<std::mutex> lk(c->mu);
+        waiting = !c->queue.empty();
+      }
+      if (got == turn_start || !keep_serving || waiting || stopping_.load()) break;
+      continue;
+    }
     std::string out;
     // Room for the batch's replies up front (a decision's is under 1 KiB),
     // not a reallocation at every doubling while they are written.
@@ -405,10 +473,12 @@ void Server::Serve(Connection* c) {
     return Close(c);
   }
   c->in_serve = false;
+  // Replies the log stage has yet to make: it re-arms the connection as it
+  // makes them, as the sync thread does for replies a sync releases.
   std::uint32_t events = 0;
   if (!c->close_after_output && c->queued_bytes < kMaxQueuedBytes && !c->socket_full) events |= EPOLLIN;
   if (c->socket_full) events |= EPOLLOUT;
-  if (events == 0) return;  // only a sync is awaited: the sync thread re-arms it
+  if (events == 0) return;  // only a sync or the log stage is awaited: it re-arms the connection
   epoll_event ev{};
   ev.events = events | EPOLLONESHOT;
   ev.data.u64 = c->id;
@@ -420,6 +490,148 @@ void Server::Serve(Connection* c) {
     lk.unlock();
     Close(c);
   }
+}
+
+bool Server::Stage(Connection* c, const LineSplit& split, bool eof) {
+  // In two parts (of kMinPart lines at least): the stage logs and answers
+  // the first while the worker judges the second, and the client gets the
+  // first replies sooner (a pipelining client sends its next requests as
+  // replies arrive, so its requests keep coming in more than one batch).
+  const std::span<const std::string_view> lines(split.lines);
+  std::size_t at = 0;
+  bool may_read = false;
+  do {
+    const std::size_t n = std::min(std::max(kMinPart, (lines.size() + 1) / 2), lines.size() - at);
+    Connection::Staged st;
+    st.lines = n;
+    st.oversized = split.oversized && at + n == lines.size();
+    {
+      std::lock_guard<std::mutex> lk(c->mu);
+      if (!c->spare_batches.empty()) {
+        st.batch = std::move(c->spare_batches.back());
+        c->spare_batches.pop_back();
+      }
+    }
+    dispatcher_->Judge(lines.subspan(at, n), c->peer, &st.batch);
+    at += n;
+    bool schedule = false;
+    {
+      std::unique_lock<std::mutex> lk(c->mu);
+      c->stage_cv.wait(lk, [c] { return c->staged.load() < kMaxStaged; });
+      c->stage_queue.push_back(std::move(st));
+      c->staged.fetch_add(1);
+      schedule = !std::exchange(c->stage_scheduled, true);
+      if (at == lines.size()) {
+        if (split.oversized || eof) c->close_after_output = true;  // every line read has its reply
+        if (!c->dead) c->FlushLocked(dispatcher_->log()->synced_seq());
+        may_read = !c->dead && !c->close_after_output && !c->socket_full && c->queued_bytes < kMaxQueuedBytes;
+      }
+    }
+    if (schedule) {
+      {
+        std::lock_guard<std::mutex> lk(stage_mu_);
+        stage_ready_.push_back(c->shared_from_this());
+      }
+      stage_cv_.notify_one();
+    }
+  } while (at < lines.size());
+  c->in.consume(split.consumed);  // the lines point into it until judged
+  return may_read;
+}
+
+bool Server::UseLogStage(std::size_t lines, int batch_in_turn, bool staged) const {
+  if (log_stage_.empty()) return false;
+  switch (options_.log_stage) {
+    case ServerOptions::LogStage::kAlways: return true;
+    case ServerOptions::LogStage::kNever: return false;
+    case ServerOptions::LogStage::kAuto:
+      return (staged || lines > 1 || batch_in_turn > 0) && live_connections_.load() <= log_stage_connections_;
+  }
+  return false;
+}
+
+void Server::LogStageLoop() {
+  for (;;) {
+    std::shared_ptr<Connection> c;
+    {
+      std::unique_lock<std::mutex> lk(stage_mu_);
+      stage_cv_.wait(lk, [this] { return !stage_ready_.empty() || stage_stop_; });
+      if (stage_ready_.empty()) return;  // stopping, and every staged batch is finished
+      c = std::move(stage_ready_.front());
+      stage_ready_.pop_front();
+    }
+    FinishStaged(c);
+  }
+}
+
+void Server::FinishStaged(const std::shared_ptr<Connection>& c) {
+  Connection::Staged st;
+  {
+    std::lock_guard<std::mutex> lk(c->mu);
+    if (c->stage_queue.empty()) {  // not reached: a connection is scheduled only with a batch staged
+      c->stage_scheduled = false;
+      return;
+    }
+    st = std::move(c->stage_queue.front());
+    c->stage_queue.pop_front();
+  }
+  // Logged even when the connection has gone: the decisions were made.
+  std::string out;
+  std::uint64_t sync_seq = 0;
+  bool failed = false;
+  try {
+    out.reserve(st.lines * 1024);
+    sync_seq = dispatcher_->Finish(&st.batch, &out);
+    if (st.oversized) dispatcher_->AppendOversizedReply(&out);
+  } catch (const std::exception& e) {
+    spdlog::error("toolgate serve: dropping a connection (pid {}): {}", c->peer.pid.value_or(-1), e.what());
+    failed = true;
+  }
+  bool again = false;
+  {
+    std::lock_guard<std::mutex> lk(c->mu);
+    c->staged.fetch_sub(1);
+    c->stage_cv.notify_all();
+    if (c->spare_batches.size() <= kMaxStaged) {
+      try {
+        c->spare_batches.push_back(std::move(st.batch));
+      } catch (const std::bad_alloc&) {  // not kept, then: freed here
+      }
+    }
+    // One batch per turn of the stage, so connections take turns on its threads.
+    again = !c->stage_queue.empty();
+    c->stage_scheduled = again;
+    if (!c->closed) {
+      if (failed) c->dead = true;
+      if (!c->dead && !out.empty()) {
+        c->queued_bytes += out.size();
+        c->queue.push_back({std::move(out), sync_seq});
+        c->waiting_sync = true;  // before the synced seq is read, as in Serve
+        c->FlushLocked(dispatcher_->log()->synced_seq());
+      }
+      if (!again) HandOverLocked(c.get());  // the stage has nothing more of it
+    }
+  }
+  if (again) {
+    std::lock_guard<std::mutex> lk(stage_mu_);
+    stage_ready_.push_back(c);
+  }
+}
+
+void Server::HandOverLocked(Connection* c) {
+  if (c->in_serve) return;  // its worker re-arms it
+  // Still armed for input, and whatever could be sent went out (the rest
+  // waits for a later sync): the client's next request wakes a worker.
+  // Re-arming it for output here would only wake one to find nothing to
+  // do, once per sync and connection.
+  if (c->armed_in && !c->dead && !c->socket_full) return;
+  // Writable at once: a worker sends the rest, reads on, or closes. If an
+  // event for it is already on its way, the two workers meet at in_serve.
+  epoll_event ev{};
+  ev.events = EPOLLOUT | EPOLLONESHOT;
+  ev.data.u64 = c->id;
+  c->armed_in = false;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
 // Releases replies whose records a finished fdatasync now covers. A connection
@@ -446,19 +658,7 @@ void Server::SyncLoop() {
       } else if (!c->dead) {
         c->FlushLocked(seen);
       }
-      if (c->in_serve) continue;  // its worker re-arms it
-      // Still armed for input, and whatever could be sent went out (the rest
-      // waits for a later sync): the client's next request wakes a worker.
-      // Re-arming it for output here would only wake one to find nothing to
-      // do, once per sync and connection.
-      if (c->armed_in && !c->dead && !c->socket_full) continue;
-      // Writable at once: a worker sends the rest, reads on, or closes. If an
-      // event for it is already on its way, the two workers meet at in_serve.
-      epoll_event ev{};
-      ev.events = EPOLLOUT | EPOLLONESHOT;
-      ev.data.u64 = c->id;
-      c->armed_in = false;
-      ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c->fd, &ev);
+      HandOverLocked(c.get());
     }
     if (broken) {
       spdlog::critical("toolgate serve: the audit log cannot sync ({}); closing connections with unsynced answers",
@@ -506,6 +706,14 @@ void Server::Shutdown() {
   // its replies made) and exits.
   for (std::thread& t : workers_) t.join();
   workers_.clear();
+  // Then the log stage logs and answers every batch the workers judged.
+  {
+    std::lock_guard<std::mutex> lk(stage_mu_);
+    stage_stop_ = true;
+  }
+  stage_cv_.notify_all();
+  for (std::thread& t : log_stage_) t.join();
+  log_stage_.clear();
   if (listener_.fd >= 0) ::close(listener_.fd);
   listener_.fd = -1;
 

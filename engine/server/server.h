@@ -15,10 +15,23 @@
 // batch per disk sync. A sync thread releases queued replies as syncs finish.
 // Replies always leave in request order. A connection whose replies are not
 // being read, or pile up past a bound, stops being read (backpressure).
+//
+// The log stage: a worker may hand a judged batch (Dispatcher::Judge) to a
+// log-stage thread, which logs it and sends its replies (Dispatcher::Finish)
+// while the worker reads and judges the connection's next batch, so one
+// pipelining client gets a second core. Decisions are still made in request
+// order by one worker at a time; a connection's batches are finished by one
+// log-stage thread at a time, oldest first, each record written before its
+// reply; at most two batches of a connection wait in the stage. A batch read
+// at once is staged in two parts (of 16 lines at least), so the stage logs the
+// first while the worker judges the second, and the client, which sends more
+// as replies come, keeps both busy.
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstddef>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -27,6 +40,7 @@
 #include <vector>
 
 #include "server/dispatcher.h"
+#include "server/framing.h"
 #include "server/listener.h"
 
 namespace toolgate::server {
@@ -34,6 +48,14 @@ namespace toolgate::server {
 struct ServerOptions {
   int workers = 4;
   std::size_t max_connections = 1024;  // more are accepted, told so, and closed
+  // Which batches go through the log stage (with a decision log only).
+  // kAuto: a batch of several requests, or a later batch of the same turn
+  // (a client that pipelines), while no more connections are open than half
+  // the CPUs the daemon may run on (each such connection then has two
+  // cores); a single request is answered by its worker, with no thread
+  // hand-off. kAlways: every batch (tests). kNever: none.
+  enum class LogStage { kAuto, kAlways, kNever };
+  LogStage log_stage = LogStage::kAuto;
 };
 
 class Server {
@@ -48,8 +70,9 @@ class Server {
   std::optional<Error> Start();
 
   // Stops accepting (the socket file is removed at once), lets every worker
-  // finish the batch it is in, sends the replies already made (bounded wait)
-  // and closes every connection. Idempotent.
+  // finish the batch it is in and the log stage log and answer every batch
+  // judged, sends the replies already made (bounded wait) and closes every
+  // connection. Idempotent.
   void Shutdown();
 
   std::size_t connections() const;
@@ -66,6 +89,19 @@ class Server {
  private:
   void WorkerLoop();
   void SyncLoop();
+  void LogStageLoop();
+  // Whether a batch goes to the log stage (ServerOptions::log_stage);
+  // staged: the stage still holds earlier batches of its connection.
+  bool UseLogStage(std::size_t lines, int batch_in_turn, bool staged) const;
+  // Judges the batch and hands it to the log stage; returns whether the
+  // connection may be read on.
+  bool Stage(Connection* c, const LineSplit& split, bool eof);
+  // Logs and answers the oldest staged batch of the connection.
+  void FinishStaged(const std::shared_ptr<Connection>& c);
+  // For the sync thread and the log stage, after they sent what they could:
+  // re-arms a connection no worker owns for output when a worker must act
+  // (send the rest, read on, or close it). Caller holds c->mu.
+  void HandOverLocked(Connection* c);
   void Accept();
   void Serve(Connection* c);
   void Close(Connection* c);
@@ -79,6 +115,13 @@ class Server {
   bool shut_down_ = false;
   std::vector<std::thread> workers_;
   std::thread sync_thread_;
+  // The log stage: connections with staged batches and no log-stage thread on them.
+  std::vector<std::thread> log_stage_;
+  std::size_t log_stage_connections_ = 0;  // kAuto: at most this many open connections
+  std::mutex stage_mu_;
+  std::condition_variable stage_cv_;
+  std::deque<std::shared_ptr<Connection>> stage_ready_;  // under stage_mu_
+  bool stage_stop_ = false;                               // under stage_mu_: drain, then exit
   // Connections by id; epoll events carry the id, so an event that arrives
   // after its connection closed finds nothing (ids are never reused) and the
   // object lives while any thread still holds it.

@@ -30,7 +30,10 @@ nlohmann::json SessionEventMembers(const SessionEvent& event) {
 
 std::optional<Error> LogSessionEvents(SessionRegistry* sessions, AuditLog* log) {
   if (sessions == nullptr) return std::nullopt;
-  std::vector<SessionEvent> events = sessions->TakeEvents();
+  return LogSessionEvents(sessions->TakeEvents(), log);
+}
+
+std::optional<Error> LogSessionEvents(const std::vector<SessionEvent>& events, AuditLog* log) {
   if (log == nullptr) return std::nullopt;
   for (const SessionEvent& e : events) {
     Result<AppendReceipt> r = log->AppendEvent(kSessionRecordType, SessionEventMembers(e));

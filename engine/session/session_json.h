@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -24,5 +25,8 @@ nlohmann::json SessionEventMembers(const SessionEvent& event);
 // in order. log may be null (events are then dropped). The first failure is
 // returned; the events after it are not written.
 std::optional<Error> LogSessionEvents(SessionRegistry* sessions, AuditLog* log);
+
+// The same for events already taken (SessionRegistry::TakeEvents).
+std::optional<Error> LogSessionEvents(const std::vector<SessionEvent>& events, AuditLog* log);
 
 }  // namespace toolgate

@@ -30,7 +30,7 @@ namespace {
 constexpr const char* kServeUsage =
     "usage: toolgate serve [--policy FILE] [--socket PATH] [--log DIR [--log-key KEY]] [--group NAME]\n"
     "                      [--workers N] [--max-message-bytes N] [--max-connections N]\n"
-    "                      [--log-sync deny,ask|all|none] [--no-watch] [--mode enforce|learn]\n"
+    "                      [--log-sync deny,ask|all|none] [--no-log-stage] [--no-watch] [--mode enforce|learn]\n"
     "                      [--state DIR | --state-memory] [--state-reset]\n"
     "  the policy file and its rule packs are watched: a valid new version is swapped in, an invalid\n"
     "  one is logged and ignored (--no-watch: only SIGHUP reloads). --mode learn allows what the policy\n"
@@ -101,7 +101,7 @@ int RunServe(const std::vector<std::string>& argv) {
   Args args(argv,
             {"--policy", "--socket", "--log", "--log-key", "--group", "--workers", "--max-message-bytes",
              "--max-connections", "--log-sync", "--mode", "--state"},
-            {"--no-watch", "--state-memory", "--state-reset"});
+            {"--no-watch", "--state-memory", "--state-reset", "--no-log-stage"});
   if (!args.ok()) return Usage(args.error());
   if (!args.positional().empty()) return Usage("unexpected argument '" + args.positional()[0] + "'");
   std::size_t workers = 4;
@@ -236,6 +236,14 @@ int RunServe(const std::vector<std::string>& argv) {
   server::ServerOptions so;
   so.workers = static_cast<int>(workers);
   so.max_connections = max_connections;
+  // The log stage pays off when a pipelining connection's answers wait only
+  // for CPU. When some verdicts wait for fdatasync, a connection answers at
+  // most about one pipeline per sync, and the stage would add thread
+  // hand-offs (and more, smaller syncs) to every batch for nothing.
+  // --no-log-stage: on a host whose other work keeps the cores busy, the
+  // stage has no second core to use and its hand-offs only cost CPU.
+  so.log_stage = sync_verdicts.empty() && !args.has("--no-log-stage") ? server::ServerOptions::LogStage::kAuto
+                                                                       : server::ServerOptions::LogStage::kNever;
   server::Server srv(std::move(*listener), &dispatcher, so);
   if (auto e = srv.Start()) {
     spdlog::error("toolgate serve: {}", e->message);

@@ -13,6 +13,7 @@
 #include "server_test_util.h"
 #include "sandbox/forward.h"
 #include "toolgate/engine.h"
+#include "toolgate/session.h"
 
 using nlohmann::json;
 using namespace toolgate;
@@ -140,6 +141,60 @@ TEST_CASE("when the log refuses the batch, every decision in it is a deny naming
   // The message for the model is the deny's, not the one made before the log refused.
   CHECK(replies[0]["decision"]["message"].get<std::string>().find("audit log") != std::string::npos);
   CHECK(replies[1]["pong"] == true);
+}
+
+TEST_CASE("judged in order, finished later: each batch's records follow the earlier batches', session events included") {
+  // The server's log stage judges a connection's next batch while the one
+  // before is still being logged: a session event made in between is logged
+  // with the later batch, after the earlier batch's decisions.
+  auto policy = ExamplePolicy();
+  REQUIRE(policy);
+  EngineHolder engines(policy);
+  TempDir dir;
+  AuditLogOptions o;
+  o.path = dir / "decisions.jsonl";
+  auto log = AuditLog::Open(o);
+  REQUIRE(log);
+  SessionRegistry sessions;
+  Dispatcher dispatcher(&engines, log->get(), 1u << 20);
+  dispatcher.set_sessions(&sessions);
+  const std::string denied = std::string(R"({"v":1,"id":1,"op":"decide","call":)") + kDenied + "}";
+  const std::string allowed = std::string(R"({"v":1,"id":2,"op":"decide","call":)") + kAllowed + "}";
+  const std::string_view first[] = {denied};
+  const std::string_view second[] = {allowed, R"({"v":1,"id":3,"op":"ping"})"};
+  const PeerInfo peer = SomePeer();
+  JudgedBatch a;
+  JudgedBatch b;
+  dispatcher.Judge(first, peer, &a);
+  REQUIRE_FALSE(sessions.SetPhase("s-1", "review", "operator"));
+  dispatcher.Judge(second, peer, &b);
+  CHECK((*log)->last_seq() == 0);  // judging logs nothing
+  std::string out;
+  CHECK(dispatcher.Finish(&a, &out) == 0);
+  CHECK((*log)->last_seq() == 1);
+  dispatcher.Finish(&b, &out);
+  std::string again;
+  CHECK(dispatcher.Finish(&b, &again) == 0);  // a batch is finished once
+  CHECK(again.empty());
+  const std::vector<json> replies = Lines(out);
+  REQUIRE(replies.size() == 3);
+  CHECK(replies[0]["id"] == 1);
+  CHECK(replies[0]["decision"]["verdict"] == "deny");
+  CHECK(replies[1]["id"] == 2);
+  CHECK(replies[1]["decision"]["verdict"] == "allow");
+  CHECK(replies[2]["pong"] == true);
+  REQUIRE(!(*log)->Close());
+  const std::vector<json> records = ReadLog(o.path);
+  REQUIRE(records.size() == 3);
+  CHECK(records[0]["type"] == "decision");
+  CHECK(records[0]["verdict"] == "deny");
+  CHECK(records[1]["type"] == "session");
+  CHECK(records[1]["phase"] == "review");
+  CHECK(records[2]["type"] == "decision");
+  CHECK(records[2]["verdict"] == "allow");
+  VerifyOptions vo;
+  vo.paths = {o.path};
+  CHECK(VerifyLog(vo).ok());
 }
 
 TEST_CASE("a reload changes the policy of later batches, and ping shows its digest") {
