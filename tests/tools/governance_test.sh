@@ -30,7 +30,12 @@ write_call() {  # SESSION PATH -> verdict
     python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["decision"]["verdict"])'
 }
 
-"$tg" serve --policy "$tmp/policy.json" --socket "$sock" --log "$tmp/log" 2>>"$tmp/serve.err" &
+# The socket's group is nogroup (mode 0660), so that the check below can
+# connect as uid/gid 65534 without loosening the mode: the daemon restores a
+# loosened mode within a second, which raced a `chmod 666` here.
+group_args=()
+if [ "$(id -u)" = 0 ] && getent group nogroup >/dev/null; then group_args=(--group nogroup); fi
+"$tg" serve --policy "$tmp/policy.json" --socket "$sock" --log "$tmp/log" "${group_args[@]}" 2>>"$tmp/serve.err" &
 daemon=$!
 for _ in $(seq 1 300); do
   if [ -S "$sock" ] && client '{"v":1,"id":0,"op":"ping"}' 2>/dev/null | grep -q '"pong":true'; then break; fi
@@ -79,8 +84,8 @@ id2=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"
 "$tg" grant revoke --session s1 --socket "$sock" "$id2" 2>/dev/null; expect_eq "revoke again" 64 $?
 
 # ---- a peer of another uid may read but not change ---------------------------------
-if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
-  chmod 755 "$tmp" "$tmp/run"; chmod 666 "$sock"
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && [ ${#group_args[@]} -gt 0 ]; then
+  chmod 755 "$tmp" "$tmp/run"
   setpriv --reuid=65534 --regid=65534 --clear-groups "$tg" phase set --session s1 --socket "$sock" writing 2>/dev/null
   expect_eq "other uid: phase set forbidden" 77 $?
   setpriv --reuid=65534 --regid=65534 --clear-groups "$tg" grant --session s1 --socket "$sock" --for 1m tool:X 2>/dev/null
