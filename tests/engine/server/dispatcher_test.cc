@@ -52,6 +52,28 @@ const char* kDenied =
 const char* kAllowed =
     R"({"agent_id":"claude-dev","tool_name":"Bash","cwd":"/home/dev/project","tool_input":{"command":"git status"}})";
 
+std::shared_ptr<const Policy> RequiredExamplePolicy() {
+  auto policy = ExamplePolicy();
+  REQUIRE(policy);
+  return policy;
+}
+
+// The example policy's engines and a decision log open in a fresh
+// directory: what a Dispatcher that logs needs.
+struct LoggedEngines {
+  LoggedEngines() {
+    options.path = dir / "decisions.jsonl";
+    auto opened = AuditLog::Open(options);
+    REQUIRE(opened);
+    log = std::move(*opened);
+  }
+  std::shared_ptr<const Policy> policy = RequiredExamplePolicy();
+  EngineHolder engines{policy};
+  TempDir dir;
+  AuditLogOptions options;
+  std::unique_ptr<AuditLog> log;
+};
+
 json Comparable(json decision) {
   decision.erase("latency_ns");
   return decision;
@@ -60,15 +82,8 @@ json Comparable(json decision) {
 }  // namespace
 
 TEST_CASE("decisions from the daemon equal the in-process engine's, in request order, each logged with its peer") {
-  auto policy = ExamplePolicy();
-  REQUIRE(policy);
-  EngineHolder engines(policy);
-  TempDir dir;
-  AuditLogOptions o;
-  o.path = dir / "decisions.jsonl";
-  auto log = AuditLog::Open(o);
-  REQUIRE(log);
-  Dispatcher dispatcher(&engines, log->get(), 1u << 20);
+  LoggedEngines f;
+  Dispatcher dispatcher(&f.engines, f.log.get(), 1u << 20);
 
   const std::vector<std::string> lines = {
       std::string(R"({"v":1,"id":1,"op":"decide","call":)") + kDenied + "}",
@@ -83,14 +98,14 @@ TEST_CASE("decisions from the daemon equal the in-process engine's, in request o
   const std::vector<json> replies = Lines(out);
   REQUIRE(replies.size() == 5);
 
-  const Engine engine(policy);
+  const Engine engine(f.policy);
   CHECK(replies[0]["id"] == 1);
   CHECK(Comparable(replies[0]["decision"]) == Comparable(ToJson(engine.DecideText(kDenied), false)));
   CHECK(replies[0]["decision"]["verdict"] == "deny");
   CHECK(replies[1]["ok"] == false);
   CHECK(replies[1]["error"]["code"] == "malformed_json");
   CHECK(replies[2]["pong"] == true);
-  CHECK(replies[2]["policy_digest"] == policy->digest());
+  CHECK(replies[2]["policy_digest"] == f.policy->digest());
   CHECK(replies[3]["decision"]["verdict"] == "allow");
   CHECK(Comparable(replies[3]["decision"]) == Comparable(ToJson(engine.DecideText(kAllowed), false)));
   // A call the engine cannot read is a located deny, as for `toolgate check`.
@@ -99,10 +114,10 @@ TEST_CASE("decisions from the daemon equal the in-process engine's, in request o
   CHECK(Comparable(replies[4]["decision"]) ==
         Comparable(ToJson(engine.DecideText(R"({"tool_input":"ls","tool_name":"Bash"})"), false)));
 
-  const std::uint64_t seq = (*log)->last_seq();
+  const std::uint64_t seq = f.log->last_seq();
   CHECK(seq == 3);  // three decisions; errors and pings are not decisions
-  REQUIRE(!(*log)->Close());
-  const std::vector<json> records = ReadLog(o.path);
+  REQUIRE(!f.log->Close());
+  const std::vector<json> records = ReadLog(f.options.path);
   REQUIRE(records.size() == 3);
   CHECK(records[0]["verdict"] == "deny");
   CHECK(records[0]["agent"]["uid"] == 4242);
@@ -114,21 +129,14 @@ TEST_CASE("decisions from the daemon equal the in-process engine's, in request o
   CHECK(records[2]["raw_input"]["prefix"] == R"({"tool_input":"ls","tool_name":"Bash"})");
 
   VerifyOptions vo;
-  vo.paths = {o.path};
+  vo.paths = {f.options.path};
   CHECK(VerifyLog(vo).ok());
 }
 
 TEST_CASE("when the log refuses the batch, every decision in it is a deny naming the audit log") {
-  auto policy = ExamplePolicy();
-  REQUIRE(policy);
-  EngineHolder engines(policy);
-  TempDir dir;
-  AuditLogOptions o;
-  o.path = dir / "decisions.jsonl";
-  auto log = AuditLog::Open(o);
-  REQUIRE(log);
-  REQUIRE(!(*log)->Close());  // a closed log refuses every append
-  Dispatcher dispatcher(&engines, log->get(), 1u << 20);
+  LoggedEngines f;
+  REQUIRE(!f.log->Close());  // a closed log refuses every append
+  Dispatcher dispatcher(&f.engines, f.log.get(), 1u << 20);
   const std::string line = std::string(R"({"v":1,"id":1,"op":"decide","call":)") + kAllowed + "}";
   const std::string_view views[] = {line, R"({"v":1,"id":2,"op":"ping"})"};
   std::string out;
@@ -147,16 +155,9 @@ TEST_CASE("judged in order, finished later: each batch's records follow the earl
   // The server's log stage judges a connection's next batch while the one
   // before is still being logged: a session event made in between is logged
   // with the later batch, after the earlier batch's decisions.
-  auto policy = ExamplePolicy();
-  REQUIRE(policy);
-  EngineHolder engines(policy);
-  TempDir dir;
-  AuditLogOptions o;
-  o.path = dir / "decisions.jsonl";
-  auto log = AuditLog::Open(o);
-  REQUIRE(log);
+  LoggedEngines f;
   SessionRegistry sessions;
-  Dispatcher dispatcher(&engines, log->get(), 1u << 20);
+  Dispatcher dispatcher(&f.engines, f.log.get(), 1u << 20);
   dispatcher.set_sessions(&sessions);
   const std::string denied = std::string(R"({"v":1,"id":1,"op":"decide","call":)") + kDenied + "}";
   const std::string allowed = std::string(R"({"v":1,"id":2,"op":"decide","call":)") + kAllowed + "}";
@@ -168,10 +169,10 @@ TEST_CASE("judged in order, finished later: each batch's records follow the earl
   dispatcher.Judge(first, peer, &a);
   REQUIRE_FALSE(sessions.SetPhase("s-1", "review", "operator"));
   dispatcher.Judge(second, peer, &b);
-  CHECK((*log)->last_seq() == 0);  // judging logs nothing
+  CHECK(f.log->last_seq() == 0);  // judging logs nothing
   std::string out;
   CHECK(dispatcher.Finish(&a, &out) == 0);
-  CHECK((*log)->last_seq() == 1);
+  CHECK(f.log->last_seq() == 1);
   dispatcher.Finish(&b, &out);
   std::string again;
   CHECK(dispatcher.Finish(&b, &again) == 0);  // a batch is finished once
@@ -183,8 +184,8 @@ TEST_CASE("judged in order, finished later: each batch's records follow the earl
   CHECK(replies[1]["id"] == 2);
   CHECK(replies[1]["decision"]["verdict"] == "allow");
   CHECK(replies[2]["pong"] == true);
-  REQUIRE(!(*log)->Close());
-  const std::vector<json> records = ReadLog(o.path);
+  REQUIRE(!f.log->Close());
+  const std::vector<json> records = ReadLog(f.options.path);
   REQUIRE(records.size() == 3);
   CHECK(records[0]["type"] == "decision");
   CHECK(records[0]["verdict"] == "deny");
@@ -193,7 +194,7 @@ TEST_CASE("judged in order, finished later: each batch's records follow the earl
   CHECK(records[2]["type"] == "decision");
   CHECK(records[2]["verdict"] == "allow");
   VerifyOptions vo;
-  vo.paths = {o.path};
+  vo.paths = {f.options.path};
   CHECK(VerifyLog(vo).ok());
 }
 
@@ -300,15 +301,8 @@ std::string HookLine(int id, const std::string& input, const std::string& extra 
 }  // namespace
 
 TEST_CASE("a hook request is answered in the client's dialect, its members in a fixed order, each call logged") {
-  auto policy = ExamplePolicy();
-  REQUIRE(policy);
-  EngineHolder engines(policy);
-  TempDir dir;
-  AuditLogOptions o;
-  o.path = dir / "decisions.jsonl";
-  auto log = AuditLog::Open(o);
-  REQUIRE(log);
-  Dispatcher dispatcher(&engines, log->get(), 1u << 20);
+  LoggedEngines f;
+  Dispatcher dispatcher(&f.engines, f.log.get(), 1u << 20);
 
   const std::string claude_deny =
       R"({"session_id":"s1","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"cat ~/.ssh/id_rsa"}})";
@@ -354,8 +348,8 @@ TEST_CASE("a hook request is answered in the client's dialect, its members in a 
   CHECK(replies[4]["error"]["code"] == "bad_request");
 
   // Logged: claude, gemini, and the patch's two files; nothing for the unreadable input.
-  REQUIRE(!(*log)->Close());
-  const std::vector<json> records = ReadLog(o.path);
+  REQUIRE(!f.log->Close());
+  const std::vector<json> records = ReadLog(f.options.path);
   REQUIRE(records.size() == 4);
   CHECK(records[0]["verdict"] == "deny");
   CHECK(records[0]["agent"]["uid"] == 4242);
