@@ -193,6 +193,10 @@ bool StepPastDeadline(lua_State* L) {
   return (++ctx->c_steps & 1023u) == 0 && TripIfPastDeadline(L);
 }
 
+// toolgate's own versions of library functions whose one call could run long
+// in C. Each is registered through TimedCall (the clock checked before and
+// after the call); the loops below also check it as they go.
+
 // table.move(a1, f, e, t [,a2]) as Lua's, for tables only, with a clock
 // check every 1,024 elements: Lua's own loops over the whole range in C, and
 // a range of nils (1 to maxinteger) never ends and allocates nothing.
@@ -203,7 +207,6 @@ int BudgetedMove(lua_State* L) {
   const int tt = !lua_isnoneornil(L, 5) ? 5 : 1;
   luaL_checktype(L, 1, LUA_TTABLE);
   luaL_checktype(L, tt, LUA_TTABLE);
-  if (TripIfPastDeadline(L)) return TimeOut(L);
   if (e >= f) {
     luaL_argcheck(L, f > 0 || e < LUA_MAXINTEGER + f, 3, "too many elements to move");
     const lua_Integer n = e - f + 1;
@@ -240,13 +243,11 @@ int SortCompare(lua_State* L) {
 int BudgetedSort(lua_State* L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TFUNCTION);
-  if (TripIfPastDeadline(L)) return TimeOut(L);
   lua_settop(L, 2);
   lua_pushcclosure(L, SortCompare, 1);
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_insert(L, 1);
   lua_call(L, 2, 0);
-  if (TripIfPastDeadline(L)) return TimeOut(L);
   return 0;
 }
 
@@ -287,7 +288,6 @@ int BudgetedUtf8Len(lua_State* L) {
   const bool strict = lua_toboolean(L, 4) == 0;
   luaL_argcheck(L, 1 <= posi && --posi <= static_cast<lua_Integer>(len), 2, "initial position out of bounds");
   luaL_argcheck(L, --posj < static_cast<lua_Integer>(len), 3, "final position out of bounds");
-  if (TripIfPastDeadline(L)) return TimeOut(L);
   lua_Integer count = 0;
   lua_Integer next_check = posi + (1 << 16);
   while (posi <= posj) {
@@ -327,7 +327,6 @@ int FastRep(lua_State* L) {
                                        : static_cast<std::size_t>(LUA_MAXINTEGER);
   const auto count = static_cast<std::size_t>(n);
   if (l + lsep < l || l + lsep > kMaxSize / count) return luaL_error(L, "resulting string too large");
-  if (TripIfPastDeadline(L)) return TimeOut(L);
   const std::size_t total = count * l + (count - 1) * lsep;
   luaL_Buffer b;
   char* p = luaL_buffinitsize(L, &b, total);
@@ -344,14 +343,18 @@ int FastRep(lua_State* L) {
     filled += chunk;
   }
   luaL_pushresultsize(&b, total);
-  if (TripIfPastDeadline(L)) return TimeOut(L);
   return 1;
+}
+
+// Replaces the function on top of the stack by TimedCall around it.
+void WrapTimed(lua_State* L, const char* name) {
+  lua_pushstring(L, name);
+  lua_pushcclosure(L, TimedCall, 2);
 }
 
 void PushTimed(lua_State* L, int library, const char* name) {
   lua_getfield(L, library, name);
-  lua_pushstring(L, name);
-  lua_pushcclosure(L, TimedCall, 2);
+  WrapTimed(L, name);
 }
 
 // string.find(s, text, init, plain): only plain searches. Pattern matching
@@ -471,6 +474,7 @@ int Setup(lua_State* L) {
     lua_setfield(L, str, name);
   }
   lua_pushcfunction(L, FastRep);
+  WrapTimed(L, "rep");
   lua_setfield(L, str, "rep");
   lua_getfield(L, stock_string, "find");
   lua_pushcclosure(L, PlainFind, 1);
@@ -492,9 +496,11 @@ int Setup(lua_State* L) {
     lua_setfield(L, tab, name);
   }
   lua_pushcfunction(L, BudgetedMove);
+  WrapTimed(L, "move");
   lua_setfield(L, tab, "move");
   lua_getfield(L, stock_table, "sort");
   lua_pushcclosure(L, BudgetedSort, 1);
+  WrapTimed(L, "sort");
   lua_setfield(L, tab, "sort");
   lua_setfield(L, base, "table");
 
@@ -515,6 +521,7 @@ int Setup(lua_State* L) {
     CopyField(L, stock_utf8, utf8, name);
   }
   lua_pushcfunction(L, BudgetedUtf8Len);
+  WrapTimed(L, "len");
   lua_setfield(L, utf8, "len");
   for (const char* name : {"char", "codepoint", "offset"}) {  // each may walk a long string in C
     PushTimed(L, stock_utf8, name);
