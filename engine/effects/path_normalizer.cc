@@ -1,5 +1,7 @@
 #include "effects/path_normalizer.h"
 
+#include "effects/link_cache.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -67,37 +69,6 @@ struct ResolveTrace {
   bool special = false;  // a /proc/<pid> or /dev/fd rule applied
   bool exists = true;    // every component existed
 };
-
-// What `candidate` is, always from the file system; PathCache::Lookup
-// memoises it per call. One readlink answers what lstat + readlink did: it
-// returns a link's target, fails with EINVAL for an existing entry that is
-// not a link and with ENOENT / ENOTDIR for a missing one. A system call
-// costs about a microsecond, most of what a decision naming a path costs.
-PathCache::Entry LookupUncached(const std::string& candidate) {
-  PathCache::Entry entry;
-  std::array<char, PATH_MAX> buffer;
-  const ssize_t n = ::readlink(candidate.c_str(), buffer.data(), buffer.size());
-  if (n < 0) {
-    if (errno == EINVAL) {
-      entry.exists = true;  // not a link
-      return entry;
-    }
-    if (errno == ENOENT || errno == ENOTDIR) return entry;  // does not exist
-    // EACCES (a security module may refuse reading a link it lets lstat
-    // see), ELOOP, ENAMETOOLONG, EIO, ENOMEM: lstat decides, as it always did.
-    struct stat st {};
-    if (::lstat(candidate.c_str(), &st) != 0) return entry;
-    entry.exists = true;
-    entry.is_link = S_ISLNK(st.st_mode);
-    return entry;  // a link whose target could not be read: target_ok stays false
-  }
-  entry.exists = true;
-  entry.is_link = true;
-  if (n == 0 || static_cast<std::size_t>(n) >= buffer.size()) return entry;
-  entry.target_ok = true;
-  entry.target.assign(buffer.data(), static_cast<std::size_t>(n));
-  return entry;
-}
 
 #if defined(SYS_openat2) && defined(RESOLVE_NO_SYMLINKS)
 // Cleared for good once the kernel (before 5.6) or a seccomp filter refuses
@@ -226,7 +197,7 @@ NormalizedPath Resolve(std::string joined, std::string_view cwd, PathCache* cach
     if (cache != nullptr) {
       entry = &cache->Lookup(result);
     } else {
-      uncached = LookupUncached(result);
+      uncached = LookupPathNow(result);
       entry = &uncached;
     }
     if (!entry->exists) {
@@ -263,6 +234,42 @@ NormalizedPath Resolve(std::string joined, std::string_view cwd, PathCache* cach
 }
 
 }  // namespace
+
+// What `candidate` is, always from the file system; PathCache::Lookup
+// memoises it per call (and LinkCache across calls, when on). One readlink answers what lstat + readlink did: it
+// returns a link's target, fails with EINVAL for an existing entry that is
+// not a link and with ENOENT / ENOTDIR for a missing one. A system call
+// costs about a microsecond, most of what a decision naming a path costs.
+PathCache::Entry LookupPathNow(const std::string& candidate) {
+  PathCache::Entry entry;
+  std::array<char, PATH_MAX> buffer;
+  const ssize_t n = ::readlink(candidate.c_str(), buffer.data(), buffer.size());
+  if (n < 0) {
+    if (errno == EINVAL) {
+      entry.exists = true;  // not a link
+      entry.definite = true;
+      return entry;
+    }
+    if (errno == ENOENT || errno == ENOTDIR) {  // does not exist
+      entry.definite = true;
+      return entry;
+    }
+    // EACCES (a security module may refuse reading a link it lets lstat
+    // see), ELOOP, ENAMETOOLONG, EIO, ENOMEM: lstat decides, as it always did.
+    struct stat st {};
+    if (::lstat(candidate.c_str(), &st) != 0) return entry;
+    entry.exists = true;
+    entry.is_link = S_ISLNK(st.st_mode);
+    return entry;  // a link whose target could not be read: target_ok stays false
+  }
+  entry.exists = true;
+  entry.is_link = true;
+  if (n == 0 || static_cast<std::size_t>(n) >= buffer.size()) return entry;
+  entry.target_ok = true;
+  entry.definite = true;
+  entry.target.assign(buffer.data(), static_cast<std::size_t>(n));
+  return entry;
+}
 
 std::string LexicallyNormalize(std::string_view absolute_path) {
   // Already normal (the usual cwd): the answer is the text itself.
@@ -339,7 +346,7 @@ const PathCache::Entry& PathCache::Lookup(const std::string& path) {
   ++misses_;
   if (inline_count_ < kInlineEntries && path.size() <= kInlineKeyBytes - key_bytes_) {
     const std::size_t i = inline_count_;
-    Entry* entry = new (inline_ + i * sizeof(Entry)) Entry(LookupUncached(path));
+    Entry* entry = new (inline_ + i * sizeof(Entry)) Entry(LookupThroughLinkCache(path, &link_cache_checked_));
     ++inline_count_;  // only once constructed: the destructor destroys [0, inline_count_)
     key_offsets_[i] = static_cast<std::uint16_t>(key_bytes_);
     key_lengths_[i] = static_cast<std::uint16_t>(path.size());
@@ -348,10 +355,10 @@ const PathCache::Entry& PathCache::Lookup(const std::string& path) {
     return *entry;
   }
   if (size() >= kMaxEntries) {
-    scratch_ = LookupUncached(path);
+    scratch_ = LookupThroughLinkCache(path, &link_cache_checked_);
     return scratch_;
   }
-  return entries_.emplace(path, LookupUncached(path)).first->second;
+  return entries_.emplace(path, LookupThroughLinkCache(path, &link_cache_checked_)).first->second;
 }
 
 bool IsPlainDirectory(std::string_view dir, const NormalizeOptions& options) {

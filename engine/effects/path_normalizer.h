@@ -36,6 +36,7 @@ class PathCache {
     bool is_link = false;      // S_ISLNK
     bool target_ok = false;    // readlink succeeded and fit in PATH_MAX
     std::string target;        // the link's contents when target_ok
+    bool definite = false;     // readlink answered (not a link, missing, or the target read in full)
   };
   static constexpr std::size_t kMaxEntries = 512;
 
@@ -63,6 +64,7 @@ class PathCache {
   std::size_t key_bytes_ = 0;
   std::unordered_map<std::string, Entry> entries_;
   Entry scratch_;  // returned when the memo is full
+  bool link_cache_checked_ = false;  // this call has checked LinkCache for reported changes
   std::size_t misses_ = 0;
 };
 

@@ -38,3 +38,13 @@ while buf.count(b"\n") < len(lines):
 sys.stdout.write(buf.decode())
 PY
 client() { python3 "$tmp/client.py" "$sock" "$@"; }
+
+# Waits up to 30 s for the daemon on $sock to answer a ping; on failure says
+# so with its stderr ($tmp/serve.err) and returns 1.
+wait_for_daemon() {
+  for _ in $(seq 1 300); do
+    if [ -S "$sock" ] && client '{"v":1,"id":0,"op":"ping"}' 2>/dev/null | grep -q '"pong":true'; then return 0; fi
+    sleep 0.1
+  done
+  echo "the daemon did not start"; cat "$tmp/serve.err"; return 1
+}

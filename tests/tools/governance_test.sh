@@ -37,11 +37,7 @@ group_args=()
 if [ "$(id -u)" = 0 ] && getent group nogroup >/dev/null; then group_args=(--group nogroup); fi
 "$tg" serve --policy "$tmp/policy.json" --socket "$sock" --log "$tmp/log" "${group_args[@]}" 2>>"$tmp/serve.err" &
 daemon=$!
-for _ in $(seq 1 300); do
-  if [ -S "$sock" ] && client '{"v":1,"id":0,"op":"ping"}' 2>/dev/null | grep -q '"pong":true'; then break; fi
-  sleep 0.1
-done
-[ -S "$sock" ] || { echo "the daemon did not start"; cat "$tmp/serve.err"; exit 1; }
+wait_for_daemon || exit 1
 
 # ---- phases -------------------------------------------------------------------
 expect_eq "no phase: blog write" deny "$(write_call s1 /srv/blog/a.md)"

@@ -14,6 +14,7 @@
 
 #include "cli_io.h"
 #include "commands.h"
+#include "effects/link_cache.h"
 #include "lua/rule_set.h"
 #include "toolgate/engine.h"
 
@@ -110,14 +111,17 @@ void PrintSlowest(const std::vector<double>& ns, double p99_us, const std::vecto
 }  // namespace
 
 int RunBench(const std::vector<std::string>& argv) {
-  Args args(argv, {"--policy", "--calls", "--iterations", "--calls-policy", "--slowest"}, {});
+  Args args(argv, {"--policy", "--calls", "--iterations", "--calls-policy", "--slowest"}, {"--no-link-cache"});
   if (!args.ok() || !args.positional().empty()) {
     std::cerr << "usage: toolgate bench [--policy FILE] [--calls FILE.jsonl] [--calls-policy NAME] [--iterations N]\n"
-                 "                      [--slowest N]\n"
+                 "                      [--slowest N] [--no-link-cache]\n"
                  "  --calls-policy NAME  take the corpus cases written for policy NAME (default: the --policy file's\n"
                  "                       name), e.g. judge default.json's corpus under with-packs.json\n"
                  "  --slowest N          also list the N calls whose median Engine::Decide time is highest, with\n"
-                 "                       their share of all samples above the overall p99\n";
+                 "                       their share of all samples above the overall p99\n"
+                 "  --no-link-cache      look every path component up with the kernel on every decision, as a\n"
+                 "                       one-shot process does, instead of keeping lookups between decisions\n"
+                 "                       until inotify reports a change (what the daemon does)\n";
     return kExitUsage;
   }
   const std::string policy_path = args.value("--policy").value_or("");
@@ -162,6 +166,8 @@ int RunBench(const std::vector<std::string>& argv) {
     }
   }
 
+  const bool link_cache = !args.has("--no-link-cache");
+  effects::SetLinkCacheEnabled(link_cache);
   const Engine engine(policy);
   const bool with_rules = policy->rules() != nullptr;
   int verdicts[3] = {0, 0, 0};
@@ -199,6 +205,15 @@ int RunBench(const std::vector<std::string>& argv) {
             << (with_rules ? std::to_string(policy->rules()->packs().size()) + " Lua rule packs (HTTP probes cached by the warm-up)"
                            : std::string("grants only"))
             << "\n";
+  const effects::LinkCacheStats links = effects::GetLinkCacheStats();
+  if (link_cache && links.active) {
+    std::cout << "path lookups kept between decisions (--no-link-cache to look each up): " << links.hits
+              << " from memory, " << links.misses << " from the kernel, " << links.flushes << " flushes, "
+              << links.watches << " directories watched\n";
+  } else {
+    std::cout << "path lookups: every component from the kernel on every decision"
+              << (link_cache ? " (the link cache could not be set up)" : "") << "\n";
+  }
   if (!load.empty()) {
     std::cout << "load average " << load << " before measuring (figures from a busy machine are not comparable)\n";
   }

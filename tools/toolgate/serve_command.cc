@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli_io.h"
+#include "effects/link_cache.h"
 #include "commands.h"
 #include "server/dispatcher.h"
 #include "server/engine_holder.h"
@@ -31,10 +32,12 @@ constexpr const char* kServeUsage =
     "usage: toolgate serve [--policy FILE] [--socket PATH] [--log DIR [--log-key KEY]] [--group NAME]\n"
     "                      [--workers N] [--max-message-bytes N] [--max-connections N]\n"
     "                      [--log-sync deny,ask|all|none] [--no-log-stage] [--no-watch] [--mode enforce|learn]\n"
-    "                      [--state DIR | --state-memory] [--state-reset]\n"
+    "                      [--state DIR | --state-memory] [--state-reset] [--no-link-cache]\n"
     "  the policy file and its rule packs are watched: a valid new version is swapped in, an invalid\n"
     "  one is logged and ignored (--no-watch: only SIGHUP reloads). --mode learn allows what the policy\n"
-    "  would deny or ask and records the policy's verdict with \"mode\":\"learn\" (never the default).\n";
+    "  would deny or ask and records the policy's verdict with \"mode\":\"learn\" (never the default).\n"
+    "  Path lookups are kept between decisions until inotify reports a change in their directory or\n"
+    "  the mount table changes; --no-link-cache looks every component up on every decision.\n";
 
 int Usage(const std::string& why) {
   std::cerr << "toolgate serve: " << why << "\n" << kServeUsage;
@@ -101,7 +104,7 @@ int RunServe(const std::vector<std::string>& argv) {
   Args args(argv,
             {"--policy", "--socket", "--log", "--log-key", "--group", "--workers", "--max-message-bytes",
              "--max-connections", "--log-sync", "--mode", "--state"},
-            {"--no-watch", "--state-memory", "--state-reset", "--no-log-stage"});
+            {"--no-watch", "--state-memory", "--state-reset", "--no-log-stage", "--no-link-cache"});
   if (!args.ok()) return Usage(args.error());
   if (!args.positional().empty()) return Usage("unexpected argument '" + args.positional()[0] + "'");
   std::size_t workers = 4;
@@ -244,6 +247,10 @@ int RunServe(const std::vector<std::string>& argv) {
   // stage has no second core to use and its hand-offs only cost CPU.
   so.log_stage = sync_verdicts.empty() && !args.has("--no-log-stage") ? server::ServerOptions::LogStage::kAuto
                                                                        : server::ServerOptions::LogStage::kNever;
+  // Path lookups are kept between decisions until inotify reports a change
+  // (effects/link_cache.h); --no-link-cache looks every component up with
+  // the kernel on every decision.
+  effects::SetLinkCacheEnabled(!args.has("--no-link-cache"));
   server::Server srv(std::move(*listener), &dispatcher, so);
   if (auto e = srv.Start()) {
     spdlog::error("toolgate serve: {}", e->message);

@@ -3,6 +3,9 @@
 #pragma once
 
 #include <doctest/doctest.h>
+#include <stdlib.h>
+
+#include <filesystem>
 
 #include <string>
 #include <string_view>
@@ -34,6 +37,24 @@ inline Effects Sh(std::string_view command, std::string cwd = "/work",
   input["command"] = std::string(command);
   return RunTool("Bash", std::move(input), std::move(cwd), context);
 }
+
+// A fresh directory under the temporary directory (its real path), removed
+// with everything in it at scope end.
+struct ScratchDir {
+  explicit ScratchDir(std::string_view prefix) {
+    std::string pattern = (std::filesystem::temp_directory_path() / (std::string(prefix) + "-XXXXXX")).string();
+    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+    root = std::filesystem::canonical(pattern).string();
+  }
+  ~ScratchDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(root, ignored);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  std::string operator/(std::string_view name) const { return root + "/" + std::string(name); }
+  std::string root;
+};
 
 inline std::string Dump(const Effects& effects) {
   return ToJson(effects).dump(1, ' ', false, nlohmann::json::error_handler_t::replace);

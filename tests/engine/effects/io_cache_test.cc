@@ -25,19 +25,9 @@ using effects_test::Reads;
 using effects_test::Sh;
 using effects_test::TestContext;
 
-struct Scratch {
-  Scratch() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "tg-iocache-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    root = std::filesystem::canonical(pattern).string();
-  }
-  ~Scratch() {
-    std::error_code ignored;
-    std::filesystem::remove_all(root, ignored);
-  }
-  std::string operator/(std::string_view name) const { return root + "/" + std::string(name); }
+struct Scratch : effects_test::ScratchDir {
+  Scratch() : ScratchDir("tg-iocache") {}
   void Touch(std::string_view name) const { std::ofstream(*this / name) << "x\n"; }
-  std::string root;
 };
 
 // Lets a directory's timestamp tick move on, so a cached listing would be

@@ -1,0 +1,233 @@
+// The process-wide link cache (effects/link_cache.h): with it on, every
+// resolution must give exactly what a fresh component walk gives, right
+// after any change to the file system, with no wait; and it must actually
+// answer from memory when nothing changed.
+#include "effects/link_cache.h"
+
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "effects/path_normalizer.h"
+#include "effects_test_util.h"
+
+namespace toolgate::effects {
+namespace {
+
+struct Scratch : effects_test::ScratchDir {
+  Scratch() : ScratchDir("tg-linkcache") {}
+};
+
+// Turns the cache on for one test and off again after it.
+struct CacheOn {
+  CacheOn() { SetLinkCacheEnabled(true); }
+  ~CacheOn() { SetLinkCacheEnabled(false); }
+};
+
+// One call's resolution: a fresh per-call memo, so the process-wide cache is
+// what carries anything over from the calls before.
+NormalizedPath Cached(const std::string& path) {
+  PathCache memo;
+  NormalizeOptions options;
+  options.resolve_symlinks = true;
+  options.cache = &memo;
+  return NormalizePath(path, options);
+}
+
+// The reference: no memo of any kind, every component from the kernel.
+NormalizedPath Fresh(const std::string& path) {
+  NormalizeOptions options;
+  options.resolve_symlinks = true;
+  return NormalizePath(path, options);
+}
+
+// Whether the scratch directory is on a file system the cache keeps entries
+// for (the CI machine's /tmp is); elsewhere only equality is checked.
+bool Keeps(const std::string& dir) {
+  struct statfs fs {};
+  if (::statfs(dir.c_str(), &fs) != 0) return false;
+  const unsigned long type = static_cast<unsigned long>(fs.f_type);
+  return type == EXT4_SUPER_MAGIC || type == 0x58465342UL || type == BTRFS_SUPER_MAGIC || type == TMPFS_MAGIC;
+}
+
+TEST_CASE("the link cache answers from memory while nothing changes") {
+  Scratch t;
+  std::filesystem::create_directories(t / "ws/src/lib");
+  CacheOn on;
+  const std::string path = t / "ws/src/lib/main.c";
+  CHECK(Cached(path).path == path);
+  const LinkCacheStats before = GetLinkCacheStats();
+  for (int i = 0; i < 10; ++i) CHECK(Cached(path).path == path);
+  const LinkCacheStats after = GetLinkCacheStats();
+  if (!Keeps(t.root) || !before.active) {
+    MESSAGE("scratch directory not on a file system the cache keeps: only equality checked");
+    return;
+  }
+  CHECK(after.misses == before.misses);  // no component went to the kernel again
+  CHECK(after.hits > before.hits);
+  // Off: nothing is answered from memory any more.
+  SetLinkCacheEnabled(false);
+  const LinkCacheStats off = GetLinkCacheStats();
+  CHECK(Cached(path).path == path);
+  CHECK(GetLinkCacheStats().hits == off.hits);
+  CHECK(GetLinkCacheStats().entries == 0);
+}
+
+// Each way a path can come to mean something else, made right after the
+// path was resolved and remembered; the next call must see it at once.
+TEST_CASE("a change is seen by the very next call") {
+  Scratch t;
+  CacheOn on;
+  std::filesystem::create_directories(t / "ws/dir/sub");
+  std::filesystem::create_directories(t / "other/sub");
+  { std::ofstream(t / "ws/dir/sub/file") << "x"; }
+
+  // A directory replaced by a link.
+  CHECK(Cached(t / "ws/dir/sub/file").path == t / "ws/dir/sub/file");
+  std::filesystem::rename(t / "ws/dir", t / "ws/dir.old");
+  std::filesystem::create_directory_symlink("/etc", t / "ws/dir");
+  CHECK(Cached(t / "ws/dir/sub/file").path == "/etc/sub/file");
+
+  // The link replaced by a directory again.
+  std::filesystem::remove(t / "ws/dir");
+  std::filesystem::rename(t / "ws/dir.old", t / "ws/dir");
+  CHECK(Cached(t / "ws/dir/sub/file").path == t / "ws/dir/sub/file");
+
+  // A missing component created as a link.
+  CHECK(Cached(t / "ws/missing/passwd").path == t / "ws/missing/passwd");
+  std::filesystem::create_directory_symlink("/etc", t / "ws/missing");
+  CHECK(Cached(t / "ws/missing/passwd").path == "/etc/passwd");
+
+  // A link retargeted (removed and made again with another target).
+  std::filesystem::remove(t / "ws/missing");
+  std::filesystem::create_directory_symlink(t / "other", t / "ws/missing");
+  CHECK(Cached(t / "ws/missing/sub").path == t / "other/sub");
+
+  // Two entries exchanged in one rename (RENAME_EXCHANGE).
+  std::filesystem::create_directory_symlink("/etc", t / "ws/swap");
+  CHECK(Cached(t / "ws/dir/sub").path == t / "ws/dir/sub");
+  CHECK(Cached(t / "ws/swap/hostname").path == "/etc/hostname");
+  REQUIRE(::renameat2(AT_FDCWD, (t / "ws/dir").c_str(), AT_FDCWD, (t / "ws/swap").c_str(), RENAME_EXCHANGE) == 0);
+  CHECK(Cached(t / "ws/dir/hostname").path == "/etc/hostname");
+  CHECK(Cached(t / "ws/swap/sub").path == t / "ws/swap/sub");
+
+  // An ancestor several levels up replaced by a link.
+  std::filesystem::create_directories(t / "deep/a/b/c");
+  CHECK(Cached(t / "deep/a/b/c/d").path == t / "deep/a/b/c/d");
+  std::filesystem::rename(t / "deep", t / "deep.old");
+  std::filesystem::create_directory_symlink("/etc", t / "deep");
+  CHECK(Cached(t / "deep/a/b/c/d").path == "/etc/a/b/c/d");
+
+  // The directory holding a link removed altogether.
+  std::filesystem::create_directories(t / "gone");
+  std::filesystem::create_directory_symlink("/etc", t / "gone/l");
+  CHECK(Cached(t / "gone/l/x").path == "/etc/x");
+  std::filesystem::remove_all(t / "gone");
+  CHECK(Cached(t / "gone/l/x").path == t / "gone/l/x");
+}
+
+// A file touched or chmod'ed changes no lookup: it does not empty the memo.
+TEST_CASE("a file's attributes do not flush the cache") {
+  Scratch t;
+  CacheOn on;
+  std::filesystem::create_directories(t / "ws");
+  { std::ofstream(t / "ws/file") << "x"; }
+  CHECK(Cached(t / "ws/file").path == t / "ws/file");
+  if (!Keeps(t.root) || !GetLinkCacheStats().active) return;
+  const std::uint64_t flushes = GetLinkCacheStats().flushes;
+  std::filesystem::permissions(t / "ws/file", std::filesystem::perms::owner_read);
+  CHECK(Cached(t / "ws/file").path == t / "ws/file");
+  CHECK(GetLinkCacheStats().flushes == flushes);
+  // A new entry in the directory does.
+  { std::ofstream(t / "ws/new") << "x"; }
+  CHECK(Cached(t / "ws/file").path == t / "ws/file");
+  CHECK(GetLinkCacheStats().flushes > flushes);
+}
+
+// Random trees of directories, files and links (relative, absolute,
+// dangling, looping), changed at random between calls: every call with the
+// cache must resolve every path exactly as a fresh walk does.
+TEST_CASE("random changes: the cache always agrees with a fresh walk") {
+  Scratch t;
+  CacheOn on;
+  std::mt19937 rng(20261123);
+  const std::vector<std::string> names = {"a", "b", "c", "d"};
+  const auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
+  // Candidate paths: up to three components below the root, plus a tail.
+  const auto random_relative = [&](int depth) {
+    std::string p;
+    for (int i = 0; i < depth; ++i) p += (p.empty() ? "" : "/") + names[pick(names.size())];
+    return p;
+  };
+  std::vector<std::string> probes;
+  for (int i = 0; i < 40; ++i) probes.push_back(t / random_relative(1 + static_cast<int>(pick(4))));
+  probes.push_back(t / "a/../b/c");
+  probes.push_back(t / "a/b/../../c/d");
+
+  const auto mutate = [&] {
+    const std::string target = t / random_relative(1 + static_cast<int>(pick(3)));
+    std::error_code ec;
+    switch (pick(7)) {
+      case 0:
+        std::filesystem::create_directories(target, ec);
+        break;
+      case 1:
+        std::filesystem::remove_all(target, ec);
+        break;
+      case 2:  // relative link to a sibling or up
+        std::filesystem::remove_all(target, ec);
+        std::filesystem::create_symlink(pick(2) == 0 ? names[pick(names.size())] : "../" + names[pick(names.size())],
+                                        target, ec);
+        break;
+      case 3:  // absolute link into the tree or out of it
+        std::filesystem::remove_all(target, ec);
+        std::filesystem::create_symlink(pick(2) == 0 ? t / random_relative(2) : std::string("/etc"), target, ec);
+        break;
+      case 4: {  // rename over another entry
+        const std::string other = t / random_relative(1 + static_cast<int>(pick(3)));
+        if (other.compare(0, target.size() + 1, target + "/") != 0) std::filesystem::rename(target, other, ec);
+        break;
+      }
+      case 5:
+        std::filesystem::remove_all(target, ec);
+        std::ofstream(target) << "f";
+        break;
+      case 6: {  // exchange two entries
+        const std::string other = t / random_relative(1 + static_cast<int>(pick(3)));
+        ::renameat2(AT_FDCWD, target.c_str(), AT_FDCWD, other.c_str(), RENAME_EXCHANGE);
+        break;
+      }
+    }
+  };
+  int compared = 0;
+  for (int round = 0; round < 400; ++round) {
+    mutate();
+    // Several calls between changes, so entries are kept and reused.
+    for (int call = 0; call < 3; ++call) {
+      for (const std::string& p : probes) {
+        const NormalizedPath cached = Cached(p);
+        const NormalizedPath fresh = Fresh(p);
+        if (cached.path != fresh.path || cached.problem != fresh.problem) {
+          FAIL_CHECK("round " << round << ": " << p << " -> cached " << cached.path << " [" << cached.problem
+                              << "], fresh " << fresh.path << " [" << fresh.problem << "]");
+        }
+        ++compared;
+      }
+    }
+  }
+  CHECK(compared == 400 * 3 * static_cast<int>(probes.size()));
+  if (Keeps(t.root) && GetLinkCacheStats().active) CHECK(GetLinkCacheStats().hits > 0);
+}
+
+}  // namespace
+}  // namespace toolgate::effects
