@@ -48,8 +48,17 @@ bool Under(std::string_view path, std::string_view dir) {
 }
 
 // /proc, /sys and /dev change without reports (and /proc/<pid> means
-// another process to every caller).
+// another process to every caller). Only normalized absolute paths below
+// the root are kept (what the resolver asks about), so a path's parent is
+// its text up to the last slash.
 bool MayKeep(std::string_view path) {
+  if (path.size() < 2 || path.front() != '/' || path.back() == '/') return false;
+  if (path.find("//") != std::string_view::npos || path.find("/./") != std::string_view::npos ||
+      path.find("/../") != std::string_view::npos) {
+    return false;
+  }
+  const std::string_view last = path.substr(path.rfind('/') + 1);
+  if (last == "." || last == "..") return false;
   return !(Under(path, "/proc") || Under(path, "/sys") || Under(path, "/dev"));
 }
 
@@ -69,27 +78,31 @@ class LinkCache {
   std::atomic<bool> enabled{false};
 
   PathCache::Entry Lookup(const std::string& path, bool* checked) {
-    std::uint64_t generation;
+    std::uint64_t generation = 0;
+    bool keep = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (!Ready()) return LookupPathNow(path);
-      if (!*checked) {
-        Check();
-        *checked = true;
+      if (Ready()) {
+        if (!*checked) {
+          Check();
+          *checked = true;
+        }
+        auto it = entries_.find(path);
+        if (it != entries_.end()) {
+          ++hits_;
+          return it->second;
+        }
+        ++misses_;
+        keep = Watched(Parent(path));
+        if (keep && entries_.size() >= kMaxEntries) Flush();
+        generation = generation_;
       }
-      auto it = entries_.find(path);
-      if (it != entries_.end()) {
-        ++hits_;
-        return it->second;
-      }
-      ++misses_;
-      if (!Watched(Parent(path))) return LookupPathNow(path);
-      if (entries_.size() >= kMaxEntries) Flush();
-      generation = generation_;
     }
-    // The parent is watched: a change after this lookup will be reported.
+    // Outside the lock: the system call must not hold up other threads.
+    // When kept, the parent is watched already: a change after this lookup
+    // will be reported.
     PathCache::Entry entry = LookupPathNow(path);
-    if (entry.definite) {
+    if (keep && entry.definite) {
       std::lock_guard<std::mutex> lock(mu_);
       // A report handled since may be of a change after the lookup.
       if (generation == generation_) entries_.emplace(path, entry);
@@ -105,7 +118,8 @@ class LinkCache {
     s.misses = misses_;
     s.flushes = flushes_;
     s.entries = entries_.size();
-    s.watches = watched_.size();
+    s.watches = watches_.size();
+    s.restarts = restarts_;
     return s;
   }
 
@@ -183,6 +197,7 @@ class LinkCache {
         const std::uint32_t kind = event.mask & ~static_cast<std::uint32_t>(IN_ISDIR);
         if (event.len > 0 && kind == IN_ATTRIB) continue;
         relevant = true;
+        if (event.mask & IN_IGNORED) watches_.erase(event.wd);  // the kernel dropped it (directory gone)
         if (event.mask & (IN_IGNORED | IN_Q_OVERFLOW | IN_UNMOUNT)) watched_.clear();
       }
     }
@@ -197,16 +212,43 @@ class LinkCache {
 
   // Whether `dir` is watched (adding the watch now if it may be).
   bool Watched(std::string_view dir) {
-    if (!MayKeep(dir) || dir == "/proc" || dir == "/sys" || dir == "/dev") return false;
+    if (dir != "/" && (!MayKeep(dir) || dir == "/proc" || dir == "/sys" || dir == "/dev")) return false;
     auto it = watched_.find(std::string(dir));
     if (it != watched_.end()) return it->second;
-    if (watched_.size() >= kMaxWatches) return false;
+    // Every watch pins its directory's inode in the kernel: past the bound,
+    // start again with a new inotify instance (which drops them all).
+    if ((watches_.size() >= kMaxWatches || watched_.size() >= 4 * kMaxWatches) && !Restart()) return false;
     const std::string name(dir);
     struct statfs fs {};
-    bool ok = ::statfs(name.c_str(), &fs) == 0 && ReportsEveryChange(fs) &&
-              ::inotify_add_watch(inotify_, name.c_str(), kWatchMask) >= 0;
-    watched_.emplace(name, ok);
-    return ok;
+    int wd = -1;
+    if (::statfs(name.c_str(), &fs) == 0 && ReportsEveryChange(fs)) {
+      wd = ::inotify_add_watch(inotify_, name.c_str(), kWatchMask);
+    }
+    if (wd >= 0) watches_.insert(wd);
+    watched_.emplace(name, wd >= 0);
+    return wd >= 0;
+  }
+
+  // A new inotify instance in place of the old one, with no watch and no
+  // entry. False (and off for good) when it cannot be had.
+  bool Restart() {
+    Flush();
+    watched_.clear();
+    watches_.clear();
+    // Out of the epoll set first: a forked child may still hold the old
+    // descriptor, which would keep it in the set after close.
+    ::epoll_ctl(epoll_, EPOLL_CTL_DEL, inotify_, nullptr);
+    ::close(inotify_);
+    inotify_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    struct epoll_event changes {};
+    changes.events = EPOLLIN;
+    changes.data.fd = inotify_;
+    if (inotify_ < 0 || ::epoll_ctl(epoll_, EPOLL_CTL_ADD, inotify_, &changes) != 0) {
+      broken_ = true;
+      return false;
+    }
+    ++restarts_;
+    return true;
   }
 
   std::mutex mu_;
@@ -220,6 +262,8 @@ class LinkCache {
   std::uint64_t flushes_ = 0;
   std::unordered_map<std::string, PathCache::Entry> entries_;
   std::unordered_map<std::string, bool> watched_;  // directory -> watched (false: may not be)
+  std::unordered_set<int> watches_;                 // the watch descriptors in place
+  std::uint64_t restarts_ = 0;
 };
 
 LinkCache& TheLinkCache() {
@@ -231,7 +275,7 @@ LinkCache& TheLinkCache() {
 
 PathCache::Entry LookupThroughLinkCache(const std::string& path, bool* checked) {
   LinkCache& cache = TheLinkCache();
-  if (!cache.enabled.load(std::memory_order_relaxed) || !MayKeep(path) || path.size() < 2) {
+  if (!cache.enabled.load(std::memory_order_relaxed) || !MayKeep(path)) {
     return LookupPathNow(path);
   }
   return cache.Lookup(path, checked);

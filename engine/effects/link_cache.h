@@ -57,6 +57,7 @@ struct LinkCacheStats {
   std::uint64_t flushes = 0;   // times every entry was dropped
   std::size_t entries = 0;
   std::size_t watches = 0;     // directories watched
+  std::uint64_t restarts = 0;  // times the watch bound was reached and every watch dropped
 };
 LinkCacheStats GetLinkCacheStats();
 

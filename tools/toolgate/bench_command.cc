@@ -198,6 +198,20 @@ int RunBench(const std::vector<std::string>& argv) {
                            slowest > 0 ? &decide_samples : nullptr);
   const Stats text_decide =
       run([&](std::size_t i) { sink = sink + static_cast<int>(engine.DecideText(texts[i]).verdict); });
+  // The machine's own noise, timed the same way: a fixed arithmetic loop
+  // (no allocation, no system call) of about a decision's length. Whatever
+  // share of its samples lands far above its median is what interrupts and
+  // the hypervisor add to any sample, decisions included.
+  std::vector<double> reference_samples;
+  const Stats reference = run(
+      [&](std::size_t) {
+        volatile double x = 1.0;
+        for (int k = 0; k < 700; ++k) x = x * 1.0000001 + 1e-9;
+      },
+      &reference_samples);
+  const double hit = static_cast<double>(std::count_if(reference_samples.begin(), reference_samples.end(),
+                                                       [&](double ns) { return ns > reference.p50_us * 1000.0 + 5000.0; })) /
+                     static_cast<double>(reference_samples.size());
 
   std::cout << "toolgate bench: " << calls.size() << " distinct calls (" << verdicts[0] << " allow, " << verdicts[1]
             << " ask, " << verdicts[2] << " deny), " << iterations << " decisions per mode, policy "
@@ -223,6 +237,9 @@ int RunBench(const std::vector<std::string>& argv) {
             << "\n";
   Print("Engine::Decide (parsed ToolCall)", decide);
   Print("Engine::DecideText (JSON + decide)", text_decide);
+  Print("reference: fixed arithmetic loop", reference);
+  std::cout << "  (machine noise: " << std::setprecision(3) << 100.0 * hit
+            << " % of the reference samples took over 5 us more than its median)\n";
   if (slowest > 0) PrintSlowest(decide_samples, decide.p99_us, call_texts, static_cast<std::size_t>(slowest));
   if (with_rules) {
     std::cout << "\ntargets (with rule packs): p50 <= 10 us, p99 <= 50 us -> "

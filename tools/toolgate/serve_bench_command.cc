@@ -42,7 +42,7 @@ namespace fs = std::filesystem;
 constexpr const char* kBenchUsage =
     "usage: toolgate serve-bench [--policy FILE] [--calls FILE.jsonl] [--calls-policy NAME] [--clients 1,2,4,8,16]\n"
     "                            [--seconds S] [--pipeline N] [--workers N] [--log DIR | --no-log] [--verify]\n"
-    "                            [--log-sync deny,ask|all|none] [--no-log-stage]\n";
+    "                            [--log-sync deny,ask|all|none] [--no-log-stage] [--no-link-cache]\n";
 
 int Usage(const std::string& why) {
   std::cerr << "toolgate serve-bench: " << why << "\n" << kBenchUsage;
@@ -216,7 +216,7 @@ double Percentile(std::vector<std::uint32_t>& v, double p) {
 int RunServeBench(const std::vector<std::string>& argv) {
   Args args(argv, {"--policy", "--calls", "--calls-policy", "--clients", "--seconds", "--pipeline", "--workers", "--log",
                    "--log-sync"},
-            {"--no-log", "--verify", "--no-log-stage"});
+            {"--no-log", "--verify", "--no-log-stage", "--no-link-cache"});
   if (!args.ok()) return Usage(args.error());
   if (!args.positional().empty()) return Usage("unexpected argument '" + args.positional()[0] + "'");
   if (args.has("--no-log") && args.value("--log")) return Usage("--log and --no-log exclude each other");
@@ -271,6 +271,7 @@ int RunServeBench(const std::vector<std::string>& argv) {
   if (logging) child_args.insert(child_args.end(), {"--log", log_dir});
   if (const auto sync = args.value("--log-sync")) child_args.insert(child_args.end(), {"--log-sync", *sync});
   if (args.has("--no-log-stage")) child_args.push_back("--no-log-stage");
+  if (args.has("--no-link-cache")) child_args.push_back("--no-link-cache");
   const std::string child_log = (tmp / "serve.stderr").string();
   const pid_t child = ::fork();
   if (child < 0) return Usage("fork failed");

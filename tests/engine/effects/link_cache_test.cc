@@ -154,6 +154,26 @@ TEST_CASE("a file's attributes do not flush the cache") {
   CHECK(GetLinkCacheStats().flushes > flushes);
 }
 
+// Each watch pins a directory in the kernel: past 1,024 of them the cache
+// starts again with a new inotify instance, and keeps answering right.
+TEST_CASE("the number of watched directories is bounded") {
+  Scratch t;
+  CacheOn on;
+  const int dirs = 1100;
+  for (int i = 0; i < dirs; ++i) std::filesystem::create_directories(t / ("d" + std::to_string(i) + "/sub"));
+  for (int i = 0; i < dirs; ++i) {
+    const std::string path = t / ("d" + std::to_string(i) + "/sub/file");
+    REQUIRE(Cached(path).path == path);
+  }
+  const LinkCacheStats stats = GetLinkCacheStats();
+  CHECK(stats.watches <= 1024);
+  if (Keeps(t.root) && stats.active) CHECK(stats.restarts >= 1);
+  // Still right after the restart: a link made in an early directory.
+  std::filesystem::remove_all(t / "d3/sub");
+  std::filesystem::create_directory_symlink("/etc", t / "d3/sub");
+  CHECK(Cached(t / "d3/sub/file").path == "/etc/file");
+}
+
 // Random trees of directories, files and links (relative, absolute,
 // dangling, looping), changed at random between calls: every call with the
 // cache must resolve every path exactly as a fresh walk does.
