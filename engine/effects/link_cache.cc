@@ -14,12 +14,14 @@
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 namespace toolgate::effects {
 namespace {
 
 constexpr std::size_t kMaxEntries = 8192;
 constexpr std::size_t kMaxWatches = 1024;
+constexpr std::size_t kMaxDepth = 128;  // directories from the root; deeper ones are not kept
 // Every change that can alter a lookup of D/name, or D itself.
 constexpr std::uint32_t kWatchMask = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF |
                                      IN_MOVE_SELF | IN_ATTRIB | IN_ONLYDIR | IN_DONT_FOLLOW;
@@ -169,7 +171,6 @@ class LinkCache {
         // Mounts change what a path names without a report on its directory,
         // and may move a watched directory onto another file system.
         flush = true;
-        watched_.clear();
       } else if (Drain()) {
         flush = true;
       }
@@ -198,42 +199,76 @@ class LinkCache {
         if (event.len > 0 && kind == IN_ATTRIB) continue;
         relevant = true;
         if (event.mask & IN_IGNORED) watches_.erase(event.wd);  // the kernel dropped it (directory gone)
-        if (event.mask & (IN_IGNORED | IN_Q_OVERFLOW | IN_UNMOUNT)) watched_.clear();
       }
     }
     return true;  // still more after 4 MiB of events: assume a change
   }
 
+  // Drops every answer, and which directory each path names: a watch
+  // follows its directory's inode, so after a reported change a path may
+  // name another directory, which must be watched in turn (the kernel gives
+  // the same watch back for a directory already watched).
   void Flush() {
     entries_.clear();
+    watched_.clear();
     ++generation_;
     ++flushes_;
   }
 
-  // Whether `dir` is watched (adding the watch now if it may be).
+  // Whether `dir` is watched, with every directory above it (adding the
+  // watches now where they may be). Watching the whole way down is what makes
+  // `dir` keep naming the directory watched now: none of them can be renamed,
+  // removed or replaced without a report (and a mount shows in the mount
+  // table), so an answer for dir/name stays right until a report comes.
   bool Watched(std::string_view dir) {
-    if (dir != "/" && (!MayKeep(dir) || dir == "/proc" || dir == "/sys" || dir == "/dev")) return false;
-    auto it = watched_.find(std::string(dir));
-    if (it != watched_.end()) return it->second;
-    // Every watch pins its directory's inode in the kernel: past the bound,
-    // start again with a new inotify instance (which drops them all).
-    if ((watches_.size() >= kMaxWatches || watched_.size() >= 4 * kMaxWatches) && !Restart()) return false;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      if (dir != "/" && (!MayKeep(dir) || dir == "/proc" || dir == "/sys" || dir == "/dev")) return false;
+      if (auto it = watched_.find(std::string(dir)); it != watched_.end()) return it->second;
+      // `dir` and the directories above it not known yet, deepest first.
+      std::vector<std::string_view> chain;
+      for (std::string_view d = dir;;) {
+        chain.push_back(d);
+        if (d == "/" || chain.size() > kMaxDepth) break;
+        d = Parent(d);
+        auto it = watched_.find(std::string(d));
+        if (it == watched_.end()) continue;
+        if (!it->second) {
+          for (std::string_view c : chain) watched_.emplace(std::string(c), false);
+          return false;
+        }
+        break;
+      }
+      if (chain.size() > kMaxDepth) return false;
+      // Every watch pins its directory's inode in the kernel: past the bound,
+      // start again with a new inotify instance (which drops them all).
+      if (watches_.size() + chain.size() > kMaxWatches || watched_.size() + chain.size() > 4 * kMaxWatches) {
+        if (attempt > 0 || !Restart()) return false;
+        continue;  // again from the root, in the new instance
+      }
+      bool ok = true;
+      for (auto c = chain.rbegin(); c != chain.rend(); ++c) {  // from the top down
+        if (ok) ok = AddWatch(*c);
+        watched_.emplace(std::string(*c), ok);
+      }
+      return ok;
+    }
+    return false;
+  }
+
+  bool AddWatch(std::string_view dir) {
     const std::string name(dir);
     struct statfs fs {};
-    int wd = -1;
-    if (::statfs(name.c_str(), &fs) == 0 && ReportsEveryChange(fs)) {
-      wd = ::inotify_add_watch(inotify_, name.c_str(), kWatchMask);
-    }
-    if (wd >= 0) watches_.insert(wd);
-    watched_.emplace(name, wd >= 0);
-    return wd >= 0;
+    if (::statfs(name.c_str(), &fs) != 0 || !ReportsEveryChange(fs)) return false;
+    const int wd = ::inotify_add_watch(inotify_, name.c_str(), kWatchMask);
+    if (wd < 0) return false;
+    watches_.insert(wd);
+    return true;
   }
 
   // A new inotify instance in place of the old one, with no watch and no
   // entry. False (and off for good) when it cannot be had.
   bool Restart() {
     Flush();
-    watched_.clear();
     watches_.clear();
     // Out of the epoll set first: a forked child may still hold the old
     // descriptor, which would keep it in the set after close.

@@ -10,9 +10,13 @@
 // IN_DELETE, IN_MOVED_*), the directory itself changing (IN_ATTRIB,
 // IN_DELETE_SELF, IN_MOVE_SELF) and the mount table changing
 // (/proc/self/mountinfo polls as changed). So:
-//   - an entry for D/name is kept only while D is watched by inotify, on a
-//     local file system that reports every change (ext2/3/4, xfs, btrfs,
-//     tmpfs); never under /proc, /sys or /dev;
+//   - an entry for D/name is kept only while D and every directory above it
+//     are watched by inotify, each on a local file system that reports every
+//     change (ext2/3/4, xfs, btrfs, tmpfs); never under /proc, /sys or /dev.
+//     Then no directory on the way can be renamed, removed or replaced
+//     without a report, so D keeps naming the directory watched;
+//   - after a report, which directory each path names is found again (a
+//     watch follows its inode, not its path);
 //   - the watch on D is in place before the lookup is made, so any change
 //     after the lookup is reported;
 //   - each call checks for reports once, with one epoll_wait (about 0.15 µs),

@@ -88,6 +88,16 @@ if [ -n "${TG_LINK_CACHE_NS:-}" ]; then
   umount "$ws/mnt"
   judge "after the unmount" "mnt/x/shadow" allow
   umount "$tmp/fs"
+
+  # A directory on a file system the cache does not keep (ramfs here) above a
+  # kept one (a tmpfs mounted in it): renaming it moves the mount without any
+  # report the daemon can see, so nothing below it may be kept.
+  mkdir -p "$ws/r" && mount -t ramfs tg-ramfs "$ws/r" && mkdir -p "$ws/r/x/m" &&
+    mount -t tmpfs tg-tmpfs "$ws/r/x/m" && mkdir "$ws/r/x/m/dir"
+  judge "below a mount inside ramfs" "r/x/m/dir/shadow" allow
+  mv "$ws/r/x" "$ws/r/y" && mkdir -p "$ws/r/x/m" && ln -s /etc "$ws/r/x/m/dir"
+  judge "the ramfs directory above it renamed, a link in its place" "r/x/m/dir/shadow" deny
+  umount "$ws/r/y/m"; umount "$ws/r"
 else
   echo "SKIP mount case: needs root and unshare -m"
 fi
