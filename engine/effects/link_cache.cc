@@ -2,13 +2,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/magic.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
-#include <sys/statfs.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <charconv>
 #include <cstring>
 #include <mutex>
 #include <string_view>
@@ -22,27 +24,29 @@ namespace {
 constexpr std::size_t kMaxEntries = 8192;
 constexpr std::size_t kMaxWatches = 1024;
 constexpr std::size_t kMaxDepth = 128;  // directories from the root; deeper ones are not kept
+// Changes the kernel does not report (a mounted image's backing file or a
+// block device written directly, a security policy reloaded) are outside
+// what the watches can see; an answer is never older than this.
+constexpr long long kMaxAgeNs = 10'000'000'000LL;
+constexpr std::size_t kMaxMountTableBytes = std::size_t{16} << 20;
 // Every change that can alter a lookup of D/name, or D itself.
 constexpr std::uint32_t kWatchMask = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF |
                                      IN_MOVE_SELF | IN_ATTRIB | IN_ONLYDIR | IN_DONT_FOLLOW;
 
-#ifndef XFS_SUPER_MAGIC
-#define XFS_SUPER_MAGIC 0x58465342
-#endif
+// Local file systems whose every change goes through this kernel's VFS, so
+// inotify reports it; named as the kernel names them in the mount table
+// (statfs's type is no proof: on 9p it is whatever the server says). Network
+// and user-space file systems (NFS, CIFS, 9p, FUSE) change without a report;
+// overlayfs when its layers are changed directly.
+bool ReportsEveryChange(std::string_view fstype) {
+  return fstype == "ext4" || fstype == "ext3" || fstype == "ext2" || fstype == "xfs" || fstype == "btrfs" ||
+         fstype == "tmpfs";
+}
 
-// Local file systems whose every change goes through the VFS, so inotify
-// reports it. Network and user-space file systems (NFS, CIFS, 9p, FUSE) can
-// change without a report; overlayfs when its layers are changed directly.
-bool ReportsEveryChange(const struct statfs& fs) {
-  switch (static_cast<unsigned long>(fs.f_type)) {
-    case EXT4_SUPER_MAGIC:  // also ext2 and ext3
-    case XFS_SUPER_MAGIC:
-    case BTRFS_SUPER_MAGIC:
-    case TMPFS_MAGIC:
-      return true;
-    default:
-      return false;
-  }
+long long CoarseNow() {
+  struct timespec ts {};
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return static_cast<long long>(ts.tv_sec) * 1'000'000'000LL + ts.tv_nsec;
 }
 
 bool Under(std::string_view path, std::string_view dir) {
@@ -54,9 +58,9 @@ bool Under(std::string_view path, std::string_view dir) {
 // the root are kept (what the resolver asks about), so a path's parent is
 // its text up to the last slash.
 bool MayKeep(std::string_view path) {
-  if (path.size() < 2 || path.front() != '/' || path.back() == '/') return false;
+  if (path.size() < 2 || path.front() != '/' || path.back() == '/' || path.size() >= 4096) return false;
   if (path.find("//") != std::string_view::npos || path.find("/./") != std::string_view::npos ||
-      path.find("/../") != std::string_view::npos) {
+      path.find("/../") != std::string_view::npos || path.find('\0') != std::string_view::npos) {
     return false;
   }
   const std::string_view last = path.substr(path.rfind('/') + 1);
@@ -64,13 +68,46 @@ bool MayKeep(std::string_view path) {
   return !(Under(path, "/proc") || Under(path, "/sys") || Under(path, "/dev"));
 }
 
+bool MayWatch(std::string_view dir) {
+  return dir == "/" || (MayKeep(dir) && dir != "/proc" && dir != "/sys" && dir != "/dev");
+}
+
 std::string_view Parent(std::string_view path) {
   const std::size_t slash = path.rfind('/');
   return slash == 0 ? std::string_view("/") : path.substr(0, slash);
 }
 
+// What a directory is, asked outside the lock (a path on a file system
+// that never answers blocks only its caller).
+struct DirFacts {
+  bool ok = false;              // a directory, and its mount id known
+  std::uint64_t mount_id = 0;
+  bool encrypted = false;       // fscrypt: unlocking changes its names without a report
+  bool encryption_known = false;
+};
+
+DirFacts Describe(const std::string& dir) {
+  DirFacts facts;
+  struct statx stx {};
+  if (::statx(AT_FDCWD, dir.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_DONT_SYNC,
+              STATX_TYPE | STATX_MNT_ID, &stx) != 0) {
+    return facts;
+  }
+  if ((stx.stx_mask & STATX_TYPE) == 0 || (stx.stx_mask & STATX_MNT_ID) == 0 || !S_ISDIR(stx.stx_mode)) return facts;
+  facts.ok = true;
+  facts.mount_id = stx.stx_mnt_id;
+  facts.encryption_known = (stx.stx_attributes_mask & STATX_ATTR_ENCRYPTED) != 0;
+  facts.encrypted = (stx.stx_attributes & STATX_ATTR_ENCRYPTED) != 0;
+  return facts;
+}
+
+// Set in a child made by fork(): it shares the parent's inotify queue and
+// mount-table descriptor (and maybe a held lock), so it never uses them.
+std::atomic<bool> g_forked{false};
+
 class LinkCache {
  public:
+  LinkCache() { ::pthread_atfork(nullptr, nullptr, [] { g_forked.store(true, std::memory_order_relaxed); }); }
   ~LinkCache() {
     if (epoll_ >= 0) ::close(epoll_);
     if (inotify_ >= 0) ::close(inotify_);
@@ -80,34 +117,47 @@ class LinkCache {
   std::atomic<bool> enabled{false};
 
   PathCache::Entry Lookup(const std::string& path, bool* checked) {
+    const std::string_view parent = Parent(path);
     std::uint64_t generation = 0;
     bool keep = false;
+    std::vector<std::string> chain;  // directories to decide, deepest first
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (Ready()) {
-        if (!*checked) {
-          Check();
-          *checked = true;
-        }
-        auto it = entries_.find(path);
-        if (it != entries_.end()) {
-          ++hits_;
-          return it->second;
-        }
-        ++misses_;
-        keep = Watched(Parent(path));
-        if (keep && entries_.size() >= kMaxEntries) Flush();
-        generation = generation_;
+      if (!Ready()) return LookupPathNow(path);
+      if (!*checked) {
+        Check();
+        *checked = true;
       }
+      auto it = entries_.find(path);
+      if (it != entries_.end()) {
+        if (CoarseNow() - it->second.at <= kMaxAgeNs) {
+          ++hits_;
+          return it->second.entry;
+        }
+        entries_.erase(it);
+      }
+      ++misses_;
+      keep = Pending(parent, &chain);
+      generation = generation_;
     }
-    // Outside the lock: the system call must not hold up other threads.
-    // When kept, the parent is watched already: a change after this lookup
-    // will be reported.
+    if (keep && !chain.empty()) {
+      std::vector<DirFacts> facts;
+      facts.reserve(chain.size());
+      for (const std::string& dir : chain) facts.push_back(Describe(dir));
+      std::lock_guard<std::mutex> lock(mu_);
+      keep = generation == generation_ && WatchChain(chain, facts);
+      generation = generation_;
+    }
+    // When kept, the parent and every directory above it are watched
+    // already: a change after this lookup will be reported.
     PathCache::Entry entry = LookupPathNow(path);
     if (keep && entry.definite) {
       std::lock_guard<std::mutex> lock(mu_);
       // A report handled since may be of a change after the lookup.
-      if (generation == generation_) entries_.emplace(path, entry);
+      if (generation == generation_) {
+        if (entries_.size() >= kMaxEntries) Flush();
+        else entries_.insert_or_assign(path, Kept{entry, CoarseNow()});
+      }
     }
     return entry;
   }
@@ -131,6 +181,11 @@ class LinkCache {
   }
 
  private:
+  struct Kept {
+    PathCache::Entry entry;
+    long long at;  // CoarseNow() when looked up
+  };
+
   // Sets up inotify, the mount table and epoll once; false for good when
   // any of them cannot be had.
   bool Ready() {
@@ -148,7 +203,7 @@ class LinkCache {
       mounts.events = EPOLLPRI | EPOLLERR;
       mounts.data.fd = mounts_;
       ok = ::epoll_ctl(epoll_, EPOLL_CTL_ADD, inotify_, &changes) == 0 &&
-           ::epoll_ctl(epoll_, EPOLL_CTL_ADD, mounts_, &mounts) == 0;
+           ::epoll_ctl(epoll_, EPOLL_CTL_ADD, mounts_, &mounts) == 0 && ReadMountTable();
     }
     if (!ok) {
       for (int* fd : {&epoll_, &inotify_, &mounts_}) {
@@ -160,22 +215,57 @@ class LinkCache {
     return ok;
   }
 
+  // Each mount's file system type, from the kernel's mount table. Read after
+  // the descriptor is polled, so a change after the read is reported.
+  bool ReadMountTable() {
+    fs_types_.clear();
+    std::string text;
+    char buffer[16384];
+    if (::lseek(mounts_, 0, SEEK_SET) != 0) return false;
+    while (text.size() < kMaxMountTableBytes) {
+      const ssize_t n = ::read(mounts_, buffer, sizeof buffer);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return false;
+      if (n == 0) break;
+      text.append(buffer, static_cast<std::size_t>(n));
+    }
+    // "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue"
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+      std::size_t end = text.find('\n', pos);
+      if (end == std::string::npos) end = text.size();
+      const std::string_view line = std::string_view(text).substr(pos, end - pos);
+      pos = end + 1;
+      std::uint64_t id = 0;
+      const auto [after, ec] = std::from_chars(line.data(), line.data() + line.size(), id);
+      const std::size_t dash = line.find(" - ");
+      if (ec != std::errc() || after == line.data() || dash == std::string_view::npos) continue;
+      std::string_view type = line.substr(dash + 3);
+      type = type.substr(0, type.find(' '));
+      fs_types_.insert_or_assign(id, std::string(type));
+    }
+    return !fs_types_.empty();
+  }
+
   // Drops every entry when anything was reported since the last check.
   void Check() {
     struct epoll_event ready[2];
-    int n = ::epoll_wait(epoll_, ready, 2, 0);
+    const int n = ::epoll_wait(epoll_, ready, 2, 0);
     if (n == 0) return;
     bool flush = n < 0;  // cannot tell: assume a change
+    bool mounts_changed = false;
     for (int i = 0; i < n; ++i) {
       if (ready[i].data.fd == mounts_) {
         // Mounts change what a path names without a report on its directory,
-        // and may move a watched directory onto another file system.
+        // and may put another file system under a watched path.
         flush = true;
+        mounts_changed = true;
       } else if (Drain()) {
         flush = true;
       }
     }
     if (flush) Flush();
+    if (mounts_changed && !ReadMountTable()) fs_types_.clear();  // nothing is watched until it reads again
   }
 
   // Reads every queued inotify event; true unless all of them were a named
@@ -215,59 +305,59 @@ class LinkCache {
     ++flushes_;
   }
 
-  // Whether `dir` is watched, with every directory above it (adding the
-  // watches now where they may be). Watching the whole way down is what makes
-  // `dir` keep naming the directory watched now: none of them can be renamed,
-  // removed or replaced without a report (and a mount shows in the mount
-  // table), so an answer for dir/name stays right until a report comes.
-  bool Watched(std::string_view dir) {
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      if (dir != "/" && (!MayKeep(dir) || dir == "/proc" || dir == "/sys" || dir == "/dev")) return false;
-      if (auto it = watched_.find(std::string(dir)); it != watched_.end()) return it->second;
-      // `dir` and the directories above it not known yet, deepest first.
-      std::vector<std::string_view> chain;
-      for (std::string_view d = dir;;) {
-        chain.push_back(d);
-        if (d == "/" || chain.size() > kMaxDepth) break;
-        d = Parent(d);
-        auto it = watched_.find(std::string(d));
-        if (it == watched_.end()) continue;
-        if (!it->second) {
-          for (std::string_view c : chain) watched_.emplace(std::string(c), false);
-          return false;
-        }
-        break;
-      }
-      if (chain.size() > kMaxDepth) return false;
-      // Every watch pins its directory's inode in the kernel: past the bound,
-      // start again with a new inotify instance (which drops them all).
-      if (watches_.size() + chain.size() > kMaxWatches || watched_.size() + chain.size() > 4 * kMaxWatches) {
-        if (attempt > 0 || !Restart()) return false;
-        continue;  // again from the root, in the new instance
-      }
-      bool ok = true;
-      for (auto c = chain.rbegin(); c != chain.rend(); ++c) {  // from the top down
-        if (ok) ok = AddWatch(*c);
-        watched_.emplace(std::string(*c), ok);
-      }
-      return ok;
+  // Whether answers for entries of `dir` may be kept. Watching `dir` and
+  // every directory above it is what makes `dir` keep naming the directory
+  // watched now: none of them can be renamed, removed or replaced without a
+  // report (and a mount shows in the mount table). Known answers come from
+  // watched_; `chain` gets the directories still to decide, deepest first
+  // (empty when `dir` is known).
+  bool Pending(std::string_view dir, std::vector<std::string>* chain) {
+    for (std::string_view d = dir;;) {
+      if (!MayWatch(d)) return false;
+      if (auto it = watched_.find(std::string(d)); it != watched_.end()) return it->second;
+      chain->emplace_back(d);
+      if (d == "/") return true;
+      if (chain->size() > kMaxDepth) return false;
+      d = Parent(d);
     }
-    return false;
   }
 
-  bool AddWatch(std::string_view dir) {
-    const std::string name(dir);
-    struct statfs fs {};
-    if (::statfs(name.c_str(), &fs) != 0 || !ReportsEveryChange(fs)) return false;
-    const int wd = ::inotify_add_watch(inotify_, name.c_str(), kWatchMask);
+  // Decides and watches `chain` (deepest first) from the top down, with the
+  // facts found outside the lock. A directory is watched only on a file
+  // system that reports every change, unencrypted, with every directory
+  // above it watched.
+  bool WatchChain(const std::vector<std::string>& chain, const std::vector<DirFacts>& facts) {
+    if (watches_.size() + chain.size() > kMaxWatches || watched_.size() + chain.size() > 4 * kMaxWatches) {
+      // Every watch pins its directory's inode in the kernel: past the bound,
+      // start again with a new inotify instance (which drops them all).
+      Restart();
+      return false;
+    }
+    bool ok = true;
+    for (std::size_t i = chain.size(); i-- > 0;) {
+      if (ok) ok = Watch(chain[i], facts[i]);
+      watched_.insert_or_assign(chain[i], ok);
+    }
+    return ok;
+  }
+
+  bool Watch(const std::string& dir, const DirFacts& facts) {
+    if (!facts.ok || facts.encrypted) return false;
+    const auto type = fs_types_.find(facts.mount_id);
+    if (type == fs_types_.end() || !ReportsEveryChange(type->second)) return false;
+    // ext4 is the one of them with encrypted directories: it must say.
+    if (type->second.compare(0, 3, "ext") == 0 && !facts.encryption_known) return false;
+    // The directory and everything above it are on such file systems, so
+    // this path walk cannot wait on a remote server.
+    const int wd = ::inotify_add_watch(inotify_, dir.c_str(), kWatchMask);
     if (wd < 0) return false;
     watches_.insert(wd);
     return true;
   }
 
   // A new inotify instance in place of the old one, with no watch and no
-  // entry. False (and off for good) when it cannot be had.
-  bool Restart() {
+  // entry. Off for good when it cannot be had.
+  void Restart() {
     Flush();
     watches_.clear();
     // Out of the epoll set first: a forked child may still hold the old
@@ -280,10 +370,9 @@ class LinkCache {
     changes.data.fd = inotify_;
     if (inotify_ < 0 || ::epoll_ctl(epoll_, EPOLL_CTL_ADD, inotify_, &changes) != 0) {
       broken_ = true;
-      return false;
+      return;
     }
     ++restarts_;
-    return true;
   }
 
   std::mutex mu_;
@@ -295,10 +384,11 @@ class LinkCache {
   std::uint64_t hits_ = 0;
   std::uint64_t misses_ = 0;
   std::uint64_t flushes_ = 0;
-  std::unordered_map<std::string, PathCache::Entry> entries_;
+  std::uint64_t restarts_ = 0;
+  std::unordered_map<std::string, Kept> entries_;
   std::unordered_map<std::string, bool> watched_;  // directory -> watched (false: may not be)
   std::unordered_set<int> watches_;                 // the watch descriptors in place
-  std::uint64_t restarts_ = 0;
+  std::unordered_map<std::uint64_t, std::string> fs_types_;  // mount id -> file system type
 };
 
 LinkCache& TheLinkCache() {
@@ -310,7 +400,7 @@ LinkCache& TheLinkCache() {
 
 PathCache::Entry LookupThroughLinkCache(const std::string& path, bool* checked) {
   LinkCache& cache = TheLinkCache();
-  if (!cache.enabled.load(std::memory_order_relaxed) || !MayKeep(path)) {
+  if (!cache.enabled.load(std::memory_order_relaxed) || g_forked.load(std::memory_order_relaxed) || !MayKeep(path)) {
     return LookupPathNow(path);
   }
   return cache.Lookup(path, checked);
@@ -319,11 +409,14 @@ PathCache::Entry LookupThroughLinkCache(const std::string& path, bool* checked) 
 void SetLinkCacheEnabled(bool enabled) {
   LinkCache& cache = TheLinkCache();
   cache.enabled.store(enabled, std::memory_order_relaxed);
-  if (!enabled) cache.Disable();
+  if (!enabled && !g_forked.load(std::memory_order_relaxed)) cache.Disable();
 }
 
 bool LinkCacheEnabled() { return TheLinkCache().enabled.load(std::memory_order_relaxed); }
 
-LinkCacheStats GetLinkCacheStats() { return TheLinkCache().Stats(); }
+LinkCacheStats GetLinkCacheStats() {
+  if (g_forked.load(std::memory_order_relaxed)) return {};
+  return TheLinkCache().Stats();
+}
 
 }  // namespace toolgate::effects

@@ -12,7 +12,10 @@
 // (/proc/self/mountinfo polls as changed). So:
 //   - an entry for D/name is kept only while D and every directory above it
 //     are watched by inotify, each on a local file system that reports every
-//     change (ext2/3/4, xfs, btrfs, tmpfs); never under /proc, /sys or /dev.
+//     change (ext2/3/4, xfs, btrfs, tmpfs, as the kernel's mount table names
+//     them: statfs's type is the server's word on 9p) and not encrypted
+//     (unlocking an fscrypt directory changes its names without a report);
+//     never under /proc, /sys or /dev.
 //     Then no directory on the way can be renamed, removed or replaced
 //     without a report, so D keeps naming the directory watched;
 //   - after a report, which directory each path names is found again (a
@@ -27,6 +30,13 @@
 // What a call sees is what lookups at that check would have seen: one call
 // is one instant, as for the per-call memo. A change made while a call is
 // being judged is seen by the next call, as before.
+//
+// Changes that bypass the kernel's VFS (a mounted image's backing file or a
+// block device written directly, a security policy reloaded) are not
+// reported: an entry is never used more than 10 s after its lookup. A child
+// made by fork() shares the inotify queue, so it never uses the cache. The
+// system calls that may wait on a file system (statx of a new directory, the
+// lookups) run outside the cache's lock.
 //
 // Off by default; long-lived processes that judge many calls (the daemon,
 // the bench) turn it on. Bounded: 8,192 entries, 1,024 watched directories;

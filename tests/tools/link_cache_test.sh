@@ -98,6 +98,49 @@ if [ -n "${TG_LINK_CACHE_NS:-}" ]; then
   mv "$ws/r/x" "$ws/r/y" && mkdir -p "$ws/r/x/m" && ln -s /etc "$ws/r/x/m/dir"
   judge "the ramfs directory above it renamed, a link in its place" "r/x/m/dir/shadow" deny
   umount "$ws/r/y/m"; umount "$ws/r"
+
+  # An encrypted (fscrypt) directory on ext4: unlocking it changes what its
+  # names look up to, with no inotify report. Nothing in it may be kept.
+  mkdir -p "$ws/enc" && truncate -s 32M "$tmp/enc.img" && mkfs.ext4 -q -O encrypt "$tmp/enc.img" 2>/dev/null &&
+    mount -o loop "$tmp/enc.img" "$ws/enc" 2>/dev/null && enc_mounted=1 || enc_mounted=""
+  if [ -n "$enc_mounted" ]; then
+    cat > "$tmp/fscrypt.py" <<'PY'
+# fscrypt.py MOUNT DIR setup|lock|unlock: a v2-policy directory DIR holding a
+# link l -> /etc, locked and unlocked with a fixed test key.
+import fcntl, os, struct, sys
+ADD, REMOVE, SET_POLICY = 0xC0506617, 0xC0406618, 0x800C6613
+mount, d, op = sys.argv[1:4]
+raw = bytes((i * 7 + 1) & 0xFF for i in range(64))
+mfd = os.open(mount, os.O_RDONLY | os.O_DIRECTORY)
+def add():
+    arg = bytearray(struct.pack("=I4x32sII32x", 2, b"", 64, 0) + raw)  # spec type IDENTIFIER
+    fcntl.ioctl(mfd, ADD, arg)
+    return bytes(arg[8:24])
+def remove(ident):
+    fcntl.ioctl(mfd, REMOVE, bytearray(struct.pack("=I4x16s16xI20x", 2, ident, 0)))
+ident = add()
+if op == "setup":
+    os.mkdir(d)
+    dfd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.ioctl(dfd, SET_POLICY, struct.pack("=BBBB4x16s", 2, 1, 4, 2, ident))  # v2, AES-256-XTS/CTS, pad 32
+    os.close(dfd)
+    os.symlink("/etc", os.path.join(d, "l"))
+    os.sync()
+if op in ("setup", "lock"):
+    remove(ident)
+PY
+    if python3 "$tmp/fscrypt.py" "$ws/enc" "$ws/enc/E" setup 2>"$tmp/fscrypt.err"; then
+      judge "inside a locked encrypted directory" "enc/E/l/shadow" allow
+      python3 "$tmp/fscrypt.py" "$ws/enc" "$ws/enc/E" unlock
+      judge "the encrypted directory unlocked (no report)" "enc/E/l/shadow" deny
+      python3 "$tmp/fscrypt.py" "$ws/enc" "$ws/enc/E" lock
+    else
+      echo "SKIP encrypted directory case: $(tail -1 "$tmp/fscrypt.err")"
+    fi
+    umount "$ws/enc"
+  else
+    echo "SKIP encrypted directory case: no loop-mounted ext4 with the encrypt feature here"
+  fi
 else
   echo "SKIP mount case: needs root and unshare -m"
 fi
