@@ -145,6 +145,9 @@ class LinkCache {
       facts.reserve(chain.size());
       for (const std::string& dir : chain) facts.push_back(Describe(dir));
       std::lock_guard<std::mutex> lock(mu_);
+      // A mount since the facts were read could put a file system that
+      // waits (FUSE, NFS) under the path the watch is added by.
+      Check();
       keep = generation == generation_ && WatchChain(chain, facts);
       generation = generation_;
     }
