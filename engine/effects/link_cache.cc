@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <string>
 #include <charconv>
 #include <cstring>
 #include <mutex>
@@ -78,28 +79,58 @@ std::string_view Parent(std::string_view path) {
 }
 
 // What a directory is, asked outside the lock (a path on a file system
-// that never answers blocks only its caller).
+// that never answers blocks only its caller). `fd` (O_PATH) pins the very
+// directory the facts describe: its watch is added through /proc/self/fd,
+// so the watch and the facts are about one inode.
 struct DirFacts {
-  bool ok = false;              // a directory, and its mount id known
+  int fd = -1;
+  bool ok = false;  // a directory, and its mount id known
   std::uint64_t mount_id = 0;
-  bool encrypted = false;       // fscrypt: unlocking changes its names without a report
+  std::uint64_t dev = 0;
+  std::uint64_t ino = 0;
+  bool encrypted = false;  // fscrypt: unlocking changes its names without a report
   bool encryption_known = false;
 };
 
+// Identity of what `dir` names now (by path, not following a last link).
+bool Identity(const std::string& dir, std::uint64_t* dev, std::uint64_t* ino) {
+  struct statx stx {};
+  if (::statx(AT_FDCWD, dir.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_DONT_SYNC, STATX_INO, &stx) != 0 ||
+      (stx.stx_mask & STATX_INO) == 0) {
+    return false;
+  }
+  *dev = (static_cast<std::uint64_t>(stx.stx_dev_major) << 32) | stx.stx_dev_minor;
+  *ino = stx.stx_ino;
+  return true;
+}
+
 DirFacts Describe(const std::string& dir) {
   DirFacts facts;
+  facts.fd = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (facts.fd < 0) return facts;
   struct statx stx {};
-  if (::statx(AT_FDCWD, dir.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_DONT_SYNC,
-              STATX_TYPE | STATX_MNT_ID, &stx) != 0) {
+  if (::statx(facts.fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE | STATX_INO | STATX_MNT_ID, &stx) != 0) {
     return facts;
   }
-  if ((stx.stx_mask & STATX_TYPE) == 0 || (stx.stx_mask & STATX_MNT_ID) == 0 || !S_ISDIR(stx.stx_mode)) return facts;
+  const unsigned want = STATX_TYPE | STATX_INO | STATX_MNT_ID;
+  if ((stx.stx_mask & want) != want || !S_ISDIR(stx.stx_mode)) return facts;
   facts.ok = true;
   facts.mount_id = stx.stx_mnt_id;
+  facts.dev = (static_cast<std::uint64_t>(stx.stx_dev_major) << 32) | stx.stx_dev_minor;
+  facts.ino = stx.stx_ino;
   facts.encryption_known = (stx.stx_attributes_mask & STATX_ATTR_ENCRYPTED) != 0;
   facts.encrypted = (stx.stx_attributes & STATX_ATTR_ENCRYPTED) != 0;
   return facts;
 }
+
+void CloseAll(std::vector<DirFacts>& facts) {
+  for (DirFacts& f : facts) {
+    if (f.fd >= 0) ::close(f.fd);
+    f.fd = -1;
+  }
+}
+
+std::atomic<void (*)(const std::string&)> g_describe_hook{nullptr};
 
 // Set in a child made by fork(): it shares the parent's inotify queue and
 // mount-table descriptor (and maybe a held lock), so it never uses them.
@@ -120,42 +151,37 @@ class LinkCache {
     const std::string_view parent = Parent(path);
     std::uint64_t generation = 0;
     bool keep = false;
+    bool ready = false;
     std::vector<std::string> chain;  // directories to decide, deepest first
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (!Ready()) return LookupPathNow(path);
-      if (!*checked) {
-        Check();
-        *checked = true;
-      }
-      auto it = entries_.find(path);
-      if (it != entries_.end()) {
-        if (CoarseNow() - it->second.at <= kMaxAgeNs) {
-          ++hits_;
-          return it->second.entry;
+      ready = Ready();
+      if (ready) {
+        if (!*checked) {
+          Check();
+          *checked = true;
         }
-        entries_.erase(it);
+        auto it = entries_.find(path);
+        if (it != entries_.end()) {
+          if (CoarseNow() - it->second.at <= kMaxAgeNs) {
+            ++hits_;
+            return it->second.entry;
+          }
+          entries_.erase(it);
+        }
+        ++misses_;
+        keep = Pending(parent, &chain);
+        generation = generation_;
       }
-      ++misses_;
-      keep = Pending(parent, &chain);
-      generation = generation_;
     }
-    if (keep && !chain.empty()) {
-      std::vector<DirFacts> facts;
-      facts.reserve(chain.size());
-      for (const std::string& dir : chain) facts.push_back(Describe(dir));
-      std::lock_guard<std::mutex> lock(mu_);
-      // A mount since the facts were read could put a file system that
-      // waits (FUSE, NFS) under the path the watch is added by.
-      Check();
-      keep = generation == generation_ && WatchChain(chain, facts);
-      generation = generation_;
-    }
+    if (!ready) return LookupPathNow(path);  // never a system call under the lock
+    if (keep && !chain.empty()) keep = WatchNewChain(chain, &generation);
     // When kept, the parent and every directory above it are watched
     // already: a change after this lookup will be reported.
     PathCache::Entry entry = LookupPathNow(path);
     if (keep && entry.definite) {
       std::lock_guard<std::mutex> lock(mu_);
+      Check();
       // A report handled since may be of a change after the lookup.
       if (generation == generation_) {
         if (entries_.size() >= kMaxEntries) Flush();
@@ -325,37 +351,74 @@ class LinkCache {
     }
   }
 
-  // Decides and watches `chain` (deepest first) from the top down, with the
-  // facts found outside the lock. A directory is watched only on a file
-  // system that reports every change, unencrypted, with every directory
-  // above it watched.
-  bool WatchChain(const std::vector<std::string>& chain, const std::vector<DirFacts>& facts) {
-    if (watches_.size() + chain.size() > kMaxWatches || watched_.size() + chain.size() > 4 * kMaxWatches) {
-      // Every watch pins its directory's inode in the kernel: past the bound,
-      // start again with a new inotify instance (which drops them all).
-      Restart();
-      return false;
+  // Decides `chain` (deepest first, none known yet) and watches it; true
+  // when every directory in it is watched and still the one described.
+  //  1. outside the lock: open each directory (O_PATH) and read its facts
+  //     from the descriptor;
+  //  2. under the lock: watch each eligible one, from the top down, through
+  //     /proc/self/fd (the inode described, and a walk that cannot wait on
+  //     another file system);
+  //  3. outside the lock: each path must still name the inode watched.
+  //     Until a directory's parent is watched, it could have been exchanged
+  //     for another without a report; once the watches are in place, any
+  //     later exchange is reported;
+  //  4. under the lock: no report since, then the chain is recorded.
+  bool WatchNewChain(const std::vector<std::string>& chain, std::uint64_t* generation) {
+    std::vector<DirFacts> facts;
+    facts.reserve(chain.size());
+    for (const std::string& dir : chain) {
+      facts.push_back(Describe(dir));
+      if (auto hook = g_describe_hook.load(std::memory_order_relaxed)) hook(dir);
     }
-    bool ok = true;
-    for (std::size_t i = chain.size(); i-- > 0;) {
-      if (ok) ok = Watch(chain[i], facts[i]);
-      watched_.insert_or_assign(chain[i], ok);
+    std::size_t eligible = 0;  // from the top: chain[size-1] down to chain[size-eligible]
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      Check();
+      if (*generation != generation_) {
+        CloseAll(facts);
+        return false;
+      }
+      if (watches_.size() + chain.size() > kMaxWatches || watched_.size() + chain.size() > 4 * kMaxWatches) {
+        // Every watch pins its directory's inode in the kernel: past the
+        // bound, start again with a new inotify instance (which drops them).
+        Restart();
+        CloseAll(facts);
+        return false;
+      }
+      for (std::size_t i = chain.size(); i-- > 0;) {
+        if (!Eligible(facts[i])) break;
+        const std::string via = "/proc/self/fd/" + std::to_string(facts[i].fd);
+        const int wd = ::inotify_add_watch(inotify_, via.c_str(), kWatchMask & ~static_cast<std::uint32_t>(IN_DONT_FOLLOW));
+        if (wd < 0) break;
+        watches_.insert(wd);
+        ++eligible;
+      }
     }
-    return ok;
+    bool same = true;
+    for (std::size_t k = 0; k < eligible && same; ++k) {
+      const std::size_t i = chain.size() - 1 - k;
+      std::uint64_t dev = 0, ino = 0;
+      same = Identity(chain[i], &dev, &ino) && dev == facts[i].dev && ino == facts[i].ino;
+    }
+    CloseAll(facts);
+    std::lock_guard<std::mutex> lock(mu_);
+    Check();
+    if (!same || *generation != generation_) return false;
+    for (std::size_t k = 0; k < chain.size(); ++k) {
+      const std::size_t i = chain.size() - 1 - k;
+      watched_.insert_or_assign(chain[i], k < eligible);
+    }
+    return eligible == chain.size();
   }
 
-  bool Watch(const std::string& dir, const DirFacts& facts) {
+  // A file system that reports every change, by the mount table's name, and
+  // not an encrypted directory.
+  bool Eligible(const DirFacts& facts) const {
     if (!facts.ok || facts.encrypted) return false;
     const auto type = fs_types_.find(facts.mount_id);
     if (type == fs_types_.end() || !ReportsEveryChange(type->second)) return false;
     // ext4 is the one of them with encrypted directories: it must say.
-    if (type->second.compare(0, 3, "ext") == 0 && !facts.encryption_known) return false;
-    // The directory and everything above it are on such file systems, so
-    // this path walk cannot wait on a remote server.
-    const int wd = ::inotify_add_watch(inotify_, dir.c_str(), kWatchMask);
-    if (wd < 0) return false;
-    watches_.insert(wd);
-    return true;
+    return type->second.compare(0, 3, "ext") != 0 || facts.encryption_known;
   }
 
   // A new inotify instance in place of the old one, with no watch and no
@@ -413,6 +476,10 @@ void SetLinkCacheEnabled(bool enabled) {
   LinkCache& cache = TheLinkCache();
   cache.enabled.store(enabled, std::memory_order_relaxed);
   if (!enabled && !g_forked.load(std::memory_order_relaxed)) cache.Disable();
+}
+
+void SetLinkCacheDescribeHookForTesting(void (*hook)(const std::string& dir)) {
+  g_describe_hook.store(hook, std::memory_order_relaxed);
 }
 
 bool LinkCacheEnabled() { return TheLinkCache().enabled.load(std::memory_order_relaxed); }

@@ -62,6 +62,10 @@ PathCache::Entry LookupPathNow(const std::string& path);
 PathCache::Entry LookupThroughLinkCache(const std::string& path, bool* checked);
 
 void SetLinkCacheEnabled(bool enabled);
+
+// Tests only: called with each new directory right after its facts are read
+// (to change the file system at that moment).
+void SetLinkCacheDescribeHookForTesting(void (*hook)(const std::string& dir));
 bool LinkCacheEnabled();
 
 struct LinkCacheStats {

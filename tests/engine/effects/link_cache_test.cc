@@ -185,6 +185,39 @@ TEST_CASE("the number of watched directories is bounded") {
   CHECK(Cached(t / "d3/sub/file").path == "/etc/file");
 }
 
+// A directory exchanged for another after its facts were read and before
+// the directory above it was watched: nothing reports the exchange, so the
+// cache must notice that the path no longer names the directory it watched.
+// The watch bound is filled first, so the lookup that needs it starts again
+// with nothing watched (the whole chain new).
+std::string g_exchange_a, g_exchange_b;
+void ExchangeAfterDescribe(const std::string& dir) {
+  if (dir != g_exchange_a) return;
+  SetLinkCacheDescribeHookForTesting(nullptr);
+  ::renameat2(AT_FDCWD, g_exchange_a.c_str(), AT_FDCWD, g_exchange_b.c_str(), RENAME_EXCHANGE);
+}
+
+TEST_CASE("a directory exchanged while it is being watched is not kept") {
+  Scratch t;
+  CacheOn on;
+  if (!Keeps(t.root)) return;
+  for (int i = 0; i < 1100; ++i) std::filesystem::create_directories(t / ("f/" + std::to_string(i)));
+  std::filesystem::create_directories(t / "N/P");
+  std::filesystem::create_directories(t / "N/Q");
+  CHECK(Cached(t / "N").path == t / "N");
+  for (int i = 0; i < 1100 && GetLinkCacheStats().watches < 1024; ++i) Cached(t / ("f/" + std::to_string(i) + "/x"));
+  REQUIRE(GetLinkCacheStats().watches == 1024);
+  g_exchange_a = t / "N/P";
+  g_exchange_b = t / "N/Q";
+  SetLinkCacheDescribeHookForTesting(ExchangeAfterDescribe);
+  CHECK(Cached(t / "N/P/l/passwd").path == t / "N/P/l/passwd");
+  SetLinkCacheDescribeHookForTesting(nullptr);
+  // The exchange happened: what is now N/P gets a link, in a directory the
+  // cache never watched.
+  std::filesystem::create_directory_symlink("/etc", t / "N/P/l");
+  CHECK(Cached(t / "N/P/l/passwd").path == "/etc/passwd");
+}
+
 // Random trees of directories, files and links (relative, absolute,
 // dangling, looping), changed at random between calls: every call with the
 // cache must resolve every path exactly as a fresh walk does.
