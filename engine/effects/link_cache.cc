@@ -10,10 +10,10 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <string>
 #include <charconv>
 #include <cstring>
 #include <mutex>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
@@ -59,23 +59,13 @@ bool Under(std::string_view path, std::string_view dir) {
 // the root are kept (what the resolver asks about), so a path's parent is
 // its text up to the last slash.
 bool MayKeep(std::string_view path) {
-  if (path.size() < 2 || path.front() != '/' || path.back() == '/' || path.size() >= 4096) return false;
-  if (path.find("//") != std::string_view::npos || path.find("/./") != std::string_view::npos ||
-      path.find("/../") != std::string_view::npos || path.find('\0') != std::string_view::npos) {
-    return false;
-  }
-  const std::string_view last = path.substr(path.rfind('/') + 1);
-  if (last == "." || last == "..") return false;
+  if (path.size() < 2 || path.size() >= 4096 || path.find('\0') != std::string_view::npos) return false;
+  if (!IsLexicallyNormal(path)) return false;
   return !(Under(path, "/proc") || Under(path, "/sys") || Under(path, "/dev"));
 }
 
 bool MayWatch(std::string_view dir) {
   return dir == "/" || (MayKeep(dir) && dir != "/proc" && dir != "/sys" && dir != "/dev");
-}
-
-std::string_view Parent(std::string_view path) {
-  const std::size_t slash = path.rfind('/');
-  return slash == 0 ? std::string_view("/") : path.substr(0, slash);
 }
 
 // What a directory is, asked outside the lock (a path on a file system
@@ -92,6 +82,10 @@ struct DirFacts {
   bool encryption_known = false;
 };
 
+std::uint64_t DeviceOf(const struct statx& stx) {
+  return (static_cast<std::uint64_t>(stx.stx_dev_major) << 32) | stx.stx_dev_minor;
+}
+
 // Identity of what `dir` names now (by path, not following a last link).
 bool Identity(const std::string& dir, std::uint64_t* dev, std::uint64_t* ino) {
   struct statx stx {};
@@ -99,7 +93,7 @@ bool Identity(const std::string& dir, std::uint64_t* dev, std::uint64_t* ino) {
       (stx.stx_mask & STATX_INO) == 0) {
     return false;
   }
-  *dev = (static_cast<std::uint64_t>(stx.stx_dev_major) << 32) | stx.stx_dev_minor;
+  *dev = DeviceOf(stx);
   *ino = stx.stx_ino;
   return true;
 }
@@ -116,7 +110,7 @@ DirFacts Describe(const std::string& dir) {
   if ((stx.stx_mask & want) != want || !S_ISDIR(stx.stx_mode)) return facts;
   facts.ok = true;
   facts.mount_id = stx.stx_mnt_id;
-  facts.dev = (static_cast<std::uint64_t>(stx.stx_dev_major) << 32) | stx.stx_dev_minor;
+  facts.dev = DeviceOf(stx);
   facts.ino = stx.stx_ino;
   facts.encryption_known = (stx.stx_attributes_mask & STATX_ATTR_ENCRYPTED) != 0;
   facts.encrypted = (stx.stx_attributes & STATX_ATTR_ENCRYPTED) != 0;
@@ -148,7 +142,7 @@ class LinkCache {
   std::atomic<bool> enabled{false};
 
   PathCache::Entry Lookup(const std::string& path, bool* checked) {
-    const std::string_view parent = Parent(path);
+    const std::string_view parent = ParentDirectory(path);
     std::uint64_t generation = 0;
     bool keep = false;
     bool ready = false;
@@ -223,17 +217,8 @@ class LinkCache {
     inotify_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     mounts_ = ::open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
     epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
-    bool ok = inotify_ >= 0 && mounts_ >= 0 && epoll_ >= 0;
-    if (ok) {
-      struct epoll_event changes {};
-      changes.events = EPOLLIN;
-      changes.data.fd = inotify_;
-      struct epoll_event mounts {};
-      mounts.events = EPOLLPRI | EPOLLERR;
-      mounts.data.fd = mounts_;
-      ok = ::epoll_ctl(epoll_, EPOLL_CTL_ADD, inotify_, &changes) == 0 &&
-           ::epoll_ctl(epoll_, EPOLL_CTL_ADD, mounts_, &mounts) == 0 && ReadMountTable();
-    }
+    const bool ok = inotify_ >= 0 && mounts_ >= 0 && epoll_ >= 0 && Poll(inotify_, EPOLLIN) &&
+                    Poll(mounts_, EPOLLPRI | EPOLLERR) && ReadMountTable();
     if (!ok) {
       for (int* fd : {&epoll_, &inotify_, &mounts_}) {
         if (*fd >= 0) ::close(*fd);
@@ -242,6 +227,14 @@ class LinkCache {
       broken_ = true;
     }
     return ok;
+  }
+
+  // Adds `fd` to the epoll set Check waits on.
+  bool Poll(int fd, std::uint32_t events) {
+    struct epoll_event ev {};
+    ev.events = events;
+    ev.data.fd = fd;
+    return ::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev) == 0;
   }
 
   // Each mount's file system type, from the kernel's mount table. Read after
@@ -347,7 +340,7 @@ class LinkCache {
       chain->emplace_back(d);
       if (d == "/") return true;
       if (chain->size() > kMaxDepth) return false;
-      d = Parent(d);
+      d = ParentDirectory(d);
     }
   }
 
@@ -431,10 +424,7 @@ class LinkCache {
     ::epoll_ctl(epoll_, EPOLL_CTL_DEL, inotify_, nullptr);
     ::close(inotify_);
     inotify_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    struct epoll_event changes {};
-    changes.events = EPOLLIN;
-    changes.data.fd = inotify_;
-    if (inotify_ < 0 || ::epoll_ctl(epoll_, EPOLL_CTL_ADD, inotify_, &changes) != 0) {
+    if (inotify_ < 0 || !Poll(inotify_, EPOLLIN)) {
       broken_ = true;
       return;
     }

@@ -1,7 +1,5 @@
 #include "effects/path_normalizer.h"
 
-#include "effects/link_cache.h"
-
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +16,8 @@
 #include <atomic>
 #include <cstring>
 #include <utility>
+
+#include "effects/link_cache.h"
 
 namespace toolgate::effects {
 namespace {
@@ -45,22 +45,6 @@ std::string_view NextComponent(const std::string& rest, std::size_t& pos) {
   std::string_view comp = std::string_view(rest).substr(pos, end - pos);
   pos = end;
   return comp;
-}
-
-// True when `p` is "/" or "/c1/c2/..." with every component non-empty and
-// neither "." nor "..": LexicallyNormalize would give it back unchanged.
-bool IsLexicallyNormal(std::string_view p) {
-  if (p.empty() || p.front() != '/') return false;
-  if (p.size() == 1) return true;
-  std::size_t pos = 1;
-  while (true) {
-    std::size_t end = p.find('/', pos);
-    if (end == std::string_view::npos) end = p.size();
-    const std::string_view comp = p.substr(pos, end - pos);
-    if (comp.empty() || comp == "." || comp == "..") return false;
-    if (end == p.size()) return true;
-    pos = end + 1;
-  }
 }
 
 // What a resolution went through, for IsPlainDirectory.
@@ -235,10 +219,25 @@ NormalizedPath Resolve(std::string joined, std::string_view cwd, PathCache* cach
 
 }  // namespace
 
+bool IsLexicallyNormal(std::string_view p) {
+  if (p.empty() || p.front() != '/') return false;
+  if (p.size() == 1) return true;
+  std::size_t pos = 1;
+  while (true) {
+    std::size_t end = p.find('/', pos);
+    if (end == std::string_view::npos) end = p.size();
+    const std::string_view comp = p.substr(pos, end - pos);
+    if (comp.empty() || comp == "." || comp == "..") return false;
+    if (end == p.size()) return true;
+    pos = end + 1;
+  }
+}
+
 // What `candidate` is, always from the file system; PathCache::Lookup
-// memoises it per call (and LinkCache across calls, when on). One readlink answers what lstat + readlink did: it
-// returns a link's target, fails with EINVAL for an existing entry that is
-// not a link and with ENOENT / ENOTDIR for a missing one. A system call
+// memoises it per call (and LinkCache across calls, when on). One readlink
+// answers what lstat + readlink did: it returns a link's target, fails with
+// EINVAL for an existing entry that is not a link and with ENOENT / ENOTDIR
+// for a missing one. A system call
 // costs about a microsecond, most of what a decision naming a path costs.
 PathCache::Entry LookupPathNow(const std::string& candidate) {
   PathCache::Entry entry;

@@ -12,8 +12,8 @@
 #include <spdlog/spdlog.h>
 
 #include "cli_io.h"
-#include "effects/link_cache.h"
 #include "commands.h"
+#include "effects/link_cache.h"
 #include "server/dispatcher.h"
 #include "server/engine_holder.h"
 #include "server/listener.h"
