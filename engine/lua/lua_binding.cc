@@ -30,6 +30,20 @@ void TripMemoryBudget(lua_State* L) {
 
 bool TimeBudgetSpent(lua_State* L) { return TripIfPastDeadline(L); }
 
+void Push(lua_State* L, std::string_view s) {
+  const VmContext* ctx = ContextOf(L);
+  if (ctx->host_depth > 0) {
+    // Room for the string object's header too, and for what Lua allocates
+    // beside it (a string table slot, a GC step's bookkeeping).
+    constexpr std::size_t kOverhead = 4096;
+    const std::size_t limit = ctx->cap + kHostSlack;
+    if (ctx->used > limit || s.size() > limit - ctx->used || limit - ctx->used - s.size() < kOverhead) {
+      throw std::bad_alloc();
+    }
+  }
+  lua_pushlstring(L, s.data(), s.size());
+}
+
 void EnterHost(lua_State* L) { ++ContextOf(L)->host_depth; }
 void LeaveHost(lua_State* L) { --ContextOf(L)->host_depth; }
 
@@ -138,8 +152,7 @@ void PushJson(lua_State* L, const nlohmann::json& value) {
     }
     case T::number_float: lua_pushnumber(L, value.get<double>()); return;
     case T::string: {
-      const auto& s = value.get_ref<const std::string&>();
-      lua_pushlstring(L, s.data(), s.size());
+      Push(L, value.get_ref<const std::string&>());
       return;
     }
     case T::binary: lua_pushnil(L); return;
@@ -155,7 +168,7 @@ void PushJson(lua_State* L, const nlohmann::json& value) {
     case T::object: {
       lua_createtable(L, 0, static_cast<int>(std::min<std::size_t>(value.size(), 1u << 20)));
       for (const auto& [k, v] : value.items()) {
-        lua_pushlstring(L, k.data(), k.size());
+        Push(L, k);
         PushJson(L, v);
         lua_rawset(L, -3);
       }

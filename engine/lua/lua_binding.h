@@ -118,7 +118,11 @@ bool RawFieldBoolean(lua_State* L, int table, const char* key, bool fallback);
 
 // ---- pushing ---------------------------------------------------------------
 
-inline void Push(lua_State* L, std::string_view s) { lua_pushlstring(L, s.data(), s.size()); }
+// Pushes a string. Inside a host function, a string the memory left (cap
+// and slack) cannot hold throws std::bad_alloc instead: Lua's own memory
+// error is a longjmp that would skip the destructors of the host function's
+// C++ objects (HostFunction turns the exception into the same memory trip).
+void Push(lua_State* L, std::string_view s);
 inline void SetField(lua_State* L, const char* key, std::string_view value) {
   Push(L, value);
   lua_setfield(L, -2, key);  // the target is a fresh plain table: no metamethods

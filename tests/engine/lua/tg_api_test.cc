@@ -175,6 +175,25 @@ TEST_CASE("tg.text") {
   CHECK(Eval(sb, "return tg.text.entropy('abcd') == 2") == "true");
 }
 
+// A host function whose result string would not fit in the memory left:
+// refused as a memory trip after the function's own C++ objects are gone.
+// Lua's own memory error, raised inside lua_pushlstring, is a longjmp over
+// them: the sanitizer build's leak check fails on that. 4 MiB of bytes that
+// are not UTF-8 fold to 12 MiB of U+FFFD; 9 MiB of budget holds the text
+// (made in 8), not the fold's result (16 with the text, over 9 plus the host
+// functions' 4 MiB of slack).
+TEST_CASE("a host result too large for the memory budget is a memory trip") {
+  Sandbox sb;
+  RuleBudget budget;
+  budget.memory_bytes = std::size_t{9} << 20;
+  budget.wall_time = std::chrono::seconds(30);  // folding 4 MiB is slow under the sanitizers
+  const auto r = sb.Run("local s = string.rep('\\255', 4 * 1024 * 1024) return #tg.text.fold(s)", budget);
+  INFO("result: " << r.value);
+  CHECK_FALSE(r.ok);
+  CHECK(r.trip == BudgetTrip::kMemory);
+  CHECK(Eval(sb, "return tg.text.fold('Still Here')") == "still here");  // the state is usable after
+}
+
 TEST_CASE("tg.log and verdict helpers") {
   Sandbox sb;
   CHECK(sb.Run("tg.log.info('hello\\nforged line') return true").ok);
