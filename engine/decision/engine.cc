@@ -69,6 +69,8 @@ GrantMatch Widen(GrantMatch m, const GrantInfo* temporary) {
 
 bool Undecided(const GrantMatch& m) { return m.grant == nullptr && m.verdict != Verdict::kAllow; }
 
+constexpr std::size_t kPathChunk = 32;  // paths checked per CompiledProfile::CheckPaths
+
 void Judge(const Policy& policy, const EffectsContext& context, StateStore* state, const ToolCall& call,
            const TemporaryGrants* grants, Decision* d) {
   const CompiledProfile* base = policy.ProfileFor(call.agent_id, &d->profile);
@@ -115,9 +117,8 @@ void Judge(const Policy& policy, const EffectsContext& context, StateStore* stat
   }
   // The paths in chunks, so their answers fit on the stack: the profile
   // prepares the call's cwd once per chunk, not once per path.
-  constexpr std::size_t kPathChunk = 32;
-  GrantMatch path_matches[kPathChunk];
   for (std::size_t first = 0; first < e.paths.size(); first += kPathChunk) {
+    GrantMatch path_matches[kPathChunk];
     const std::span<const PathEffect> chunk =
         std::span(e.paths).subspan(first, std::min(kPathChunk, e.paths.size() - first));
     profile->CheckPaths(chunk, call.cwd, path_matches);

@@ -269,20 +269,19 @@ const SimpleScopeIndex::Head* SimpleScopeIndex::Find(std::string_view prefix, st
 }
 
 void SimpleScopeIndex::Match(std::string_view subject, std::vector<int>* slots) const {
-  if (!headless_.empty()) {
-    const std::size_t last_slash = subject.rfind('/');
-    for (const SimpleScope& s : headless_) {
-      if (s.Matches(subject, last_slash)) slots->push_back(s.slot);
-    }
+  const std::size_t last_slash = subject.rfind('/');
+  for (const SimpleScope& s : headless_) {
+    if (s.Matches(subject, last_slash)) slots->push_back(s.slot);
   }
   if (heads_.empty()) return;
   // Every prefix a head can be: the subject up to each '/' after the first
   // byte, and the whole subject; each prefix's hash is the running one.
   const auto try_prefix = [&](std::size_t size, std::uint64_t hash) {
+    if ((filter_ >> (hash & 63) & 1) == 0) return;  // as Find would, without the call
     const Head* head = Find(subject.substr(0, size), hash);
     if (head == nullptr) return;
     for (const SimpleScope& s : head->scopes) {
-      if (s.Matches(subject)) slots->push_back(s.slot);
+      if (s.Matches(subject, last_slash)) slots->push_back(s.slot);
     }
   };
   std::uint64_t hash = kHashStart;
@@ -326,18 +325,20 @@ bool PathScopeSet::Compile(std::string* error) {
 }
 
 bool IsNormalizedAbsolutePath(std::string_view p) {
-  if (p.empty() || p[0] != '/') return false;
-  if (p.size() == 1) return true;
-  if (p.back() == '/') return false;
-  // One pass over the bytes (this runs for every path of every call): each
-  // segment between slashes must be non-empty and neither "." nor "..".
-  std::size_t start = 1;
-  for (std::size_t i = 1; i <= p.size(); ++i) {
-    if (i < p.size() && p[i] != '/') continue;
-    const std::size_t len = i - start;
-    if (len == 0) return false;
-    if (p[start] == '.' && (len == 1 || (len == 2 && p[start + 1] == '.'))) return false;
-    start = i + 1;
+  const std::size_t n = p.size();
+  if (n == 0 || p[0] != '/') return false;
+  if (n == 1) return true;
+  if (p[n - 1] == '/') return false;
+  // One pass over the bytes (this runs for every path of every call): only a
+  // '/' needs a look at what follows, which is never the end (the last byte
+  // is not '/'), and must be a segment that is neither empty, "." nor "..".
+  for (std::size_t i = 0; i < n; ++i) {
+    if (p[i] != '/') continue;
+    const char next = p[i + 1];
+    if (next == '/') return false;
+    if (next != '.') continue;
+    if (i + 2 == n || p[i + 2] == '/') return false;                        // "."
+    if (p[i + 2] == '.' && (i + 3 == n || p[i + 3] == '/')) return false;  // ".."
   }
   return true;
 }

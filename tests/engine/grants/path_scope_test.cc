@@ -348,3 +348,23 @@ TEST_CASE("the head index finds every head among many, nested and colliding") {
     }
   }
 }
+
+TEST_CASE("IsNormalizedAbsolutePath is exactly: NormalizeAbsolutePath gives the path back") {
+  // Every string of up to 8 bytes over '/', '.', 'a': each way a segment can
+  // be empty, ".", "..", or merely start with dots, at the start, middle and end.
+  std::vector<std::string> strings = {""};
+  for (std::size_t begin = 0, length = 0; length < 8; ++length) {
+    const std::size_t end = strings.size();
+    for (std::size_t i = begin; i < end; ++i) {
+      for (const char c : {'/', '.', 'a'}) strings.push_back(strings[i] + c);
+    }
+    begin = end;
+  }
+  REQUIRE(strings.size() > 9000);
+  std::string normalized;
+  for (const std::string& s : strings) {
+    CAPTURE(s);
+    const bool absolute = NormalizeAbsolutePath(s, &normalized);
+    CHECK(IsNormalizedAbsolutePath(s) == (absolute && normalized == s));
+  }
+}
