@@ -1,8 +1,10 @@
 #include "toolgate/engine.h"
 
+#include <algorithm>
 #include <chrono>
 #include <exception>
 #include <new>
+#include <span>
 #include <string>
 
 #include "grants/compiled_profile.h"
@@ -38,6 +40,20 @@ void Add(Decision* d, const GrantMatch& m, Subject subject, std::string target, 
   d->findings.push_back(Finding{m.verdict, subject, std::move(target), m.grant, std::move(note)});
 }
 
+// Add for a target and note that are copied (a path and its source): the
+// finding is built in place, with no string moved after it is copied. The
+// texts are appended to its empty strings: assign() goes through the general
+// _M_replace (overlap checks) and costs twice as much for short texts.
+void Add(Decision* d, const GrantMatch& m, Subject subject, std::string_view target, std::string_view note) {
+  d->verdict = MostSevere(d->verdict, m.verdict);
+  Finding& f = d->findings.emplace_back();
+  f.verdict = m.verdict;
+  f.subject = subject;
+  f.target.append(target);
+  f.grant = m.grant;
+  f.note.append(note);
+}
+
 void DenyWithError(Decision* d, Error error, std::string note) {
   d->verdict = Verdict::kDeny;
   d->findings.push_back(Finding{Verdict::kDeny, Subject::kCall, {}, nullptr, std::move(note)});
@@ -52,6 +68,8 @@ GrantMatch Widen(GrantMatch m, const GrantInfo* temporary) {
 }
 
 bool Undecided(const GrantMatch& m) { return m.grant == nullptr && m.verdict != Verdict::kAllow; }
+
+constexpr std::size_t kPathChunk = 32;  // paths checked per CompiledProfile::CheckPaths
 
 void Judge(const Policy& policy, const EffectsContext& context, StateStore* state, const ToolCall& call,
            const TemporaryGrants* grants, Decision* d) {
@@ -97,11 +115,20 @@ void Judge(const Policy& policy, const EffectsContext& context, StateStore* stat
     if (grants != nullptr && Undecided(m)) m = Widen(m, grants->Exec(agent, x));
     Add(d, m, Subject::kExec, JoinArgv(x.argv), x.source);
   }
-  for (const PathEffect& p : e.paths) {
-    const Subject s = p.access == PathAccess::kWrite ? Subject::kPathWrite : Subject::kPathRead;
-    GrantMatch m = profile->CheckPath(p, call.cwd);
-    if (grants != nullptr && Undecided(m)) m = Widen(m, grants->Path(agent, p, call.cwd));
-    Add(d, m, s, p.path, p.source);
+  // The paths in chunks, so their answers fit on the stack: the profile
+  // prepares the call's cwd once per chunk, not once per path.
+  for (std::size_t first = 0; first < e.paths.size(); first += kPathChunk) {
+    GrantMatch path_matches[kPathChunk];
+    const std::span<const PathEffect> chunk =
+        std::span(e.paths).subspan(first, std::min(kPathChunk, e.paths.size() - first));
+    profile->CheckPaths(chunk, call.cwd, path_matches);
+    for (std::size_t i = 0; i < chunk.size(); ++i) {
+      const PathEffect& p = chunk[i];
+      const Subject s = p.access == PathAccess::kWrite ? Subject::kPathWrite : Subject::kPathRead;
+      GrantMatch m = path_matches[i];
+      if (grants != nullptr && Undecided(m)) m = Widen(m, grants->Path(agent, p, call.cwd));
+      Add(d, m, s, std::string_view(p.path), std::string_view(p.source));
+    }
   }
   for (const HostEffect& h : e.hosts) {
     GrantMatch m = profile->CheckHost(h);

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <mutex>
@@ -57,6 +58,20 @@ std::size_t ListingBytes(const std::string& dir, const DirListing& listing) {
   return bytes;
 }
 
+void SortByName(DirListing& listing) {
+  const std::vector<DirListing::Entry>& entries = listing.entries;
+  listing.by_name.resize(entries.size());
+  for (std::uint32_t i = 0; i < entries.size(); ++i) listing.by_name[i] = i;
+  std::sort(listing.by_name.begin(), listing.by_name.end(),
+            [&](std::uint32_t a, std::uint32_t b) { return entries[a].name < entries[b].name; });
+  for (std::size_t i = 1; i < entries.size(); ++i) {
+    if (entries[listing.by_name[i - 1]].name == entries[listing.by_name[i]].name) {
+      listing.by_name.clear();
+      return;
+    }
+  }
+}
+
 }  // namespace
 
 ListStatus ListDirectory(const std::string& dir, std::size_t max_entries,
@@ -98,6 +113,7 @@ ListStatus ListDirectory(const std::string& dir, std::size_t max_entries,
     fresh->entries.push_back({std::string(entry->d_name), entry->d_type});
   }
   ::closedir(stream);
+  SortByName(*fresh);
   listing = fresh;
 
   // Cache only a whole listing of a directory whose identity was taken before

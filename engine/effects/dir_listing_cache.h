@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +21,13 @@ struct DirListing {
     unsigned char type = 0;  // dirent::d_type (DT_UNKNOWN when not known)
   };
   std::vector<Entry> entries;  // in readdir order, "." and ".." included
+  // Indices of `entries` in name order (bytes compared as unsigned char, as
+  // std::string's operator< does), built once with the listing so that a
+  // glob, which lists its matches sorted as bash does, need not sort them
+  // each time. Empty when two entries have the same name (a broken file
+  // system can list one twice): the order of equal names is then whatever
+  // sorting the matches gives.
+  std::vector<std::uint32_t> by_name;
 };
 
 enum class ListStatus : unsigned char {

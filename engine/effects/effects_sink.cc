@@ -1,5 +1,6 @@
 #include "effects/effects_sink.h"
 
+#include <algorithm>
 #include <functional>
 #include <utility>
 
@@ -105,6 +106,37 @@ void EffectsSink::AddPath(std::string path, std::string_view raw, PathAccess acc
   if (out_.paths.capacity() == 0) out_.paths.reserve(4);
   out_.paths.push_back(std::move(effect));
   if (paths_hashed_ && !path_index_.insert(out_.paths.size() - 1).second) out_.paths.pop_back();
+}
+
+void EffectsSink::AddPaths(std::span<std::string> paths, std::string_view raw, PathAccess access,
+                           std::string_view source) {
+  const std::size_t before = out_.paths.size();
+  if (paths_hashed_ || before >= kLinearDedupe) {
+    // The list is (or is about to be) hashed: AddPath keeps path_index_ up to date.
+    for (std::string& path : paths) AddPath(std::move(path), raw, access, source);
+    return;
+  }
+  // Below kLinearDedupe the list is never hashed here: the next AddPath
+  // hashes it once it finds it long enough, as it would have.
+  out_.paths.reserve(before + std::min(paths.size(), kMaxEffectsPerKind));
+  for (std::string& path : paths) {
+    if (!Room(out_.paths.size(), "paths")) return;
+    // Distinct from the batch's earlier paths: only the first `before`
+    // entries can be its equal.
+    bool fresh = true;
+    for (std::size_t i = 0; i < before && fresh; ++i) {
+      const PathEffect& e = out_.paths[i];
+      fresh = !(e.access == access && e.path == path);
+    }
+    if (!fresh) continue;
+    // Appended to the new, empty strings: assign() goes through the general
+    // _M_replace (overlap checks) and costs twice as much for these short texts.
+    PathEffect& effect = out_.paths.emplace_back();
+    effect.path = std::move(path);
+    effect.raw.append(raw);
+    effect.access = access;
+    effect.source.append(source);
+  }
 }
 
 bool EffectsSink::FreshHost(const ParsedUrl& host) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -30,6 +31,13 @@ class EffectsSink {
 
   void AddExec(ExecEffect exec);
   void AddPath(std::string path, std::string_view raw, PathAccess access, std::string_view source);
+  // AddPath for each of `paths` in order, which must be pairwise distinct
+  // (ShellInterpreter::ResolvePath's result is). A path of the batch can then
+  // only duplicate an entry that was there before it, so a glob's hundreds
+  // of paths are compared with those few, not with each other, and the list
+  // grows once. Moves from `paths`.
+  void AddPaths(std::span<std::string> paths, std::string_view raw, PathAccess access,
+                std::string_view source);
   // Records `url_text` in urls and its host as a HostEffect; a non-ASCII or
   // ambiguous host is also an UnknownEffect. file: URLs become path reads.
   void AddUrl(const ParsedUrl& url, std::string_view url_text, std::string_view source);

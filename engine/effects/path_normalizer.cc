@@ -12,6 +12,7 @@
 #include <linux/openat2.h>
 #endif
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstring>
@@ -77,6 +78,9 @@ std::atomic<bool> g_openat2_usable{true};
 bool ResolveTailWithoutLinks(std::string_view parent, std::string_view rest, std::string& resolved) {
 #if defined(SYS_openat2) && defined(RESOLVE_NO_SYMLINKS)
   if (!g_openat2_usable.load(std::memory_order_relaxed)) return false;
+  // Fewer than four components at most (a merged-/usr link's "usr/bin"):
+  // known before anything is built.
+  if (std::count(rest.begin(), rest.end(), '/') < 3) return false;
   std::string candidate;
   candidate.reserve(parent.size() + 1 + rest.size());
   candidate.append(parent);
@@ -140,7 +144,9 @@ NormalizedPath Resolve(std::string joined, std::string_view cwd, PathCache* cach
       PopComponent(result);
       continue;
     }
-    if (exists && result == "/proc" &&
+    // The special cases compare as string_views: their lengths first, where
+    // std::string's operator== with a C string would scan and compare each.
+    if (exists && std::string_view(result) == "/proc" &&
         (comp == "self" || comp == "thread-self" || IsDigits(comp))) {
       if (trace != nullptr) trace->special = true;
       // /proc/self names *our* process; the call runs in another one. Only
@@ -171,8 +177,9 @@ NormalizedPath Resolve(std::string joined, std::string_view cwd, PathCache* cach
     const std::size_t parent_size = result.size();
     result.append("/").append(comp);
     if (!exists) continue;
-    if (result == "/dev/stdin" || result == "/dev/stdout" || result == "/dev/stderr" ||
-        result == "/dev/fd") {
+    const std::string_view candidate = result;
+    if (candidate == "/dev/stdin" || candidate == "/dev/stdout" || candidate == "/dev/stderr" ||
+        candidate == "/dev/fd") {
       if (trace != nullptr) trace->special = true;
       exists = false;
       continue;

@@ -4,17 +4,19 @@
 #include <fnmatch.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
+#include <span>
 #include <functional>
 #include <memory>
-#include <unordered_set>
 #include <utility>
 
 #include "effects/dir_listing_cache.h"
 #include "effects/path_normalizer.h"
 #include "effects/program_effects.h"
+#include "effects/string_index_set.h"
 #include "effects/text_scan.h"
 #include "effects/url.h"
 
@@ -283,10 +285,59 @@ struct GlobMatch {
   bool operator<(const GlobMatch& other) const { return entry->name < other.entry->name; }
 };
 
+// A glob pattern that is literal text around one '*' ("*", "*.txt",
+// "build*"), matched by comparing bytes: what fnmatch answers for it with
+// FNM_PERIOD, and without its per-call setup. The literal text is limited
+// to characters that are never syntax for fnmatch (not even with
+// FNM_EXTMATCH, whose "+(", "@(", "!(" need a '(') and are one character in
+// every locale: ASCII letters, digits and a few punctuation marks.
+class StarPattern {
+ public:
+  explicit StarPattern(std::string_view pattern) {
+    const std::size_t star = pattern.find('*');
+    if (star == std::string_view::npos) return;
+    prefix_ = pattern.substr(0, star);
+    suffix_ = pattern.substr(star + 1);
+    simple_ = Literal(prefix_) && Literal(suffix_);
+  }
+  bool simple() const { return simple_; }
+
+  // fnmatch(pattern, name, FNM_PERIOD [| FNM_EXTMATCH]) == 0, for a simple
+  // pattern and a name that is ASCII (in a multibyte locale fnmatch reads
+  // other bytes as characters, and may refuse ones that are not).
+  bool Matches(std::string_view name) const {
+    // FNM_PERIOD: a leading '.' is matched only by a '.' in the pattern.
+    if (prefix_.empty() && !name.empty() && name.front() == '.') return false;
+    return name.size() >= prefix_.size() + suffix_.size() && name.starts_with(prefix_) &&
+           name.ends_with(suffix_);
+  }
+
+ private:
+  static bool Literal(std::string_view text) {
+    for (const char c : text) {
+      const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                         c == '.' || c == '_' || c == '-' || c == ',' || c == '=' || c == '%' || c == ':' ||
+                         c == '~' || c == '#';
+      if (!plain) return false;
+    }
+    return true;
+  }
+
+  std::string_view prefix_, suffix_;
+  bool simple_ = false;
+};
+
+bool IsAscii(std::string_view text) {
+  for (const char c : text) {
+    if (static_cast<unsigned char>(c) >= 0x80) return false;
+  }
+  return true;
+}
+
 // Names in `dir` matching `pattern`, the way bash's pathname expansion reads
-// a directory. A missing directory matches nothing (bash keeps the word).
-// The listing may come from the process-wide directory cache, which is
-// validated against a fresh stat() of the directory.
+// a directory, sorted. A missing directory matches nothing (bash keeps the
+// word). The listing may come from the process-wide directory cache, which
+// is validated against a fresh stat() of the directory.
 GlobScan MatchDirectory(const std::string& dir, const std::string& pattern, std::vector<GlobMatch>& names,
                         std::size_t& entries, EffectsSink& sink, std::shared_ptr<const DirListing>& listing) {
   switch (ListDirectory(dir, kMaxGlobEntries + 1, listing)) {
@@ -301,17 +352,53 @@ GlobScan MatchDirectory(const std::string& dir, const std::string& pattern, std:
 #ifdef FNM_EXTMATCH
   flags |= FNM_EXTMATCH;
 #endif
+  const StarPattern star(pattern);
+  // Any name is one character per byte to fnmatch in a single-byte locale.
+  const bool single_byte = star.simple() && MB_CUR_MAX == 1;
+  const std::vector<DirListing::Entry>& listed = listing->entries;
+  // Matches are found in readdir order, where the limits count, and marked;
+  // with the listing's name order they are then listed sorted (bash sorts,
+  // which keeps results stable) without sorting them here.
+  const bool ordered = listing->by_name.size() == listed.size();
+  std::array<unsigned char, 256> small_marks;
+  std::vector<unsigned char> large_marks;
+  unsigned char* marks = nullptr;
+  if (ordered) {
+    if (listed.size() <= small_marks.size()) {
+      marks = small_marks.data();
+      std::fill_n(marks, listed.size(), 0);
+    } else {
+      large_marks.assign(listed.size(), 0);
+      marks = large_marks.data();
+    }
+  }
   GlobScan result = GlobScan::kDone;
-  for (const DirListing::Entry& entry : listing->entries) {
+  std::size_t matched = 0;
+  for (std::size_t i = 0; i < listed.size(); ++i) {
+    const DirListing::Entry& entry = listed[i];
     if (++entries > kMaxGlobEntries || !sink.Charge(1)) {
       result = GlobScan::kTooLarge;
       break;
     }
-    if (::fnmatch(pattern.c_str(), entry.name.c_str(), flags) != 0) continue;
-    names.push_back({&entry});
-    if (names.size() > kMaxGlobMatches) break;  // the caller reports it
+    const bool match = star.simple() && (single_byte || IsAscii(entry.name))
+                           ? star.Matches(entry.name)
+                           : ::fnmatch(pattern.c_str(), entry.name.c_str(), flags) == 0;
+    if (!match) continue;
+    if (ordered) {
+      marks[i] = 1;
+    } else {
+      names.push_back({&entry});
+    }
+    if (++matched > kMaxGlobMatches) break;  // the caller reports it
   }
-  std::sort(names.begin(), names.end());  // bash sorts; keeps results stable
+  if (ordered) {
+    names.reserve(matched);
+    for (const std::uint32_t i : listing->by_name) {
+      if (marks[i] != 0) names.push_back({&listed[i]});
+    }
+  } else {
+    std::sort(names.begin(), names.end());
+  }
   return result;
 }
 
@@ -1124,15 +1211,7 @@ void ShellInterpreter::ExpandGlob(const Field& field, const ShellState& state, s
   std::size_t entries = 0;
   // out's paths by index, once it is worth hashing them: the set hashes the
   // strings in out, so a match costs no copy of its path.
-  struct OutHash {
-    const std::vector<std::string>* paths;
-    std::size_t operator()(std::size_t i) const { return std::hash<std::string_view>{}((*paths)[i]); }
-  };
-  struct OutEqual {
-    const std::vector<std::string>* paths;
-    bool operator()(std::size_t a, std::size_t b) const { return (*paths)[a] == (*paths)[b]; }
-  };
-  std::unordered_set<std::size_t, OutHash, OutEqual> seen(0, OutHash{&out}, OutEqual{&out});
+  StringIndexSet seen(out);
   bool hashing = false;
   for (const std::string& dir : dirs) {
     std::vector<GlobMatch> names;
@@ -1151,6 +1230,7 @@ void ShellInterpreter::ExpandGlob(const Field& field, const ShellState& state, s
     // The directory was resolved already: when that walk met no link or
     // special case, a match that is not a link is just dir/name.
     bool plain = !names.empty() && IsPlainDirectory(dir, options);
+    out.reserve(out.size() + names.size());
     for (const GlobMatch& match : names) {
       if (++matches > kMaxGlobMatches) {
         sink_.AddUnknown("glob too large", field.raw);
@@ -1161,13 +1241,13 @@ void ShellInterpreter::ExpandGlob(const Field& field, const ShellState& state, s
       if (result.path.empty()) continue;
       // out holds each path once; a set keeps that linear for large globs.
       if (!hashing && out.size() + names.size() > 16) {
-        seen.reserve(out.size() + names.size());
-        for (std::size_t i = 0; i < out.size(); ++i) seen.insert(i);
+        seen.Reserve(out.size() + names.size());
+        for (std::size_t i = 0; i < out.size(); ++i) seen.Insert(i);
         hashing = true;
       }
       if (hashing) {
         out.push_back(std::move(result.path));
-        if (!seen.insert(out.size() - 1).second) out.pop_back();  // its equal is there already
+        if (!seen.Insert(out.size() - 1)) out.pop_back();  // its equal is there already
       } else if (std::find(out.begin(), out.end(), result.path) == out.end()) {
         out.push_back(std::move(result.path));
       }
@@ -1214,21 +1294,28 @@ void ShellInterpreter::ReportPath(const Field& field, PathAccess access, std::st
                                   const ShellState& state) {
   if (field.process_sub) return;
   if (!field.dynamic && !field.synthetic && (field.text.empty() || field.text == "-")) return;
-  for (std::string& path : ResolvePath(field, state)) {
-    if (path.rfind("/dev/tcp/", 0) == 0 || path.rfind("/dev/udp/", 0) == 0) {
-      // bash opens a network connection for /dev/tcp/HOST/PORT.
-      std::string_view rest = std::string_view(path).substr(9);
-      std::size_t slash = rest.find('/');
-      ParsedUrl host;
-      host.scheme = path.substr(5, 3);
-      std::string_view name = rest.substr(0, slash);
-      for (char c : name) host.host += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-      host.non_ascii_host = HasNonAscii(name);
-      if (slash != std::string_view::npos) host.port = std::atoi(std::string(rest.substr(slash + 1)).c_str());
-      sink_.AddHost(host, source);
-    }
-    sink_.AddPath(std::move(path), field.raw, access, source);
+  std::vector<std::string> paths = ResolvePath(field, state);
+  // ResolvePath gives each path once, so they go to the sink in batches; a
+  // /dev/tcp path's host is added in its turn, after the paths before it,
+  // exactly as one AddPath after another would.
+  std::size_t pending = 0;  // paths[pending, i) are not added yet
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    const std::string& path = paths[i];
+    if (path.rfind("/dev/tcp/", 0) != 0 && path.rfind("/dev/udp/", 0) != 0) continue;
+    sink_.AddPaths(std::span(paths).subspan(pending, i - pending), field.raw, access, source);
+    pending = i;
+    // bash opens a network connection for /dev/tcp/HOST/PORT.
+    std::string_view rest = std::string_view(path).substr(9);
+    std::size_t slash = rest.find('/');
+    ParsedUrl host;
+    host.scheme = path.substr(5, 3);
+    std::string_view name = rest.substr(0, slash);
+    for (char c : name) host.host += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    host.non_ascii_host = HasNonAscii(name);
+    if (slash != std::string_view::npos) host.port = std::atoi(std::string(rest.substr(slash + 1)).c_str());
+    sink_.AddHost(host, source);
   }
+  sink_.AddPaths(std::span(paths).subspan(pending), field.raw, access, source);
 }
 
 void ShellInterpreter::RecordLink(const Field& target, const Field& link, bool symbolic,

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,9 @@ class CompiledProfile {
   // matches both accesses. cwd anchors relative and ${cwd} scopes; when cwd is
   // empty those scopes match nothing.
   virtual GrantMatch CheckPath(const PathEffect& path, std::string_view cwd) const = 0;
+  // CheckPath(paths[i], cwd) into out[i] for every i (out has room for
+  // paths.size()): a call's paths share its cwd, which is then prepared once.
+  virtual void CheckPaths(std::span<const PathEffect> paths, std::string_view cwd, GrantMatch* out) const = 0;
   // exec.allow/ask/deny argv patterns against the effect's argv. argv[0] is
   // matched as its bare name when the program is a bare name or lives in one of
   // settings.trusted_bin_dirs, else as its normalized absolute path.

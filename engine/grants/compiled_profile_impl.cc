@@ -127,6 +127,16 @@ GrantMatch CompiledProfileImpl::MatchTool(std::string_view tool_name) const {
 }
 
 GrantMatch CompiledProfileImpl::CheckPath(const PathEffect& path, std::string_view cwd) const {
+  return MatchPath(path, PathScopeSet::Cwd(cwd));
+}
+
+void CompiledProfileImpl::CheckPaths(std::span<const PathEffect> paths, std::string_view cwd,
+                                     GrantMatch* out) const {
+  const PathScopeSet::Cwd prepared(cwd);
+  for (const PathEffect& path : paths) *out++ = MatchPath(path, prepared);
+}
+
+GrantMatch CompiledProfileImpl::MatchPath(const PathEffect& path, const PathScopeSet::Cwd& cwd) const {
   // Scopes are written for normalized absolute paths; anything else could
   // dodge a deny scope, so it is refused rather than matched.
   if (!IsNormalizedAbsolutePath(path.path)) return FailClosed();

@@ -55,6 +55,7 @@ class CompiledProfileImpl final : public CompiledProfile {
   Verdict unknown_effects_verdict() const override { return unknown_.verdict; }
   GrantMatch CheckTool(std::string_view tool_name) const override;
   GrantMatch CheckPath(const PathEffect& path, std::string_view cwd) const override;
+  void CheckPaths(std::span<const PathEffect> paths, std::string_view cwd, GrantMatch* out) const override;
   GrantMatch CheckExec(const ExecEffect& exec) const override;
   GrantMatch CheckHost(const HostEffect& host) const override;
   GrantMatch CheckUnknown(const UnknownEffect& unknown) const override;
@@ -67,6 +68,7 @@ class CompiledProfileImpl final : public CompiledProfile {
   int AddEntry(GrantInfo info, GrantList list);
   GrantMatch FailClosed() const { return GrantMatch{Verdict::kDeny, &fail_closed_}; }
   GrantMatch MatchTool(std::string_view tool_name) const;
+  GrantMatch MatchPath(const PathEffect& path, const PathScopeSet::Cwd& cwd) const;
 
   // Hash and equality that accept a string_view, so a lookup copies nothing.
   struct NameHash {

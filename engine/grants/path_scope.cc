@@ -185,7 +185,7 @@ bool SimpleScope::From(const std::vector<std::string>& segments, bool absolute, 
   return true;
 }
 
-bool SimpleScope::Matches(std::string_view subject) const {
+bool SimpleScope::Matches(std::string_view subject, std::size_t last_slash) const {
   // Every scope of a set is tried on every path, so these are byte compares
   // with the length checked first (most scopes fail on it or the first bytes).
   const std::size_t h = head.size();
@@ -207,7 +207,7 @@ bool SimpleScope::Matches(std::string_view subject) const {
     }
     case Shape::kAnyDepth: {
       // (?:/.*)?head/last[(?:[^/])*]: the last segment follows the last '/'.
-      const std::size_t slash = subject.rfind('/');
+      const std::size_t slash = last_slash;
       if (slash == std::string_view::npos) return false;
       const std::size_t l = last.size();
       const std::size_t name_size = subject.size() - slash - 1;
@@ -230,27 +230,66 @@ void SimpleScopeIndex::Add(SimpleScope scope) {
     headless_.push_back(std::move(scope));
     return;
   }
-  by_head_[scope.head].push_back(std::move(scope));
+  std::uint64_t hash = kHashStart;
+  for (const char c : scope.head) hash = HashStep(hash, c);
+  if (const Head* head = Find(scope.head, hash)) {
+    heads_[static_cast<std::size_t>(head - heads_.data())].scopes.push_back(std::move(scope));
+    return;
+  }
+  if (2 * (heads_.size() + 1) > table_.size()) Rehash(table_.empty() ? 16 : 2 * table_.size());
+  Head head;
+  head.hash = hash;
+  head.text = scope.head;
+  head.scopes.push_back(std::move(scope));
+  heads_.push_back(std::move(head));
+  const std::size_t mask = table_.size() - 1;
+  std::size_t s = hash & mask;
+  while (table_[s] != 0) s = (s + 1) & mask;
+  table_[s] = static_cast<std::uint32_t>(heads_.size());
+  filter_ |= std::uint64_t{1} << (hash & 63);
+}
+
+void SimpleScopeIndex::Rehash(std::size_t capacity) {
+  table_.assign(capacity, 0);
+  for (std::size_t i = 0; i < heads_.size(); ++i) {
+    std::size_t s = heads_[i].hash & (capacity - 1);
+    while (table_[s] != 0) s = (s + 1) & (capacity - 1);
+    table_[s] = static_cast<std::uint32_t>(i + 1);
+  }
+}
+
+const SimpleScopeIndex::Head* SimpleScopeIndex::Find(std::string_view prefix, std::uint64_t hash) const {
+  if ((filter_ >> (hash & 63) & 1) == 0) return nullptr;
+  const std::size_t mask = table_.size() - 1;
+  for (std::size_t s = hash & mask; table_[s] != 0; s = (s + 1) & mask) {
+    const Head& head = heads_[table_[s] - 1];
+    if (head.hash == hash && head.text == prefix) return &head;
+  }
+  return nullptr;
 }
 
 void SimpleScopeIndex::Match(std::string_view subject, std::vector<int>* slots) const {
+  const std::size_t last_slash = subject.rfind('/');
   for (const SimpleScope& s : headless_) {
-    if (s.Matches(subject)) slots->push_back(s.slot);
+    if (s.Matches(subject, last_slash)) slots->push_back(s.slot);
   }
-  if (by_head_.empty()) return;
+  if (heads_.empty()) return;
   // Every prefix a head can be: the subject up to each '/' after the first
-  // byte, and the whole subject.
-  const auto try_prefix = [&](std::string_view prefix) {
-    const auto it = by_head_.find(prefix);
-    if (it == by_head_.end()) return;
-    for (const SimpleScope& s : it->second) {
-      if (s.Matches(subject)) slots->push_back(s.slot);
+  // byte, and the whole subject; each prefix's hash is the running one.
+  const auto try_prefix = [&](std::size_t size, std::uint64_t hash) {
+    if ((filter_ >> (hash & 63) & 1) == 0) return;  // as Find would, without the call
+    const Head* head = Find(subject.substr(0, size), hash);
+    if (head == nullptr) return;
+    for (const SimpleScope& s : head->scopes) {
+      if (s.Matches(subject, last_slash)) slots->push_back(s.slot);
     }
   };
-  for (std::size_t slash = subject.find('/', 1); slash != std::string_view::npos; slash = subject.find('/', slash + 1)) {
-    try_prefix(subject.substr(0, slash));
+  std::uint64_t hash = kHashStart;
+  for (std::size_t i = 0; i < subject.size(); ++i) {
+    if (subject[i] == '/' && i > 0) try_prefix(i, hash);
+    hash = HashStep(hash, subject[i]);
   }
-  if (!subject.empty()) try_prefix(subject);
+  if (!subject.empty()) try_prefix(subject.size(), hash);
 }
 
 bool PathScopeSet::InTable(const PathScope& scope) {
@@ -286,23 +325,43 @@ bool PathScopeSet::Compile(std::string* error) {
 }
 
 bool IsNormalizedAbsolutePath(std::string_view p) {
-  if (p.empty() || p[0] != '/') return false;
-  if (p.size() == 1) return true;
-  if (p.back() == '/') return false;
-  // One pass over the bytes (this runs for every path of every call): each
-  // segment between slashes must be non-empty and neither "." nor "..".
-  std::size_t start = 1;
-  for (std::size_t i = 1; i <= p.size(); ++i) {
-    if (i < p.size() && p[i] != '/') continue;
-    const std::size_t len = i - start;
-    if (len == 0) return false;
-    if (p[start] == '.' && (len == 1 || (len == 2 && p[start + 1] == '.'))) return false;
-    start = i + 1;
+  const std::size_t n = p.size();
+  if (n == 0 || p[0] != '/') return false;
+  if (n == 1) return true;
+  if (p[n - 1] == '/') return false;
+  // One pass over the bytes (this runs for every path of every call): only a
+  // '/' needs a look at what follows, which is never the end (the last byte
+  // is not '/'), and must be a segment that is neither empty, "." nor "..".
+  for (std::size_t i = 0; i < n; ++i) {
+    if (p[i] != '/') continue;
+    const char next = p[i + 1];
+    if (next == '/') return false;
+    if (next != '.') continue;
+    if (i + 2 == n || p[i + 2] == '/') return false;                        // "."
+    if (p[i + 2] == '.' && (i + 3 == n || p[i + 3] == '/')) return false;  // ".."
   }
   return true;
 }
 
+PathScopeSet::Cwd::Cwd(std::string_view cwd) {
+  if (cwd.empty()) return;
+  // A cwd is normalized in the common case, so this copies nothing.
+  if (IsNormalizedAbsolutePath(cwd)) {
+    text_ = cwd;
+  } else {
+    if (!NormalizeAbsolutePath(cwd, &normalized_)) return;
+    text_ = normalized_;
+  }
+  if (text_ == "/") text_ = "";  // root: every absolute path is below it
+  usable_ = true;
+}
+
 SetOutcome PathScopeSet::Match(std::string_view path, std::string_view cwd, std::vector<int>* slots) const {
+  if (below_cwd_.size() == 0 && simple_cwd_.empty()) cwd = {};  // not even looked at
+  return Match(path, Cwd(cwd), slots);
+}
+
+SetOutcome PathScopeSet::Match(std::string_view path, const Cwd& prepared, std::vector<int>* slots) const {
   thread_local std::vector<int> hits;
   slots->clear();
   SetOutcome outcome = absolute_.Match(path, &hits);
@@ -310,18 +369,10 @@ SetOutcome PathScopeSet::Match(std::string_view path, std::string_view cwd, std:
   for (const int h : hits) slots->push_back(absolute_slots_[static_cast<std::size_t>(h)]);
   simple_absolute_.Match(path, slots);
 
-  if ((below_cwd_.size() == 0 && simple_cwd_.empty()) || cwd.empty()) {
+  if ((below_cwd_.size() == 0 && simple_cwd_.empty()) || !prepared.usable_) {
     return slots->empty() ? SetOutcome::kNoMatch : SetOutcome::kMatch;
   }
-  thread_local std::string normalized_cwd;
-  // A cwd is normalized in the common case, so the hot path copies nothing.
-  if (!IsNormalizedAbsolutePath(cwd)) {
-    if (!NormalizeAbsolutePath(cwd, &normalized_cwd)) {
-      return slots->empty() ? SetOutcome::kNoMatch : SetOutcome::kMatch;
-    }
-    cwd = normalized_cwd;
-  }
-  if (cwd == "/") cwd = "";  // root: every absolute path is below it
+  const std::string_view cwd = prepared.text_;
   std::string_view rest;
   if (path.size() >= cwd.size() && path.substr(0, cwd.size()) == cwd &&
       (path.size() == cwd.size() || path[cwd.size()] == '/')) {

@@ -15,10 +15,9 @@
 #pragma once
 
 #include <cstddef>
-#include <functional>
+#include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "grants/glob.h"
@@ -91,7 +90,10 @@ struct SimpleScope {
   // subject is a whole path (no segments means "/"); else the rest below cwd
   // ("" for cwd itself).
   static bool From(const std::vector<std::string>& segments, bool absolute, int slot, SimpleScope* out);
-  bool Matches(std::string_view subject) const;
+  bool Matches(std::string_view subject) const { return Matches(subject, subject.rfind('/')); }
+  // The same, given where the subject's last '/' is (npos for none): an
+  // index tries every headless scope on one subject, which then finds it once.
+  bool Matches(std::string_view subject, std::size_t last_slash) const;
 };
 
 // The simple scopes of one anchor, indexed by their fixed head ("/etc" for
@@ -104,13 +106,29 @@ class SimpleScopeIndex {
   // Appends the slot of every scope matching `subject`.
   void Match(std::string_view subject, std::vector<int>* slots) const;
 
+  // The hash heads are found by: FNV-1a, which extends one byte at a time,
+  // so one pass over a subject gives the hash of each of its prefixes.
+  static constexpr std::uint64_t kHashStart = 0xcbf29ce484222325ULL;
+  static std::uint64_t HashStep(std::uint64_t hash, char c) {
+    return (hash ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
+  }
+
  private:
-  struct NameHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  struct Head {
+    std::uint64_t hash = 0;
+    std::string text;
+    std::vector<SimpleScope> scopes;  // in the order added
   };
+  const Head* Find(std::string_view prefix, std::uint64_t hash) const;
+  void Rehash(std::size_t capacity);
+
   std::vector<SimpleScope> headless_;
-  std::unordered_map<std::string, std::vector<SimpleScope>, NameHash, std::equal_to<>> by_head_;
+  std::vector<Head> heads_;          // each head once, in the order first added
+  std::vector<std::uint32_t> table_;  // open addressing: index into heads_ + 1, 0 empty;
+                                      // a power of two in size, at most half full
+  // Bit (hash % 64) of every head: most prefixes of a path are no head, and
+  // this turns them away before the table is probed.
+  std::uint64_t filter_ = 0;
   std::size_t count_ = 0;
 };
 
@@ -123,6 +141,23 @@ class PathScopeSet {
   [[nodiscard]] bool Compile(std::string* error);
   // Slots of every scope matching path (absolute, normalized) given cwd.
   SetOutcome Match(std::string_view path, std::string_view cwd, std::vector<int>* slots) const;
+
+  // The call's cwd as the cwd-anchored scopes are matched against it,
+  // prepared once for every path of a call.
+  class Cwd {
+   public:
+    explicit Cwd(std::string_view cwd);
+    Cwd(const Cwd&) = delete;
+    Cwd& operator=(const Cwd&) = delete;
+
+   private:
+    friend class PathScopeSet;
+    bool usable_ = false;    // a cwd was given and is absolute
+    std::string_view text_;  // normalized, "" for the root
+    std::string normalized_;  // what text_ points into when the cwd was not normalized
+  };
+  // Match with a prepared cwd: the same slots as Match(path, cwd, ...).
+  SetOutcome Match(std::string_view path, const Cwd& cwd, std::vector<int>* slots) const;
 
  private:
   // Scopes of a simple shape are compared directly; only the others go to

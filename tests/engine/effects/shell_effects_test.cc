@@ -1,13 +1,17 @@
 // The shell interpreter: what runs, in which directory, with which values.
 #include <doctest/doctest.h>
 
+#include <dirent.h>
 #include <fnmatch.h>
+#include <locale.h>
 #include <stdlib.h>  // mkdtemp
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 #include <system_error>
 
 #include "effects_test_util.h"
@@ -589,6 +593,50 @@ TEST_CASE("glob expansion: no match, braces, directories, links, bounds") {
   CHECK(Reads(ext, t / "shadow"));
   CHECK(Reads(ext, t / "a.cc"));
 #endif
+}
+
+TEST_CASE("a glob lists exactly the names fnmatch matches, in name order, in any locale") {
+  // Patterns the expander compares itself (literal text around one '*') and
+  // ones it leaves to fnmatch, against names with dots, case, odd bytes and
+  // non-ASCII text; the expected list is fnmatch over readdir, sorted.
+  ScratchDir t("toolgate-glob-order");
+  const std::vector<std::string> names = {"a.txt", "b.TXT", ".hidden.txt", "x", "log-1", "log_2", "ab", "Z", "~t",
+                                          "a", "\xc3\xa9t\xc3\xa9.txt", "\xff.txt", "t\xff", "b.", "a-1", "log"};
+  for (const std::string& name : names) std::ofstream(t / name) << "x\n";
+  std::filesystem::create_directories(t / "dir.txt");
+  std::vector<std::string> listed;
+  DIR* dir = ::opendir(t.root.c_str());
+  REQUIRE(dir != nullptr);
+  while (const dirent* entry = ::readdir(dir)) listed.emplace_back(entry->d_name);
+  ::closedir(dir);
+  std::sort(listed.begin(), listed.end());
+  const std::string parent = std::filesystem::path(t.root).parent_path().string();
+  const std::string old_locale = ::setlocale(LC_ALL, nullptr);
+  for (const char* locale : {"C", "C.UTF-8"}) {
+    if (::setlocale(LC_ALL, locale) == nullptr) continue;
+    for (const std::string pattern : {"*", "*.txt", ".*", "log*", "a*", "*t", "*.TXT", "b.*", "*-1", "*.", "?.txt",
+                                      "[ab]*", "*x*", "\xc3\xa9*", "*\xff", "t*"}) {
+      INFO("locale: ", locale, "  pattern: ", pattern);
+      std::vector<std::string> want = {t / pattern};
+      for (const std::string& name : listed) {
+        int flags = FNM_PERIOD;
+#ifdef FNM_EXTMATCH
+        flags |= FNM_EXTMATCH;
+#endif
+        if (::fnmatch(pattern.c_str(), name.c_str(), flags) != 0) continue;
+        const std::string path = name == "." ? t.root : name == ".." ? parent : t / name;
+        if (std::find(want.begin(), want.end(), path) == want.end()) want.push_back(path);
+      }
+      for (const bool resolve : {false, true}) {
+        Effects e = Sh("cat " + (t / pattern), "/work", TestContext(resolve));
+        std::vector<std::string> got;
+        for (const PathEffect& p : e.paths) got.push_back(p.path);
+        CHECK(got == want);
+        CHECK(e.unknowns.empty());
+      }
+    }
+  }
+  ::setlocale(LC_ALL, old_locale.c_str());
 }
 
 TEST_CASE("paths are normalized") {

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "tests/cpu_time.h"
 #include "toolgate/policy.h"
@@ -307,4 +308,34 @@ TEST_CASE("tools: common names answered from the load-time table match the set, 
   m = p->CheckTool("Read");
   CHECK(m.verdict == Verdict::kAllow);
   CHECK(p->CheckTool("bash").verdict == Verdict::kAllow);  // tool names are case-sensitive
+}
+
+TEST_CASE("paths checked together get the answers they get one by one") {
+  auto policy = Load(kPolicy);
+  const CompiledProfile* dev = policy->ProfileNamed("dev");
+  std::vector<PathEffect> paths;
+  for (const char* p : {"/home/dev/proj/src/a.c", "/home/dev/proj/.env", "/home/dev/.ssh/id_rsa", "/usr/lib/x",
+                        "/tmp/ask/x", "/tmp/other", "/", "/home/dev/proj", "relative", "/a//b", "/a/"}) {
+    paths.push_back(Path(p, PathAccess::kRead));
+    paths.push_back(Path(p, PathAccess::kWrite));
+  }
+  // The cwd as written (normalized or not, the root, none, relative) is
+  // prepared once for the batch.
+  for (const char* cwd : {"/home/dev/proj", "/home/dev/proj/", "//home/dev/./proj", "/home/dev/x/../proj", "/", "",
+                          "home/dev/proj"}) {
+    CAPTURE(cwd);
+    std::vector<GrantMatch> together(paths.size());
+    dev->CheckPaths(paths, cwd, together.data());
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+      CAPTURE(paths[i].path);
+      const GrantMatch alone = dev->CheckPath(paths[i], cwd);
+      CHECK(together[i].verdict == alone.verdict);
+      CHECK(together[i].grant == alone.grant);
+    }
+  }
+  // An unnormalized cwd anchors the same scopes as its normal form.
+  const GrantMatch normal = dev->CheckPath(Path("/home/dev/proj/src/a.c", PathAccess::kWrite), "/home/dev/proj");
+  const GrantMatch written = dev->CheckPath(Path("/home/dev/proj/src/a.c", PathAccess::kWrite), "/home/dev//proj/.");
+  CHECK(normal.grant == written.grant);
+  CHECK(normal.grant != nullptr);
 }

@@ -294,3 +294,77 @@ TEST_CASE("a set mixing simple and regex scopes reports every matching slot") {
   CHECK(match("/etc/shadow", "/") == std::vector<int>{3, 5});
   CHECK(match("/q/a/m.c", "/p").empty());
 }
+
+TEST_CASE("the head index finds every head among many, nested and colliding") {
+  // Enough heads that the index grows several times, heads that are prefixes
+  // of one another, and every shape: each path gets the slots one RE2 set of
+  // all the scopes gives.
+  std::vector<std::string> patterns;
+  for (int i = 0; i < 150; ++i) {
+    const std::string d = "/d" + std::to_string(i);
+    patterns.push_back(d + "/**");
+    if (i % 3 == 0) patterns.push_back(d + "/sub/**");
+    if (i % 5 == 0) patterns.push_back(d + "/f*");
+    if (i % 7 == 0) patterns.push_back(d + "/sub/exact");
+    if (i % 11 == 0) patterns.push_back(d);
+  }
+  patterns.push_back("**/.env");
+  patterns.push_back("${cwd}/d1/**");
+  patterns.push_back("${cwd}/d2/x*");
+  PathScopeSet set;
+  RegexSet absolute_reference, cwd_reference;
+  std::vector<int> absolute_slots, cwd_slots;
+  for (std::size_t i = 0; i < patterns.size(); ++i) {
+    Result<PathScope> scope = ParsePathScope(patterns[i], "/home/dev");
+    REQUIRE(scope.ok());
+    REQUIRE(PathScopeSet::InTable(*scope));
+    set.Add(*scope, static_cast<int>(i));
+    std::string error;
+    RegexSet& reference = scope->anchor == PathScope::Anchor::kAbsolute ? absolute_reference : cwd_reference;
+    REQUIRE(reference.Add(scope->regex, &error) >= 0);
+    (scope->anchor == PathScope::Anchor::kAbsolute ? absolute_slots : cwd_slots).push_back(static_cast<int>(i));
+  }
+  std::string error;
+  REQUIRE(set.Compile(&error));
+  REQUIRE(absolute_reference.Compile());
+  REQUIRE(cwd_reference.Compile());
+  std::vector<std::string> subjects = {"/", "/d", "/d1", "/d10", "/d100", "/d1x", "/d0/sub", "/d0/sub/x", "/d0/subx",
+                                       "/d5/f", "/d5/fx", "/d5/fx/y", "/d7/sub/exact", "/d7/sub/exact/y", "/d11",
+                                       "/d11/x", "/d149/.env", "/d150/x", "/x/.env", "/d33/sub/f"};
+  for (const std::string& subject : subjects) {
+    for (const std::string& path : std::vector<std::string>{subject, "/p" + subject, "/p/d1", "/p/d2/xy", "/p/d2/y"}) {
+      INFO("path: ", path);
+      std::vector<int> got, want, hits;
+      REQUIRE(set.Match(path, "/p", &got) != SetOutcome::kError);
+      REQUIRE(absolute_reference.Match(path, &hits) != SetOutcome::kError);
+      for (const int h : hits) want.push_back(absolute_slots[static_cast<std::size_t>(h)]);
+      if (path.rfind("/p/", 0) == 0 || path == "/p") {
+        REQUIRE(cwd_reference.Match(std::string_view(path).substr(2), &hits) != SetOutcome::kError);
+        for (const int h : hits) want.push_back(cwd_slots[static_cast<std::size_t>(h)]);
+      }
+      std::sort(got.begin(), got.end());
+      std::sort(want.begin(), want.end());
+      CHECK(got == want);
+    }
+  }
+}
+
+TEST_CASE("IsNormalizedAbsolutePath is exactly: NormalizeAbsolutePath gives the path back") {
+  // Every string of up to 8 bytes over '/', '.', 'a': each way a segment can
+  // be empty, ".", "..", or merely start with dots, at the start, middle and end.
+  std::vector<std::string> strings = {""};
+  for (std::size_t begin = 0, length = 0; length < 8; ++length) {
+    const std::size_t end = strings.size();
+    for (std::size_t i = begin; i < end; ++i) {
+      for (const char c : {'/', '.', 'a'}) strings.push_back(strings[i] + c);
+    }
+    begin = end;
+  }
+  REQUIRE(strings.size() > 9000);
+  std::string normalized;
+  for (const std::string& s : strings) {
+    CAPTURE(s);
+    const bool absolute = NormalizeAbsolutePath(s, &normalized);
+    CHECK(IsNormalizedAbsolutePath(s) == (absolute && normalized == s));
+  }
+}
