@@ -243,7 +243,6 @@ void BraceExpand(Expansion input, std::vector<Expansion>& out, bool& overflow, E
 }
 
 bool IsGlobChar(char c) { return c == '*' || c == '?' || c == '[' || c == '('; }
-constexpr std::string_view kGlobChars = "*?[(";  // exactly the ones IsGlobChar accepts
 
 // Where the first character that acts as glob syntax is, or npos.
 std::size_t FirstActiveGlob(const Field& field) {
@@ -851,18 +850,27 @@ void ShellInterpreter::ExpandWord(const shell::Word& word, ShellState& state, co
   // Most words are one literal part without braces: the field is that text,
   // exactly what the general path below builds, without its per-byte flag
   // string and copies. An unquoted empty literal has no content (no field).
-  if (word.parts.size() == 1 && word.parts[0].kind == PartKind::kLiteral &&
-      word.parts[0].text.find('{') == std::string::npos) {
+  if (word.parts.size() == 1 && word.parts[0].kind == PartKind::kLiteral) {
     const shell::WordPart& part = word.parts[0];
-    if (!part.quoted && part.text.empty()) return;
-    Field& field = out.emplace_back();
-    field.raw = word.raw;
-    field.text = part.text;
-    if (!part.quoted && part.text.find_first_of(kGlobChars) != std::string::npos) {
-      field.glob = true;
-      field.glob_active.assign(part.text.size(), '\1');
+    // One pass answers both questions (find_first_of would call memchr once
+    // per byte of the word).
+    bool brace = false;
+    bool glob = false;
+    for (const char c : part.text) {
+      brace = brace || c == '{';
+      glob = glob || IsGlobChar(c);
     }
-    return;
+    if (!brace) {
+      if (!part.quoted && part.text.empty()) return;
+      Field& field = out.emplace_back();
+      field.raw = word.raw;
+      field.text = part.text;
+      if (!part.quoted && glob) {
+        field.glob = true;
+        field.glob_active.assign(part.text.size(), '\1');
+      }
+      return;
+    }
   }
   Expansion current;
   bool dynamic = false;

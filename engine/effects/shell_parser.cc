@@ -21,6 +21,21 @@ constexpr std::array<bool, 256> kMetaTable = [] {
 }();
 // Blanks and the operator characters that end a word (a table: this runs for every byte).
 bool IsMeta(char c) { return kMetaTable[static_cast<unsigned char>(c)]; }
+// The bytes that can end a run of plain word text, or start something else
+// inside it: IsMeta, quotes, \ $ `, the extended glob openers ? * + @ ! (only
+// before a `(`) and ~ (after `:` in an assignment). Any other byte continues
+// the run, decided by one lookup.
+constexpr std::array<bool, 256> kWordSpecialTable = [] {
+  std::array<bool, 256> t = kMetaTable;
+  for (const char c : std::string_view("'\"\\$`?*+@!~")) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}();
+// The first bytes of the reserved words ScanKeyword knows.
+constexpr std::array<bool, 256> kKeywordStartTable = [] {
+  std::array<bool, 256> t{};
+  for (const char c : std::string_view("itefdcwus{}![]")) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}();
 bool IsNameStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool IsNameChar(char c) { return IsNameStart(c) || (c >= '0' && c <= '9'); }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
@@ -47,9 +62,7 @@ void AppendLiteral(Word& word, std::string_view text, bool quoted) {
     word.parts.back().text.append(text);
     return;
   }
-  // Built in place: no temporary part to move and destroy. Room for two
-  // parts at the first, as words like --opt="$x" need more than one.
-  if (word.parts.capacity() == 0) word.parts.reserve(2);
+  // Built in place: no temporary part to move and destroy.
   WordPart& part = word.parts.emplace_back();
   part.quoted = quoted;
   part.text.assign(text);
@@ -162,7 +175,7 @@ class Parser {
   }
 
   std::string_view ScanKeyword() const {
-    if (p_ >= s_.size() || std::string_view("itefdcwus{}![]").find(s_[p_]) == std::string_view::npos) return {};
+    if (p_ >= s_.size() || !kKeywordStartTable[static_cast<unsigned char>(s_[p_])]) return {};
     std::size_t end = p_;
     while (end < s_.size() && !IsMeta(s_[end]) && s_[end] != '"' && s_[end] != '\'' &&
            s_[end] != '\\' && s_[end] != '$' && s_[end] != '`' && end - p_ < 9) {
@@ -426,7 +439,7 @@ class Parser {
             Issue(kUnparseable, Rest(p_));
             break;
           }
-          cmd.words.push_back(ReadWord());
+          ReadWord(cmd.words.emplace_back());
         }
       } else {
         // for NAME; do ... iterates over "$@"
@@ -458,7 +471,7 @@ class Parser {
   void ParseCase(Command& cmd) {
     cmd.kind = CommandKind::kCase;
     SkipBlanks();
-    cmd.words.push_back(ReadWord());
+    ReadWord(cmd.words.emplace_back());
     ExpectKeyword("in");
     while (true) {
       SkipSeparatorsAndNewlines();
@@ -474,7 +487,7 @@ class Parser {
         SkipBlanks();
         if (AtEnd()) break;
         if (!IsMeta(Peek())) {
-          cmd.words.push_back(ReadWord());
+          ReadWord(cmd.words.emplace_back());
           ++count;
         }
         SkipBlanks();
@@ -518,7 +531,8 @@ class Parser {
 
   void ParseFunctionKeyword(Command& cmd) {
     SkipBlanks();
-    Word name = ReadWord();
+    Word name;
+    ReadWord(name);
     cmd.name = name.raw;
     SkipBlanks();
     if (Peek() == '(') {
@@ -548,7 +562,7 @@ class Parser {
         ++p_;
         continue;
       }
-      cmd.words.push_back(ReadWord());
+      ReadWord(cmd.words.emplace_back());
     }
   }
 
@@ -637,10 +651,10 @@ class Parser {
                 ++p_;
                 continue;
               }
-              assignment.elements.push_back(ReadWord());
+              ReadWord(assignment.elements.emplace_back());
             }
           } else {
-            assignment.value = ReadWord(/*assignment_value=*/true);
+            ReadWord(assignment.value, /*assignment_value=*/true);
           }
           assignment.value.raw = std::string(s_.substr(start, p_ - start));
           cmd.assignments.push_back(std::move(assignment));
@@ -649,7 +663,7 @@ class Parser {
       }
       // Most commands have a few words: one allocation instead of 1, 2, 4.
       if (cmd.words.capacity() == 0) cmd.words.reserve(4);
-      cmd.words.push_back(ReadWord());
+      ReadWord(cmd.words.emplace_back());
     }
   }
 
@@ -723,7 +737,8 @@ class Parser {
     Redirect redirect;
     redirect.fd = fd;
     redirect.kind = kind;
-    Word target = ReadWord();
+    Word target;
+    ReadWord(target);
     if (kind == RedirectKind::kDup) {
       // >&FILE (not a number or -) writes stdout and stderr to FILE.
       bool is_fd = !target.parts.empty();
@@ -796,8 +811,9 @@ class Parser {
 
   // ---- words -------------------------------------------------------------
 
-  Word ReadWord(bool assignment_value = false) {
-    Word word;
+  // Reads the word at the cursor into `word` (empty): callers build it in
+  // place, in the vector that keeps it, instead of moving it there.
+  void ReadWord(Word& word, bool assignment_value = false) {
     std::size_t start = p_;
     bool at_start = true;
     while (!AtEnd()) {
@@ -858,6 +874,10 @@ class Parser {
           std::size_t end = p_ + 1;
           while (end < s_.size()) {
             char d = s_[end];
+            if (!kWordSpecialTable[static_cast<unsigned char>(d)]) {
+              ++end;
+              continue;
+            }
             if (IsMeta(d) || d == '\'' || d == '"' || d == '\\' || d == '$' || d == '`') break;
             bool extglob = d == '?' || d == '*' || d == '+' || d == '@' || d == '!';
             if (extglob && end + 1 < s_.size() && s_[end + 1] == '(') break;
@@ -869,8 +889,7 @@ class Parser {
         }
       }
     }
-    word.raw = std::string(s_.substr(start, p_ - start));
-    return word;
+    word.raw.assign(s_.substr(start, p_ - start));
   }
 
   bool TryTilde(Word& word) {
