@@ -28,7 +28,7 @@ class EffectsSink {
  public:
   explicit EffectsSink(Effects& out, std::size_t work_budget = kDefaultWorkBudget);
 
-  void AddExec(ExecEffect exec);
+  void AddExec(ExecEffect&& exec);
   void AddPath(std::string path, std::string_view raw, PathAccess access, std::string_view source);
   // Records `url_text` in urls and its host as a HostEffect; a non-ASCII or
   // ambiguous host is also an UnknownEffect. file: URLs become path reads.

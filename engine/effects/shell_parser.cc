@@ -62,10 +62,11 @@ void AppendLiteral(Word& word, std::string_view text, bool quoted) {
     word.parts.back().text.append(text);
     return;
   }
-  // Built in place: no temporary part to move and destroy.
+  // Built in place: no temporary part to move and destroy. The new part's
+  // text is empty, so append copies it (assign takes replace's general path).
   WordPart& part = word.parts.emplace_back();
   part.quoted = quoted;
-  part.text.assign(text);
+  part.text.append(text);
 }
 
 constexpr std::array<std::string_view, 20> kKeywords = {
@@ -185,7 +186,8 @@ class Parser {
     if (end < s_.size() && !IsMeta(s_[end])) return {};
     std::string_view token = s_.substr(p_, end - p_);
     for (std::string_view kw : kKeywords) {
-      if (token == kw) return token;
+      // The first byte first: most tokens differ there, and == calls memcmp.
+      if (kw[0] == token[0] && token == kw) return token;
     }
     if (token == "]]") return token;
     return {};
@@ -234,7 +236,10 @@ class Parser {
         continue;
       }
       std::size_t before = p_;
-      AndOr item = ParseAndOr();
+      // Each level (and-or list, pipeline, command) is built in place in the
+      // vector that keeps it: no moves of a finished one into it.
+      AndOr& item = list.items.emplace_back();
+      ParseAndOr(item);
       SkipBlanks();
       if (Peek() == '#') SkipComment();
       if (Peek() == ';' && Peek(1) != ';' && Peek(1) != '&') {
@@ -245,7 +250,7 @@ class Parser {
       } else if (Peek() == '\n') {
         ConsumeNewline();
       }
-      if (!item.pipelines.empty()) list.items.push_back(std::move(item));
+      if (item.pipelines.empty()) list.items.pop_back();
       if (p_ == before) {
         // No construct consumed anything: skip a byte so parsing always ends.
         Issue(kUnparseable, Rest(p_));
@@ -255,9 +260,8 @@ class Parser {
     return list;
   }
 
-  AndOr ParseAndOr() {
-    AndOr item;
-    item.pipelines.push_back(ParsePipeline());
+  void ParseAndOr(AndOr& item) {
+    ParsePipeline(item.pipelines.emplace_back());
     while (true) {
       SkipBlanks();
       bool is_or;
@@ -271,13 +275,11 @@ class Parser {
       p_ += 2;
       SkipSeparatorsAndNewlines();
       item.or_ops.push_back(is_or);
-      item.pipelines.push_back(ParsePipeline());
+      ParsePipeline(item.pipelines.emplace_back());
     }
-    return item;
   }
 
-  Pipeline ParsePipeline() {
-    Pipeline pipeline;
+  void ParsePipeline(Pipeline& pipeline) {
     while (true) {
       SkipBlanks();
       if (ConsumeKeyword("!")) {
@@ -300,30 +302,27 @@ class Parser {
       }
       break;
     }
-    pipeline.commands.push_back(ParseCommand());
+    ParseCommand(pipeline.commands.emplace_back());
     while (true) {
       SkipBlanks();
       if (Peek() != '|' || Peek(1) == '|') break;
       ++p_;
       if (Peek() == '&') ++p_;  // |& also pipes stderr
       SkipSeparatorsAndNewlines();
-      pipeline.commands.push_back(ParseCommand());
+      ParseCommand(pipeline.commands.emplace_back());
     }
-    return pipeline;
   }
 
-  Command ParseCommand() {
-    Command cmd;
+  void ParseCommand(Command& cmd) {
     SkipBlanks();
     if (nesting_ >= kMaxCompoundNesting) {
       Issue(kTooDeep, Rest(p_));
       p_ = s_.size();
-      return cmd;
+      return;
     }
     ++nesting_;
     ParseCommandInner(cmd);
     --nesting_;
-    return cmd;
   }
 
   void ParseCommandInner(Command& cmd) {
@@ -523,7 +522,7 @@ class Parser {
     List body;
     AndOr item;
     Pipeline pipeline;
-    pipeline.commands.push_back(ParseCommand());
+    ParseCommand(pipeline.commands.emplace_back());
     item.pipelines.push_back(std::move(pipeline));
     body.items.push_back(std::move(item));
     cmd.bodies.push_back(std::move(body));
@@ -668,8 +667,16 @@ class Parser {
   }
 
   // Redirection at the cursor (with an optional fd number). Process
-  // substitutions <( and >( are words, not redirections.
+  // substitutions <( and >( are words, not redirections. Only a digit, <, >
+  // or & can start one, so an ordinary word is turned away here, inline,
+  // before every word of a command.
   bool TryParseRedirect(Command& cmd) {
+    const char c = Peek();
+    if (!IsDigit(c) && c != '<' && c != '>' && c != '&') return false;
+    return ParseRedirect(cmd);
+  }
+
+  bool ParseRedirect(Command& cmd) {
     std::size_t start = p_;
     std::size_t i = p_;
     int fd = -1;
@@ -811,13 +818,20 @@ class Parser {
 
   // ---- words -------------------------------------------------------------
 
-  // Reads the word at the cursor into `word` (empty): callers build it in
-  // place, in the vector that keeps it, instead of moving it there.
+  // Reads the word at the cursor into `word`, which must be empty: callers
+  // build it in place, in the vector that keeps it, instead of moving it there.
   void ReadWord(Word& word, bool assignment_value = false) {
     std::size_t start = p_;
     bool at_start = true;
     while (!AtEnd()) {
       char c = Peek();
+      if (!kWordSpecialTable[static_cast<unsigned char>(c)]) {
+        // Plain text, as the default case below reads it: none of the
+        // checks on the way there applies to it.
+        at_start = false;
+        ReadPlainText(word, assignment_value);
+        continue;
+      }
       if ((c == '<' || c == '>') && Peek(1) == '(' && at_start) {
         p_ += 2;
         ParseProcessSubstitution(word);
@@ -870,26 +884,32 @@ class Parser {
         case '`':
           ParseBacktick(word, /*in_double_quotes=*/false);
           break;
-        default: {
-          std::size_t end = p_ + 1;
-          while (end < s_.size()) {
-            char d = s_[end];
-            if (!kWordSpecialTable[static_cast<unsigned char>(d)]) {
-              ++end;
-              continue;
-            }
-            if (IsMeta(d) || d == '\'' || d == '"' || d == '\\' || d == '$' || d == '`') break;
-            bool extglob = d == '?' || d == '*' || d == '+' || d == '@' || d == '!';
-            if (extglob && end + 1 < s_.size() && s_[end + 1] == '(') break;
-            if (assignment_value && d == '~' && s_[end - 1] == ':') break;  // PATH=a:~/bin
-            ++end;
-          }
-          AppendLiteral(word, s_.substr(p_, end - p_), false);
-          p_ = end;
-        }
+        default:
+          ReadPlainText(word, assignment_value);
       }
     }
-    word.raw.assign(s_.substr(start, p_ - start));
+    word.raw.append(s_.substr(start, p_ - start));  // raw is empty: append is assign
+  }
+
+  // Unquoted text from the cursor (its first byte is text, whatever it is)
+  // up to a byte that ends the word or starts a quote, an expansion or an
+  // extended glob.
+  void ReadPlainText(Word& word, bool assignment_value) {
+    std::size_t end = p_ + 1;
+    while (end < s_.size()) {
+      char d = s_[end];
+      if (!kWordSpecialTable[static_cast<unsigned char>(d)]) {
+        ++end;
+        continue;
+      }
+      if (IsMeta(d) || d == '\'' || d == '"' || d == '\\' || d == '$' || d == '`') break;
+      bool extglob = d == '?' || d == '*' || d == '+' || d == '@' || d == '!';
+      if (extglob && end + 1 < s_.size() && s_[end + 1] == '(') break;
+      if (assignment_value && d == '~' && s_[end - 1] == ':') break;  // PATH=a:~/bin
+      ++end;
+    }
+    AppendLiteral(word, s_.substr(p_, end - p_), false);
+    p_ = end;
   }
 
   bool TryTilde(Word& word) {
