@@ -186,8 +186,8 @@ class Parser {
     if (end < s_.size() && !IsMeta(s_[end])) return {};
     std::string_view token = s_.substr(p_, end - p_);
     for (std::string_view kw : kKeywords) {
-      // The first byte first: most tokens differ there, and == calls memcmp.
-      if (kw[0] == token[0] && token == kw) return token;
+      // Length and first byte first: most tokens differ there, and == calls memcmp.
+      if (kw.size() == token.size() && kw[0] == token[0] && token == kw) return token;
     }
     if (token == "]]") return token;
     return {};

@@ -52,6 +52,7 @@ class WordParts {
     other.many_.clear();
   }
   WordParts& operator=(WordParts&& other) noexcept {
+    if (this == &other) return *this;
     one_ = std::move(other.one_);
     many_ = std::move(other.many_);
     other.many_.clear();

@@ -166,6 +166,41 @@ TEST_CASE("words of one part and of several parts") {
   CHECK(s.issues.empty());
 }
 
+TEST_CASE("plain text runs end where other word syntax starts") {
+  // Glob and extended-glob openers are text unless a ( follows; ~ is a
+  // tilde only at the start (or after : or = in an assignment value).
+  Script s = P("echo a?b *c !d @e +f x~y a*(b|c)d !(x) 2x 9");
+  const Command& cmd = First(s);
+  REQUIRE(cmd.words.size() == 11);
+  for (std::size_t i = 1; i <= 6; ++i) {
+    REQUIRE(cmd.words[i].parts.size() == 1);
+    CHECK(cmd.words[i].parts[0].kind == PartKind::kLiteral);
+    CHECK_FALSE(cmd.words[i].parts[0].quoted);
+    CHECK(cmd.words[i].parts[0].text == cmd.words[i].raw);
+  }
+  CHECK(Text(cmd.words[6]) == "x~y");
+  // The run stops before *( so the extended glob is scanned whole: its ( and
+  // | do not end the word (it joins the text around it as one literal).
+  CHECK(Text(cmd.words[7]) == "a*(b|c)d");
+  CHECK(cmd.words[7].raw == "a*(b|c)d");
+  CHECK(Text(cmd.words[8]) == "!(x)");
+  CHECK(Text(cmd.words[9]) == "2x");  // a digit starts a word unless < or > follows
+  CHECK(Text(cmd.words[10]) == "9");
+  CHECK(cmd.redirects.empty());
+  CHECK(s.issues.empty());
+
+  Script a = P("X=a:~/b:~c cmd");
+  const Command& assign = First(a);
+  REQUIRE(assign.assignments.size() == 1);
+  const WordParts& value = assign.assignments[0].value.parts;
+  REQUIRE(value.size() == 4);
+  CHECK(value[0].text == "a:");
+  CHECK(value[1].kind == PartKind::kTilde);
+  CHECK(value[2].text == "/b:");
+  CHECK(value[3].kind == PartKind::kTilde);
+  CHECK(value[3].text == "c");
+}
+
 TEST_CASE("word parts copy and move like a vector") {
   Word one;
   one.parts.emplace_back().text = "a";
