@@ -7,6 +7,7 @@
 #include <array>
 #include <cctype>
 #include <cerrno>
+#include <cstddef>
 #include <cstdlib>
 #include <functional>
 #include <memory>
@@ -270,7 +271,9 @@ inline bool ExpandLiteralWord(const shell::Word& word, std::vector<Field>& out) 
   for (const char c : part.text) seen |= kBraceOrGlobTable[static_cast<unsigned char>(c)];
   if ((seen & kBraceByte) != 0) return false;
   if (!part.quoted && part.text.empty()) return true;
-  // Text and raw copied as the field is built (aggregate initialization).
+  // Text and raw copied as the field is built (aggregate initialization,
+  // which takes Field's members in order).
+  static_assert(offsetof(Field, text) < offsetof(Field, raw), "Field(text, raw) below");
   Field& field = out.emplace_back(part.text, word.raw);
   if (!part.quoted && (seen & kGlobByte) != 0) {
     field.glob = true;

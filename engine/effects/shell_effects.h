@@ -23,7 +23,8 @@
 
 namespace toolgate::effects {
 
-// One argument after expansion.
+// One argument after expansion. text and raw come first, in this order:
+// ExpandLiteralWord builds a Field from the two, by aggregate initialization.
 struct Field {
   std::string text;          // the static value; for a dynamic field, its static prefix
   std::string raw;           // the word as written
