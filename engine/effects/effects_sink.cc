@@ -72,12 +72,16 @@ bool EffectsSink::Room(std::size_t size, std::string_view kind) {
   return false;
 }
 
-void EffectsSink::AddExec(ExecEffect exec) {
+void EffectsSink::AddExec(ExecEffect&& exec) {
   if (!Room(out_.execs.size(), "execs")) return;
   const auto same = [&](const ExecEffect& e) {
-    return e.source == exec.source && e.resolved == exec.resolved && e.argv == exec.argv;
+    // The argv length first: it tells most programs apart without a string compare.
+    return e.argv.size() == exec.argv.size() && e.source == exec.source && e.resolved == exec.resolved &&
+           e.argv == exec.argv;
   };
   if (!Fresh(out_.execs, execs_hashed_, same, ExecKey, [&] { return ExecKey(exec); })) return;
+  // As for paths: one allocation for a call's first few programs, not 1, 2, 4.
+  if (out_.execs.capacity() == 0) out_.execs.reserve(4);
   out_.execs.push_back(std::move(exec));
 }
 

@@ -29,7 +29,7 @@ class EffectsSink {
  public:
   explicit EffectsSink(Effects& out, std::size_t work_budget = kDefaultWorkBudget);
 
-  void AddExec(ExecEffect exec);
+  void AddExec(ExecEffect&& exec);
   void AddPath(std::string path, std::string_view raw, PathAccess access, std::string_view source);
   // AddPath for each of `paths` in order, which must be pairwise distinct
   // (ShellInterpreter::ResolvePath's result is). A path of the batch can then

@@ -329,22 +329,28 @@ void At(Call& c) {
 
 void Parallel(Call& c) { c.Unknown("dynamic command", c.argv[0].raw); }
 
-void Eval(Call& c) {
-  std::string script;
-  std::string raw;
-  bool dynamic = false;
-  for (std::size_t i = 1; i < c.argv.size(); ++i) {
-    if (i > 1) {
-      script += ' ';
-      raw += ' ';
-    }
-    script += c.argv[i].text;
-    raw += c.argv[i].raw;
-    dynamic = dynamic || c.argv[i].dynamic || c.argv[i].synthetic;
+// Joins argv[1..] with spaces (the text or the raw form of each field) into
+// one string, sized once: eval's script is as long as its arguments.
+std::string JoinArguments(const Argv& argv, std::string Field::*member) {
+  std::size_t size = 0;
+  for (std::size_t i = 1; i < argv.size(); ++i) size += (argv[i].*member).size() + 1;
+  std::string out;
+  out.reserve(size);
+  for (std::size_t i = 1; i < argv.size(); ++i) {
+    if (i > 1) out += ' ';
+    out += argv[i].*member;
   }
+  return out;
+}
+
+void Eval(Call& c) {
+  bool dynamic = false;
+  for (std::size_t i = 1; i < c.argv.size(); ++i) dynamic = dynamic || c.argv[i].dynamic || c.argv[i].synthetic;
   Field field;
-  field.text = std::move(script);
-  field.raw = std::move(raw);
+  field.text = JoinArguments(c.argv, &Field::text);
+  // RunScriptField reads the raw form only to report a dynamic script (a
+  // static one is parsed from its text), so only then is it built.
+  if (dynamic) field.raw = JoinArguments(c.argv, &Field::raw);
   field.dynamic = dynamic;
   c.RunScript(field, "eval", /*same_shell=*/true);
   if (dynamic) {

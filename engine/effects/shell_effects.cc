@@ -7,6 +7,7 @@
 #include <array>
 #include <cctype>
 #include <cerrno>
+#include <cstddef>
 #include <cstdlib>
 #include <span>
 #include <functional>
@@ -245,7 +246,42 @@ void BraceExpand(Expansion input, std::vector<Expansion>& out, bool& overflow, E
 }
 
 bool IsGlobChar(char c) { return c == '*' || c == '?' || c == '[' || c == '('; }
-constexpr std::string_view kGlobChars = "*?[(";  // exactly the ones IsGlobChar accepts
+
+// For ExpandLiteralWord's look at a word: per byte, kBraceByte for `{` and
+// kGlobByte for what IsGlobChar accepts (one lookup per byte, not five tests).
+constexpr std::uint8_t kBraceByte = 1;
+constexpr std::uint8_t kGlobByte = 2;
+constexpr std::array<std::uint8_t, 256> kBraceOrGlobTable = [] {
+  std::array<std::uint8_t, 256> t{};
+  t['{'] = kBraceByte;
+  for (const char c : std::string_view("*?[(")) t[static_cast<unsigned char>(c)] = kGlobByte;
+  return t;
+}();
+
+// Most words are one literal part without braces: the field is that text,
+// exactly what ExpandWord's general path builds, without its per-byte flag
+// string and copies. An unquoted empty literal has no content (no field).
+// False when `word` is not such a word. Small enough to inline where words
+// are expanded in bulk, which then skip ExpandWord's heavy entry.
+inline bool ExpandLiteralWord(const shell::Word& word, std::vector<Field>& out) {
+  if (word.parts.size() != 1 || word.parts[0].kind != PartKind::kLiteral) return false;
+  const shell::WordPart& part = word.parts[0];
+  // One pass answers both questions (find_first_of would call memchr once
+  // per byte of the word).
+  std::uint8_t seen = 0;
+  for (const char c : part.text) seen |= kBraceOrGlobTable[static_cast<unsigned char>(c)];
+  if ((seen & kBraceByte) != 0) return false;
+  if (!part.quoted && part.text.empty()) return true;
+  // Text and raw copied as the field is built (aggregate initialization,
+  // which takes Field's members in order).
+  static_assert(offsetof(Field, text) < offsetof(Field, raw), "Field(text, raw) below");
+  Field& field = out.emplace_back(part.text, word.raw);
+  if (!part.quoted && (seen & kGlobByte) != 0) {
+    field.glob = true;
+    field.glob_active.assign(part.text.size(), '\1');
+  }
+  return true;
+}
 
 // Where the first character that acts as glob syntax is, or npos.
 std::size_t FirstActiveGlob(const Field& field) {
@@ -935,22 +971,7 @@ void ShellInterpreter::ForgetArithmeticVariables(std::string_view expr, ShellSta
 
 void ShellInterpreter::ExpandWord(const shell::Word& word, ShellState& state, const CommandContext& ctx,
                                   bool split, std::vector<Field>& out) {
-  // Most words are one literal part without braces: the field is that text,
-  // exactly what the general path below builds, without its per-byte flag
-  // string and copies. An unquoted empty literal has no content (no field).
-  if (word.parts.size() == 1 && word.parts[0].kind == PartKind::kLiteral &&
-      word.parts[0].text.find('{') == std::string::npos) {
-    const shell::WordPart& part = word.parts[0];
-    if (!part.quoted && part.text.empty()) return;
-    Field& field = out.emplace_back();
-    field.raw = word.raw;
-    field.text = part.text;
-    if (!part.quoted && part.text.find_first_of(kGlobChars) != std::string::npos) {
-      field.glob = true;
-      field.glob_active.assign(part.text.size(), '\1');
-    }
-    return;
-  }
+  if (ExpandLiteralWord(word, out)) return;
   Expansion current;
   bool dynamic = false;
   bool has_content = false;
@@ -1100,7 +1121,9 @@ std::vector<Field> ShellInterpreter::ExpandWords(const std::vector<shell::Word>&
                                                  const CommandContext& ctx) {
   std::vector<Field> out;
   out.reserve(words.size());
-  for (const shell::Word& word : words) ExpandWord(word, state, ctx, true, out);
+  for (const shell::Word& word : words) {
+    if (!ExpandLiteralWord(word, out)) ExpandWord(word, state, ctx, true, out);
+  }
   return out;
 }
 

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -22,7 +23,8 @@
 
 namespace toolgate::effects {
 
-// One argument after expansion.
+// One argument after expansion. text and raw come first, in this order:
+// ExpandLiteralWord builds a Field from the two, by aggregate initialization.
 struct Field {
   std::string text;          // the static value; for a dynamic field, its static prefix
   std::string raw;           // the word as written
@@ -34,10 +36,41 @@ struct Field {
   bool synthetic = false;    // not written in the command (xargs' stdin arguments)
 };
 
+// The candidate directories of a CwdSet, used like a std::vector<std::string>
+// (read, clear, push_back). A shell state is copied for every and-or list,
+// pipeline element, subshell and substitution, and its directories rarely
+// change there: copies share one list, and the copy that changes makes its
+// own first (copy on write), so a copy costs no allocation. The list is never
+// changed while another copy shares it.
+class CwdDirs {
+ public:
+  std::size_t size() const { return dirs_ ? dirs_->size() : 0; }
+  bool empty() const { return size() == 0; }
+  const std::string* begin() const { return dirs_ ? dirs_->data() : nullptr; }
+  const std::string* end() const { return begin() + size(); }
+  const std::string& operator[](std::size_t i) const { return (*dirs_)[i]; }
+
+  void clear() { dirs_.reset(); }
+  void push_back(std::string dir) { Own().push_back(std::move(dir)); }
+
+ private:
+  std::vector<std::string>& Own() {
+    if (!dirs_) {
+      dirs_ = std::make_shared<std::vector<std::string>>();
+    } else if (dirs_.use_count() > 1) {
+      dirs_ = std::make_shared<std::vector<std::string>>(*dirs_);
+    }
+    return *dirs_;
+  }
+
+  // Shared only between copies of one state, which one thread analyses.
+  std::shared_ptr<std::vector<std::string>> dirs_;
+};
+
 // Where the shell may be: every candidate directory, plus `unknown` when it
 // may also be somewhere the extractor cannot name.
 struct CwdSet {
-  std::vector<std::string> dirs;
+  CwdDirs dirs;
   bool unknown = false;
 };
 

@@ -21,6 +21,21 @@ constexpr std::array<bool, 256> kMetaTable = [] {
 }();
 // Blanks and the operator characters that end a word (a table: this runs for every byte).
 bool IsMeta(char c) { return kMetaTable[static_cast<unsigned char>(c)]; }
+// The bytes that can end a run of plain word text, or start something else
+// inside it: IsMeta, quotes, \ $ `, the extended glob openers ? * + @ ! (only
+// before a `(`) and ~ (after `:` in an assignment). Any other byte continues
+// the run, decided by one lookup.
+constexpr std::array<bool, 256> kWordSpecialTable = [] {
+  std::array<bool, 256> t = kMetaTable;
+  for (const char c : std::string_view("'\"\\$`?*+@!~")) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}();
+// The first bytes of the reserved words ScanKeyword knows.
+constexpr std::array<bool, 256> kKeywordStartTable = [] {
+  std::array<bool, 256> t{};
+  for (const char c : std::string_view("itefdcwus{}![]")) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}();
 bool IsNameStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool IsNameChar(char c) { return IsNameStart(c) || (c >= '0' && c <= '9'); }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
@@ -47,12 +62,11 @@ void AppendLiteral(Word& word, std::string_view text, bool quoted) {
     word.parts.back().text.append(text);
     return;
   }
-  // Built in place: no temporary part to move and destroy. Room for two
-  // parts at the first, as words like --opt="$x" need more than one.
-  if (word.parts.capacity() == 0) word.parts.reserve(2);
+  // Built in place: no temporary part to move and destroy. The new part's
+  // text is empty, so append copies it (assign takes replace's general path).
   WordPart& part = word.parts.emplace_back();
   part.quoted = quoted;
-  part.text.assign(text);
+  part.text.append(text);
 }
 
 constexpr std::array<std::string_view, 20> kKeywords = {
@@ -162,7 +176,7 @@ class Parser {
   }
 
   std::string_view ScanKeyword() const {
-    if (p_ >= s_.size() || std::string_view("itefdcwus{}![]").find(s_[p_]) == std::string_view::npos) return {};
+    if (p_ >= s_.size() || !kKeywordStartTable[static_cast<unsigned char>(s_[p_])]) return {};
     std::size_t end = p_;
     while (end < s_.size() && !IsMeta(s_[end]) && s_[end] != '"' && s_[end] != '\'' &&
            s_[end] != '\\' && s_[end] != '$' && s_[end] != '`' && end - p_ < 9) {
@@ -172,7 +186,8 @@ class Parser {
     if (end < s_.size() && !IsMeta(s_[end])) return {};
     std::string_view token = s_.substr(p_, end - p_);
     for (std::string_view kw : kKeywords) {
-      if (token == kw) return token;
+      // Length and first byte first: most tokens differ there, and == calls memcmp.
+      if (kw.size() == token.size() && kw[0] == token[0] && token == kw) return token;
     }
     if (token == "]]") return token;
     return {};
@@ -221,7 +236,10 @@ class Parser {
         continue;
       }
       std::size_t before = p_;
-      AndOr item = ParseAndOr();
+      // Each level (and-or list, pipeline, command) is built in place in the
+      // vector that keeps it: no moves of a finished one into it.
+      AndOr& item = list.items.emplace_back();
+      ParseAndOr(item);
       SkipBlanks();
       if (Peek() == '#') SkipComment();
       if (Peek() == ';' && Peek(1) != ';' && Peek(1) != '&') {
@@ -232,7 +250,7 @@ class Parser {
       } else if (Peek() == '\n') {
         ConsumeNewline();
       }
-      if (!item.pipelines.empty()) list.items.push_back(std::move(item));
+      if (item.pipelines.empty()) list.items.pop_back();
       if (p_ == before) {
         // No construct consumed anything: skip a byte so parsing always ends.
         Issue(kUnparseable, Rest(p_));
@@ -242,9 +260,8 @@ class Parser {
     return list;
   }
 
-  AndOr ParseAndOr() {
-    AndOr item;
-    item.pipelines.push_back(ParsePipeline());
+  void ParseAndOr(AndOr& item) {
+    ParsePipeline(item.pipelines.emplace_back());
     while (true) {
       SkipBlanks();
       bool is_or;
@@ -258,13 +275,11 @@ class Parser {
       p_ += 2;
       SkipSeparatorsAndNewlines();
       item.or_ops.push_back(is_or);
-      item.pipelines.push_back(ParsePipeline());
+      ParsePipeline(item.pipelines.emplace_back());
     }
-    return item;
   }
 
-  Pipeline ParsePipeline() {
-    Pipeline pipeline;
+  void ParsePipeline(Pipeline& pipeline) {
     while (true) {
       SkipBlanks();
       if (ConsumeKeyword("!")) {
@@ -287,30 +302,27 @@ class Parser {
       }
       break;
     }
-    pipeline.commands.push_back(ParseCommand());
+    ParseCommand(pipeline.commands.emplace_back());
     while (true) {
       SkipBlanks();
       if (Peek() != '|' || Peek(1) == '|') break;
       ++p_;
       if (Peek() == '&') ++p_;  // |& also pipes stderr
       SkipSeparatorsAndNewlines();
-      pipeline.commands.push_back(ParseCommand());
+      ParseCommand(pipeline.commands.emplace_back());
     }
-    return pipeline;
   }
 
-  Command ParseCommand() {
-    Command cmd;
+  void ParseCommand(Command& cmd) {
     SkipBlanks();
     if (nesting_ >= kMaxCompoundNesting) {
       Issue(kTooDeep, Rest(p_));
       p_ = s_.size();
-      return cmd;
+      return;
     }
     ++nesting_;
     ParseCommandInner(cmd);
     --nesting_;
-    return cmd;
   }
 
   void ParseCommandInner(Command& cmd) {
@@ -426,7 +438,7 @@ class Parser {
             Issue(kUnparseable, Rest(p_));
             break;
           }
-          cmd.words.push_back(ReadWord());
+          ReadWord(cmd.words.emplace_back());
         }
       } else {
         // for NAME; do ... iterates over "$@"
@@ -458,7 +470,7 @@ class Parser {
   void ParseCase(Command& cmd) {
     cmd.kind = CommandKind::kCase;
     SkipBlanks();
-    cmd.words.push_back(ReadWord());
+    ReadWord(cmd.words.emplace_back());
     ExpectKeyword("in");
     while (true) {
       SkipSeparatorsAndNewlines();
@@ -474,7 +486,7 @@ class Parser {
         SkipBlanks();
         if (AtEnd()) break;
         if (!IsMeta(Peek())) {
-          cmd.words.push_back(ReadWord());
+          ReadWord(cmd.words.emplace_back());
           ++count;
         }
         SkipBlanks();
@@ -510,7 +522,7 @@ class Parser {
     List body;
     AndOr item;
     Pipeline pipeline;
-    pipeline.commands.push_back(ParseCommand());
+    ParseCommand(pipeline.commands.emplace_back());
     item.pipelines.push_back(std::move(pipeline));
     body.items.push_back(std::move(item));
     cmd.bodies.push_back(std::move(body));
@@ -518,7 +530,8 @@ class Parser {
 
   void ParseFunctionKeyword(Command& cmd) {
     SkipBlanks();
-    Word name = ReadWord();
+    Word name;
+    ReadWord(name);
     cmd.name = name.raw;
     SkipBlanks();
     if (Peek() == '(') {
@@ -548,7 +561,7 @@ class Parser {
         ++p_;
         continue;
       }
-      cmd.words.push_back(ReadWord());
+      ReadWord(cmd.words.emplace_back());
     }
   }
 
@@ -637,10 +650,10 @@ class Parser {
                 ++p_;
                 continue;
               }
-              assignment.elements.push_back(ReadWord());
+              ReadWord(assignment.elements.emplace_back());
             }
           } else {
-            assignment.value = ReadWord(/*assignment_value=*/true);
+            ReadWord(assignment.value, /*assignment_value=*/true);
           }
           assignment.value.raw = std::string(s_.substr(start, p_ - start));
           cmd.assignments.push_back(std::move(assignment));
@@ -649,13 +662,21 @@ class Parser {
       }
       // Most commands have a few words: one allocation instead of 1, 2, 4.
       if (cmd.words.capacity() == 0) cmd.words.reserve(4);
-      cmd.words.push_back(ReadWord());
+      ReadWord(cmd.words.emplace_back());
     }
   }
 
   // Redirection at the cursor (with an optional fd number). Process
-  // substitutions <( and >( are words, not redirections.
+  // substitutions <( and >( are words, not redirections. Only a digit, <, >
+  // or & can start one, so an ordinary word is turned away here, inline,
+  // before every word of a command.
   bool TryParseRedirect(Command& cmd) {
+    const char c = Peek();
+    if (!IsDigit(c) && c != '<' && c != '>' && c != '&') return false;
+    return ParseRedirect(cmd);
+  }
+
+  bool ParseRedirect(Command& cmd) {
     std::size_t start = p_;
     std::size_t i = p_;
     int fd = -1;
@@ -723,7 +744,8 @@ class Parser {
     Redirect redirect;
     redirect.fd = fd;
     redirect.kind = kind;
-    Word target = ReadWord();
+    Word target;
+    ReadWord(target);
     if (kind == RedirectKind::kDup) {
       // >&FILE (not a number or -) writes stdout and stderr to FILE.
       bool is_fd = !target.parts.empty();
@@ -796,12 +818,20 @@ class Parser {
 
   // ---- words -------------------------------------------------------------
 
-  Word ReadWord(bool assignment_value = false) {
-    Word word;
+  // Reads the word at the cursor into `word`, which must be empty: callers
+  // build it in place, in the vector that keeps it, instead of moving it there.
+  void ReadWord(Word& word, bool assignment_value = false) {
     std::size_t start = p_;
     bool at_start = true;
     while (!AtEnd()) {
       char c = Peek();
+      if (!kWordSpecialTable[static_cast<unsigned char>(c)]) {
+        // Plain text, as the default case below reads it: none of the
+        // checks on the way there applies to it.
+        at_start = false;
+        ReadPlainText(word, assignment_value);
+        continue;
+      }
       if ((c == '<' || c == '>') && Peek(1) == '(' && at_start) {
         p_ += 2;
         ParseProcessSubstitution(word);
@@ -854,23 +884,32 @@ class Parser {
         case '`':
           ParseBacktick(word, /*in_double_quotes=*/false);
           break;
-        default: {
-          std::size_t end = p_ + 1;
-          while (end < s_.size()) {
-            char d = s_[end];
-            if (IsMeta(d) || d == '\'' || d == '"' || d == '\\' || d == '$' || d == '`') break;
-            bool extglob = d == '?' || d == '*' || d == '+' || d == '@' || d == '!';
-            if (extglob && end + 1 < s_.size() && s_[end + 1] == '(') break;
-            if (assignment_value && d == '~' && s_[end - 1] == ':') break;  // PATH=a:~/bin
-            ++end;
-          }
-          AppendLiteral(word, s_.substr(p_, end - p_), false);
-          p_ = end;
-        }
+        default:
+          ReadPlainText(word, assignment_value);
       }
     }
-    word.raw = std::string(s_.substr(start, p_ - start));
-    return word;
+    word.raw.append(s_.substr(start, p_ - start));  // raw is empty: append is assign
+  }
+
+  // Unquoted text from the cursor (its first byte is text, whatever it is)
+  // up to a byte that ends the word or starts a quote, an expansion or an
+  // extended glob.
+  void ReadPlainText(Word& word, bool assignment_value) {
+    std::size_t end = p_ + 1;
+    while (end < s_.size()) {
+      char d = s_[end];
+      if (!kWordSpecialTable[static_cast<unsigned char>(d)]) {
+        ++end;
+        continue;
+      }
+      if (IsMeta(d) || d == '\'' || d == '"' || d == '\\' || d == '$' || d == '`') break;
+      bool extglob = d == '?' || d == '*' || d == '+' || d == '@' || d == '!';
+      if (extglob && end + 1 < s_.size() && s_[end + 1] == '(') break;
+      if (assignment_value && d == '~' && s_[end - 1] == ':') break;  // PATH=a:~/bin
+      ++end;
+    }
+    AppendLiteral(word, s_.substr(p_, end - p_), false);
+    p_ = end;
   }
 
   bool TryTilde(Word& word) {

@@ -121,6 +121,121 @@ TEST_CASE("expansions become parts") {
   CHECK(s.bodies.size() == 2);
 }
 
+TEST_CASE("words of one part and of several parts") {
+  // One part is kept inline, several in a vector: both read back in order,
+  // and a word that grows from one part to several keeps its first part.
+  Script s = P(R"(x plain 'q' --opt="$HOME"/bin a"b"'c'$X$(y)d ~/"s p" "" '' $'\t'z <(ls)x)");
+  const Command& cmd = First(s);
+  REQUIRE(cmd.words.size() == 10);
+  CHECK(cmd.words[1].parts.size() == 1);
+  CHECK(Text(cmd.words[1]) == "plain");
+  CHECK(cmd.words[2].parts.size() == 1);
+  CHECK(cmd.words[2].parts[0].quoted);
+  const WordParts& opt = cmd.words[3].parts;
+  REQUIRE(opt.size() == 3);
+  CHECK(opt[0].text == "--opt=");
+  CHECK_FALSE(opt[0].quoted);
+  CHECK(opt[1].kind == PartKind::kParam);
+  CHECK(opt[1].text == "HOME");
+  CHECK(opt[1].quoted);
+  CHECK(opt[2].text == "/bin");
+  CHECK(opt.back().text == "/bin");
+  const WordParts& mixed = cmd.words[4].parts;
+  REQUIRE(mixed.size() == 5);
+  CHECK(mixed[0].text == "a");
+  CHECK(mixed[1].text == "bc");  // "b" and 'c' are both quoted literals: one part
+  CHECK(mixed[1].quoted);
+  CHECK(mixed[2].kind == PartKind::kParam);
+  CHECK(mixed[3].kind == PartKind::kCommandSub);
+  CHECK(mixed[3].body == 0);
+  CHECK(mixed[4].text == "d");
+  CHECK(cmd.words[4].raw == R"(a"b"'c'$X$(y)d)");
+  REQUIRE(cmd.words[5].parts.size() == 3);
+  CHECK(cmd.words[5].parts[0].kind == PartKind::kTilde);
+  CHECK(cmd.words[5].parts[1].text == "/");
+  CHECK(cmd.words[5].parts[2].text == "s p");
+  for (std::size_t i : {6, 7}) {
+    REQUIRE(cmd.words[i].parts.size() == 1);
+    CHECK(cmd.words[i].parts[0].quoted);
+    CHECK(cmd.words[i].parts[0].text.empty());
+  }
+  CHECK(Text(cmd.words[8]) == "\tz");
+  REQUIRE(cmd.words[9].parts.size() == 2);
+  CHECK(cmd.words[9].parts[0].kind == PartKind::kProcessSub);
+  CHECK(cmd.words[9].parts[1].text == "x");
+  CHECK(s.issues.empty());
+}
+
+TEST_CASE("plain text runs end where other word syntax starts") {
+  // Glob and extended-glob openers are text unless a ( follows; ~ is a
+  // tilde only at the start (or after : or = in an assignment value).
+  Script s = P("echo a?b *c !d @e +f x~y a*(b|c)d !(x) 2x 9");
+  const Command& cmd = First(s);
+  REQUIRE(cmd.words.size() == 11);
+  for (std::size_t i = 1; i <= 6; ++i) {
+    REQUIRE(cmd.words[i].parts.size() == 1);
+    CHECK(cmd.words[i].parts[0].kind == PartKind::kLiteral);
+    CHECK_FALSE(cmd.words[i].parts[0].quoted);
+    CHECK(cmd.words[i].parts[0].text == cmd.words[i].raw);
+  }
+  CHECK(Text(cmd.words[6]) == "x~y");
+  // The run stops before *( so the extended glob is scanned whole: its ( and
+  // | do not end the word (it joins the text around it as one literal).
+  CHECK(Text(cmd.words[7]) == "a*(b|c)d");
+  CHECK(cmd.words[7].raw == "a*(b|c)d");
+  CHECK(Text(cmd.words[8]) == "!(x)");
+  CHECK(Text(cmd.words[9]) == "2x");  // a digit starts a word unless < or > follows
+  CHECK(Text(cmd.words[10]) == "9");
+  CHECK(cmd.redirects.empty());
+  CHECK(s.issues.empty());
+
+  Script a = P("X=a:~/b:~c cmd");
+  const Command& assign = First(a);
+  REQUIRE(assign.assignments.size() == 1);
+  const WordParts& value = assign.assignments[0].value.parts;
+  REQUIRE(value.size() == 4);
+  CHECK(value[0].text == "a:");
+  CHECK(value[1].kind == PartKind::kTilde);
+  CHECK(value[2].text == "/b:");
+  CHECK(value[3].kind == PartKind::kTilde);
+  CHECK(value[3].text == "c");
+}
+
+TEST_CASE("word parts copy and move like a vector") {
+  Word one;
+  one.parts.emplace_back().text = "a";
+  Word two;
+  two.parts.emplace_back().text = "b";
+  WordPart& second = two.parts.emplace_back();
+  second.kind = PartKind::kParam;
+  second.text = "X";
+
+  Word copy = two;
+  REQUIRE(copy.parts.size() == 2);
+  CHECK(copy.parts[0].text == "b");
+  CHECK(copy.parts[1].kind == PartKind::kParam);
+  CHECK(two.parts.size() == 2);
+
+  Word moved = std::move(two);
+  CHECK(moved.parts.size() == 2);
+  CHECK(two.parts.empty());  // NOLINT(bugprone-use-after-move): moved-from parts are empty
+  two.parts.emplace_back().text = "again";
+  REQUIRE(two.parts.size() == 1);
+  CHECK(two.parts[0].text == "again");
+  CHECK(two.parts[0].kind == PartKind::kLiteral);
+  CHECK(two.parts[0].body == -1);
+
+  copy = std::move(one);
+  REQUIRE(copy.parts.size() == 1);
+  CHECK(copy.parts[0].text == "a");
+  CHECK(one.parts.empty());  // NOLINT(bugprone-use-after-move)
+  one = moved;
+  CHECK(one.parts.size() == 2);
+  std::size_t count = 0;
+  for (const WordPart& part : one.parts) count += part.text.size();
+  CHECK(count == 2);
+}
+
 TEST_CASE("quoted tilde and dollar are literal") {
   Script s = P("echo '~' \"~\" '$HOME' \\$HOME \"a\\$b\"");
   const Command& cmd = First(s);
