@@ -272,10 +272,7 @@ inline bool ExpandLiteralWord(const shell::Word& word, std::vector<Field>& out) 
   for (const char c : part.text) seen |= kBraceOrGlobTable[static_cast<unsigned char>(c)];
   if ((seen & kBraceByte) != 0) return false;
   if (!part.quoted && part.text.empty()) return true;
-  // Text and raw copied as the field is built (aggregate initialization,
-  // which takes Field's members in order).
-  static_assert(offsetof(Field, text) < offsetof(Field, raw), "Field(text, raw) below");
-  Field& field = out.emplace_back(part.text, word.raw);
+  Field& field = out.emplace_back(part.text, word.raw);  // built in place
   if (!part.quoted && (seen & kGlobByte) != 0) {
     field.glob = true;
     field.glob_active.assign(part.text.size(), '\1');

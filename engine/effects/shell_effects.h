@@ -26,6 +26,12 @@ namespace toolgate::effects {
 // One argument after expansion. text and raw come first, in this order:
 // ExpandLiteralWord builds a Field from the two, by aggregate initialization.
 struct Field {
+  Field() = default;
+  // Text and raw copied as the field is built in place (a constructor, not
+  // aggregate initialization: clang 14, the sanitizer build, has no C++20
+  // parenthesized aggregate initialization for emplace_back).
+  Field(const std::string& text_in, const std::string& raw_in) : text(text_in), raw(raw_in) {}
+
   std::string text;          // the static value; for a dynamic field, its static prefix
   std::string raw;           // the word as written
   bool dynamic = false;      // holds $VAR, $( ), `...`, $(( )) that cannot be resolved
