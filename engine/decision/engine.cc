@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <exception>
 #include <new>
 #include <span>
@@ -16,14 +17,24 @@
 namespace toolgate {
 namespace {
 
+// The argv as one text: each argument after a space once the text is not
+// empty (leading empty arguments add nothing). Sized in one pass, then the
+// string starts as all spaces and each argument is copied to its place.
 std::string JoinArgv(const std::vector<std::string>& argv) {
-  std::size_t size = argv.size();
-  for (const std::string& a : argv) size += a.size();
-  std::string out;
-  out.reserve(size);
+  std::size_t size = 0;
+  bool started = false;
   for (const std::string& a : argv) {
-    if (!out.empty()) out += ' ';
-    out += a;
+    size += a.size() + (started ? 1 : 0);
+    started = started || !a.empty();
+  }
+  std::string out(size, ' ');
+  std::size_t at = 0;
+  started = false;
+  for (const std::string& a : argv) {
+    if (started) ++at;
+    if (!a.empty()) std::memcpy(out.data() + at, a.data(), a.size());
+    at += a.size();
+    started = started || !a.empty();
   }
   return out;
 }

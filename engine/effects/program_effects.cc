@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -330,15 +331,19 @@ void At(Call& c) {
 void Parallel(Call& c) { c.Unknown("dynamic command", c.argv[0].raw); }
 
 // Joins argv[1..] with spaces (the text or the raw form of each field) into
-// one string, sized once: eval's script is as long as its arguments.
+// one string, sized once: eval's script is as long as its arguments. The
+// string starts as all spaces and each argument is copied to its place, one
+// memcpy each instead of two appends (with their capacity checks).
 std::string JoinArguments(const Argv& argv, std::string Field::*member) {
-  std::size_t size = 0;
-  for (std::size_t i = 1; i < argv.size(); ++i) size += (argv[i].*member).size() + 1;
-  std::string out;
-  out.reserve(size);
+  if (argv.size() < 2) return {};
+  std::size_t size = argv.size() - 2;  // the spaces between
+  for (std::size_t i = 1; i < argv.size(); ++i) size += (argv[i].*member).size();
+  std::string out(size, ' ');
+  std::size_t at = 0;
   for (std::size_t i = 1; i < argv.size(); ++i) {
-    if (i > 1) out += ' ';
-    out += argv[i].*member;
+    const std::string& piece = argv[i].*member;
+    if (!piece.empty()) std::memcpy(out.data() + at, piece.data(), piece.size());
+    at += piece.size() + 1;
   }
   return out;
 }

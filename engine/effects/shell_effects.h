@@ -34,10 +34,11 @@ struct Field {
 
   std::string text;          // the static value; for a dynamic field, its static prefix
   std::string raw;           // the word as written
-  bool dynamic = false;      // holds $VAR, $( ), `...`, $(( )) that cannot be resolved
-  bool glob = false;         // unquoted * ? [ or an extended glob
   std::string glob_active;   // for a glob: per byte of text, nonzero where it may act as glob
                              // syntax (unquoted). Any other length: every metacharacter may.
+  // The flags together after the strings: 104 bytes a field, not 112.
+  bool dynamic = false;      // holds $VAR, $( ), `...`, $(( )) that cannot be resolved
+  bool glob = false;         // unquoted * ? [ or an extended glob
   bool process_sub = false;  // <( ) / >( ): a pipe, not a file
   bool synthetic = false;    // not written in the command (xargs' stdin arguments)
 };

@@ -82,22 +82,19 @@ class Parser {
   Parser(std::string_view src, Script& out, int depth, int max_depth, int nesting)
       : s_(src), out_(out), depth_(depth), max_depth_(max_depth), nesting_(nesting) {}
 
-  List ParseScript() {
-    List all;
+  // Reads the whole text into `all` (empty): the lists a stray token splits
+  // it into, one after the other. Lists are filled where they are kept, not
+  // built and moved there: a list keeps its first and-or list (and that its
+  // first pipeline and command) inline, so a move copies all of them.
+  void ParseScript(List& all) {
     while (true) {
-      List part = ParseList();
-      if (all.items.empty()) {
-        all = std::move(part);  // the usual case: one pass reads the whole script
-      } else {
-        for (auto& item : part.items) all.items.push_back(std::move(item));
-      }
+      ParseList(all);
       if (AtEnd()) break;
       // A token no construct expected here (a stray `)`, `fi`, `;;` ...).
       Issue(kUnparseable, Rest(p_));
       SkipStrayToken();
     }
     if (!pending_.empty()) ReadHereDocBodies();
-    return all;
   }
 
   Word ParseQuotedText(Mode mode) {
@@ -220,8 +217,8 @@ class Parser {
 
   // ---- lists, pipelines, commands ----------------------------------------
 
-  List ParseList() {
-    List list;
+  // Appends the and-or lists up to the list's end to `list`.
+  void ParseList(List& list) {
     while (true) {
       SkipSeparatorsAndNewlines();
       if (AtEnd()) break;
@@ -257,7 +254,6 @@ class Parser {
         ++p_;
       }
     }
-    return list;
   }
 
   void ParseAndOr(AndOr& item) {
@@ -341,7 +337,7 @@ class Parser {
       }
       ++p_;
       cmd.kind = CommandKind::kSubshell;
-      cmd.bodies.push_back(ParseList());
+      ParseList(cmd.bodies.emplace_back());
       if (Peek() == ')') {
         ++p_;
       } else {
@@ -354,7 +350,7 @@ class Parser {
     if (kw == "{") {
       p_ += 1;
       cmd.kind = CommandKind::kGroup;
-      cmd.bodies.push_back(ParseList());
+      ParseList(cmd.bodies.emplace_back());
       ExpectKeyword("}");
     } else if (kw == "if") {
       p_ += 2;
@@ -362,9 +358,9 @@ class Parser {
     } else if (kw == "while" || kw == "until") {
       p_ += kw.size();
       cmd.kind = kw == "while" ? CommandKind::kWhile : CommandKind::kUntil;
-      cmd.bodies.push_back(ParseList());
+      ParseList(cmd.bodies.emplace_back());
       ExpectKeyword("do");
-      cmd.bodies.push_back(ParseList());
+      ParseList(cmd.bodies.emplace_back());
       ExpectKeyword("done");
     } else if (kw == "for" || kw == "select") {
       p_ += kw.size();
@@ -395,19 +391,19 @@ class Parser {
 
   void ParseIf(Command& cmd) {
     cmd.kind = CommandKind::kIf;
-    cmd.bodies.push_back(ParseList());
+    ParseList(cmd.bodies.emplace_back());
     ExpectKeyword("then");
-    cmd.bodies.push_back(ParseList());
+    ParseList(cmd.bodies.emplace_back());
     while (true) {
       SkipSeparatorsAndNewlines();
       if (ConsumeKeyword("elif")) {
-        cmd.bodies.push_back(ParseList());
+        ParseList(cmd.bodies.emplace_back());
         ExpectKeyword("then");
-        cmd.bodies.push_back(ParseList());
+        ParseList(cmd.bodies.emplace_back());
         continue;
       }
       if (ConsumeKeyword("else")) {
-        cmd.bodies.push_back(ParseList());
+        ParseList(cmd.bodies.emplace_back());
         cmd.has_else = true;
       }
       break;
@@ -458,12 +454,12 @@ class Parser {
     if (PeekKeyword() == "{") {
       // bash also accepts for ... { list; }
       p_ += 1;
-      cmd.bodies.push_back(ParseList());
+      ParseList(cmd.bodies.emplace_back());
       ExpectKeyword("}");
       return;
     }
     ExpectKeyword("do");
-    cmd.bodies.push_back(ParseList());
+    ParseList(cmd.bodies.emplace_back());
     ExpectKeyword("done");
   }
 
@@ -502,7 +498,7 @@ class Parser {
         break;
       }
       cmd.case_pattern_counts.push_back(count);
-      cmd.bodies.push_back(ParseList());
+      ParseList(cmd.bodies.emplace_back());
       SkipBlanks();
       if (LookingAt(";;&")) {
         p_ += 3;
@@ -1169,7 +1165,7 @@ class Parser {
     body->depth = depth_ + 1;
     ++depth_;
     ++nesting_;
-    body->list = ParseList();
+    ParseList(body->list);
     --nesting_;
     --depth_;
     if (Peek() == ')') {
@@ -1330,7 +1326,7 @@ class Parser {
     auto body = std::make_unique<SubstitutionBody>();
     body->depth = depth_ + 1;
     Parser inner(content, out_, depth_ + 1, max_depth_, nesting_ + 1);
-    body->list = inner.ParseScript();
+    inner.ParseScript(body->list);
     part.body = static_cast<int>(out_.bodies.size());
     out_.bodies.push_back(std::move(body));
     word.parts.push_back(std::move(part));
@@ -1373,7 +1369,7 @@ Script Parse(std::string_view text, const ParseOptions& options) {
     return script;
   }
   Parser parser(text, script, options.depth, options.max_depth, 0);
-  script.top = parser.ParseScript();
+  parser.ParseScript(script.top);
   return script;
 }
 

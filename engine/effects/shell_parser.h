@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include "effects/first_inline_vector.h"
+
 namespace toolgate::shell {
 
 enum class PartKind : std::uint8_t {
@@ -37,72 +39,10 @@ struct WordPart {
   bool assigns = false;  // kParamOp with = or := (the expansion may assign NAME)
 };
 
-// The parts of a word, in order, used like a std::vector<WordPart>. Nearly
-// every word is one part (a plain word, one quoted string, one $VAR), so one
-// part is kept inline and reading a script costs no allocation per word;
-// from the second part on, all of them live in a vector.
-class WordParts {
- public:
-  WordParts() = default;
-  WordParts(const WordParts&) = default;
-  WordParts& operator=(const WordParts&) = default;
-  // A moved-from WordParts is empty, as a moved-from vector is.
-  WordParts(WordParts&& other) noexcept
-      : one_(std::move(other.one_)), many_(std::move(other.many_)), has_one_(std::exchange(other.has_one_, false)) {
-    other.many_.clear();
-  }
-  WordParts& operator=(WordParts&& other) noexcept {
-    if (this == &other) return *this;
-    one_ = std::move(other.one_);
-    many_ = std::move(other.many_);
-    other.many_.clear();
-    has_one_ = std::exchange(other.has_one_, false);
-    return *this;
-  }
-
-  std::size_t size() const { return many_.empty() ? (has_one_ ? 1 : 0) : many_.size(); }
-  bool empty() const { return size() == 0; }
-  WordPart* begin() { return many_.empty() ? &one_ : many_.data(); }
-  WordPart* end() { return begin() + size(); }
-  const WordPart* begin() const { return many_.empty() ? &one_ : many_.data(); }
-  const WordPart* end() const { return begin() + size(); }
-  WordPart& operator[](std::size_t i) { return begin()[i]; }
-  const WordPart& operator[](std::size_t i) const { return begin()[i]; }
-  WordPart& back() { return begin()[size() - 1]; }
-  const WordPart& back() const { return begin()[size() - 1]; }
-
-  // A new default part at the end; like vector's, it invalidates references
-  // to the parts before it.
-  WordPart& emplace_back() {
-    if (many_.empty() && !has_one_) {
-      has_one_ = true;
-      Reset(one_);
-      return one_;
-    }
-    if (many_.empty()) {
-      many_.reserve(4);  // words of several parts (--opt="$x"/y) usually have a few
-      many_.push_back(std::move(one_));
-      has_one_ = false;
-    }
-    return many_.emplace_back();
-  }
-  void push_back(WordPart part) { emplace_back() = std::move(part); }
-
- private:
-  // One field at a time: cheaper than assigning a new WordPart, and one_
-  // may be a moved-from part.
-  static void Reset(WordPart& part) {
-    part.text.clear();
-    part.body = -1;
-    part.kind = PartKind::kLiteral;
-    part.quoted = false;
-    part.assigns = false;
-  }
-
-  WordPart one_;                // the only part, when has_one_
-  std::vector<WordPart> many_;  // every part, when there are two or more
-  bool has_one_ = false;
-};
+// The parts of a word, in order. Nearly every word is one part (a plain
+// word, one quoted string, one $VAR), kept inline: reading a word costs no
+// allocation for its parts.
+using WordParts = FirstInlineVector<WordPart>;
 
 struct Word {
   WordParts parts;
@@ -166,19 +106,22 @@ struct Command {
   bool arith_for = false; // kFor: for (( ; ; ))
 };
 
+// The tree's sequences are nearly always one element (one command per
+// pipeline, one pipeline per and-or list, one and-or list per line): each
+// keeps its first inline, so parsing a command allocates none of them.
 struct Pipeline {
   bool negated = false;
-  std::vector<Command> commands;
+  FirstInlineVector<Command> commands;
 };
 
 struct AndOr {
-  std::vector<Pipeline> pipelines;
+  FirstInlineVector<Pipeline> pipelines;
   std::vector<bool> or_ops;  // or_ops[i] joins pipelines[i] and [i+1]: true ||, false &&
   bool background = false;   // ended by &
 };
 
 struct List {
-  std::vector<AndOr> items;
+  FirstInlineVector<AndOr> items;
 };
 
 struct ParseIssue {

@@ -202,3 +202,15 @@ TEST_CASE("a state store given to the engine outlives it: counters survive a rel
   CHECK(std::get<double>(*second.state()->Get("k", toolgate::StateStore::Clock::now())) == 1);
   CHECK(toolgate::Engine(r.policy).state() != nullptr);  // an engine of its own gets its own store
 }
+
+TEST_CASE("an exec's target is its argv joined by spaces once the text is not empty") {
+  // Empty arguments inside keep their spaces; leading ones add none.
+  const Engine engine(LoadTestPolicy());
+  const Decision inner = Judge(engine, "dev", "Bash", R"({"command": "rm '' a '' b"})");
+  CHECK(HasReason(inner, Subject::kExec, "rm  a  b"));
+  const Decision leading = Judge(engine, "dev", "Bash", R"({"command": "'' '' rm x"})");
+  CHECK(HasReason(leading, Subject::kExec, "rm x"));
+  // eval joins its arguments with one space each, empty ones included.
+  const Decision eval = Judge(engine, "dev", "Bash", R"({"command": "eval '' rm '' y"})");
+  CHECK(HasReason(eval, Subject::kExec, "rm y"));
+}
