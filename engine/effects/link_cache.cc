@@ -44,10 +44,13 @@ bool ReportsEveryChange(std::string_view fstype) {
          fstype == "tmpfs";
 }
 
+std::atomic<long long> g_clock_offset{0};  // tests only: AdvanceLinkCacheClockForTesting
+
 long long CoarseNow() {
   struct timespec ts {};
   ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return static_cast<long long>(ts.tv_sec) * 1'000'000'000LL + ts.tv_nsec;
+  return static_cast<long long>(ts.tv_sec) * 1'000'000'000LL + ts.tv_nsec +
+         g_clock_offset.load(std::memory_order_relaxed);
 }
 
 bool Under(std::string_view path, std::string_view dir) {
@@ -141,34 +144,47 @@ class LinkCache {
 
   std::atomic<bool> enabled{false};
 
-  PathCache::Entry Lookup(const std::string& path, bool* checked) {
-    const std::string_view parent = ParentDirectory(path);
+  PathCache::Entry Lookup(const std::string& path, LinkCacheCall* call) {
     std::uint64_t generation = 0;
     bool keep = false;
-    bool ready = false;
+    bool through_cache = false;  // set up, and `path` may be kept
     std::vector<std::string> chain;  // directories to decide, deepest first
     {
       std::lock_guard<std::mutex> lock(mu_);
-      ready = Ready();
-      if (ready) {
-        if (!*checked) {
+      if (Ready()) {
+        if (!call->checked) {
           Check();
-          *checked = true;
+          call->checked = true;
+          // The call's instant: every entry it uses from here on is one no
+          // report has touched since this check, so it answers as a lookup
+          // at this check would have. The age bound is measured to this
+          // instant too, like everything else the call sees (its per-call
+          // memo keeps an answer for the rest of the call the same way):
+          // one clock read per call, not one per lookup.
+          call->checked_at = CoarseNow();
         }
+        // Looked up before MayKeep: only paths MayKeep accepted are ever
+        // kept (the one insertion below is behind it), and it is a function
+        // of the text alone, so a path found here passed it already. A path
+        // it refuses is never found and goes on to the check below.
         auto it = entries_.find(path);
         if (it != entries_.end()) {
-          if (CoarseNow() - it->second.at <= kMaxAgeNs) {
+          // An entry kept after the call's check is younger than the call.
+          if (call->checked_at - it->second.at <= kMaxAgeNs) {
             ++hits_;
             return it->second.entry;
           }
           entries_.erase(it);
         }
-        ++misses_;
-        keep = Pending(parent, &chain);
-        generation = generation_;
+        if (MayKeep(path)) {
+          through_cache = true;
+          ++misses_;
+          keep = Pending(ParentDirectory(path), &chain);
+          generation = generation_;
+        }
       }
     }
-    if (!ready) return LookupPathNow(path);  // never a system call under the lock
+    if (!through_cache) return LookupPathNow(path);  // never a system call under the lock
     if (keep && !chain.empty()) keep = WatchNewChain(chain, &generation);
     // When kept, the parent and every directory above it are watched
     // already: a change after this lookup will be reported.
@@ -454,12 +470,12 @@ LinkCache& TheLinkCache() {
 
 }  // namespace
 
-PathCache::Entry LookupThroughLinkCache(const std::string& path, bool* checked) {
+PathCache::Entry LookupThroughLinkCache(const std::string& path, LinkCacheCall* call) {
   LinkCache& cache = TheLinkCache();
-  if (!cache.enabled.load(std::memory_order_relaxed) || g_forked.load(std::memory_order_relaxed) || !MayKeep(path)) {
+  if (!cache.enabled.load(std::memory_order_relaxed) || g_forked.load(std::memory_order_relaxed)) {
     return LookupPathNow(path);
   }
-  return cache.Lookup(path, checked);
+  return cache.Lookup(path, call);
 }
 
 void SetLinkCacheEnabled(bool enabled) {
@@ -471,6 +487,8 @@ void SetLinkCacheEnabled(bool enabled) {
 void SetLinkCacheDescribeHookForTesting(void (*hook)(const std::string& dir)) {
   g_describe_hook.store(hook, std::memory_order_relaxed);
 }
+
+void AdvanceLinkCacheClockForTesting(long long ns) { g_clock_offset.fetch_add(ns, std::memory_order_relaxed); }
 
 bool LinkCacheEnabled() { return TheLinkCache().enabled.load(std::memory_order_relaxed); }
 

@@ -33,7 +33,9 @@
 //
 // Changes that bypass the kernel's VFS (a mounted image's backing file or a
 // block device written directly, a security policy reloaded) are not
-// reported: an entry is never used more than 10 s after its lookup. A child
+// reported: an entry is never used by a call whose check came more than 10 s
+// after its lookup (the clock is read once per call, at its check: the call
+// is one instant). A child
 // made by fork() shares the inotify queue, so it never uses the cache. The
 // system calls that may wait on a file system (statx of a new directory, the
 // lookups) run outside the cache's lock.
@@ -57,15 +59,17 @@ namespace toolgate::effects {
 PathCache::Entry LookupPathNow(const std::string& path);
 
 // The entry for `path`, from the process-wide memo when it holds it, else
-// from the kernel (kept when it may be). `checked` is the calling call's
-// flag: the first lookup of a call checks for reported changes and sets it.
-PathCache::Entry LookupThroughLinkCache(const std::string& path, bool* checked);
+// from the kernel (kept when it may be). `call` is the calling call's state:
+// its first lookup checks for reported changes and notes when.
+PathCache::Entry LookupThroughLinkCache(const std::string& path, LinkCacheCall* call);
 
 void SetLinkCacheEnabled(bool enabled);
 
 // Tests only: called with each new directory right after its facts are read
 // (to change the file system at that moment).
 void SetLinkCacheDescribeHookForTesting(void (*hook)(const std::string& dir));
+// Tests only: moves the cache's clock forward by `ns` (to age its entries).
+void AdvanceLinkCacheClockForTesting(long long ns);
 bool LinkCacheEnabled();
 
 struct LinkCacheStats {

@@ -352,7 +352,7 @@ const PathCache::Entry& PathCache::Lookup(const std::string& path) {
   ++misses_;
   if (inline_count_ < kInlineEntries && path.size() <= kInlineKeyBytes - key_bytes_) {
     const std::size_t i = inline_count_;
-    Entry* entry = new (inline_ + i * sizeof(Entry)) Entry(LookupThroughLinkCache(path, &link_cache_checked_));
+    Entry* entry = new (inline_ + i * sizeof(Entry)) Entry(LookupThroughLinkCache(path, &link_cache_call_));
     ++inline_count_;  // only once constructed: the destructor destroys [0, inline_count_)
     key_offsets_[i] = static_cast<std::uint16_t>(key_bytes_);
     key_lengths_[i] = static_cast<std::uint16_t>(path.size());
@@ -361,10 +361,10 @@ const PathCache::Entry& PathCache::Lookup(const std::string& path) {
     return *entry;
   }
   if (size() >= kMaxEntries) {
-    scratch_ = LookupThroughLinkCache(path, &link_cache_checked_);
+    scratch_ = LookupThroughLinkCache(path, &link_cache_call_);
     return scratch_;
   }
-  return entries_.emplace(path, LookupThroughLinkCache(path, &link_cache_checked_)).first->second;
+  return entries_.emplace(path, LookupThroughLinkCache(path, &link_cache_call_)).first->second;
 }
 
 bool IsPlainDirectory(std::string_view dir, const NormalizeOptions& options) {

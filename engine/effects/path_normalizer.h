@@ -12,6 +12,14 @@
 
 namespace toolgate::effects {
 
+// What one call knows of the process-wide link cache (link_cache.h): set by
+// the call's first lookup through it, which checks for reported changes.
+// Owned by the call's PathCache, so a new call always checks again.
+struct LinkCacheCall {
+  bool checked = false;      // this call has checked for reported changes
+  long long checked_at = 0;  // CLOCK_MONOTONIC_COARSE, in ns, at that check: the call's instant
+};
+
 struct NormalizedPath {
   std::string path;     // absolute and normalized; "" when it cannot be determined
   std::string problem;  // "" when fine; else an UnknownEffect `what`
@@ -64,7 +72,7 @@ class PathCache {
   std::size_t key_bytes_ = 0;
   std::unordered_map<std::string, Entry> entries_;
   Entry scratch_;  // returned when the memo is full
-  bool link_cache_checked_ = false;  // this call has checked LinkCache for reported changes
+  LinkCacheCall link_cache_call_;
   std::size_t misses_ = 0;
 };
 

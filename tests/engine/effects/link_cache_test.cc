@@ -60,12 +60,19 @@ bool Keeps(const std::string& dir) {
   return type == EXT4_SUPER_MAGIC || type == 0x58465342UL || type == BTRFS_SUPER_MAGIC || type == TMPFS_MAGIC;
 }
 
+// `name` in the directories `dirs` (made in `t`), resolved once: with the
+// cache on, its lookups are kept.
+std::string ResolvedOnce(const Scratch& t, const std::string& dirs, const std::string& name) {
+  std::filesystem::create_directories(t / dirs);
+  const std::string path = t / (dirs + "/" + name);
+  CHECK(Cached(path).path == path);
+  return path;
+}
+
 TEST_CASE("the link cache answers from memory while nothing changes") {
   Scratch t;
-  std::filesystem::create_directories(t / "ws/src/lib");
   CacheOn on;
-  const std::string path = t / "ws/src/lib/main.c";
-  CHECK(Cached(path).path == path);
+  const std::string path = ResolvedOnce(t, "ws/src/lib", "main.c");
   const LinkCacheStats before = GetLinkCacheStats();
   for (int i = 0; i < 10; ++i) CHECK(Cached(path).path == path);
   const LinkCacheStats after = GetLinkCacheStats();
@@ -81,6 +88,40 @@ TEST_CASE("the link cache answers from memory while nothing changes") {
   CHECK(Cached(path).path == path);
   CHECK(GetLinkCacheStats().hits == off.hits);
   CHECK(GetLinkCacheStats().entries == 0);
+}
+
+// Changes the kernel does not report are bounded by age: an entry is not
+// used by a call that checked more than 10 s after it was looked up. The
+// clock is read once per call, at its check: a call that checked before the
+// clock moved still uses the entry, the next call does not.
+TEST_CASE("an entry older than 10 s at a call's check is looked up again") {
+  Scratch t;
+  CacheOn on;
+  const std::string path = ResolvedOnce(t, "ws/src", "main.c");
+  if (!Keeps(t.root) || !GetLinkCacheStats().active) return;
+  PathCache early;  // a call that checks now and resolves again after the clock moved
+  NormalizeOptions options;
+  options.resolve_symlinks = true;
+  options.cache = &early;
+  CHECK(NormalizePath(t / "ws", options).path == t / "ws");
+  const LinkCacheStats fresh = GetLinkCacheStats();
+  CHECK(Cached(path).path == path);
+  CHECK(GetLinkCacheStats().misses == fresh.misses);  // young: from memory
+  AdvanceLinkCacheClockForTesting(9'000'000'000LL);
+  CHECK(Cached(path).path == path);
+  CHECK(GetLinkCacheStats().misses == fresh.misses);  // 9 s: still from memory
+  AdvanceLinkCacheClockForTesting(2'000'000'000LL);
+  // The early call's instant is 11 s before the clock: what it resolves is
+  // no older than 10 s at that instant, so it is answered from memory.
+  CHECK(NormalizePath(path, options).path == path);
+  CHECK(GetLinkCacheStats().misses == fresh.misses);
+  // A new call checks 11 s after the lookups: each is made again.
+  CHECK(Cached(path).path == path);
+  const LinkCacheStats aged = GetLinkCacheStats();
+  CHECK(aged.misses > fresh.misses);
+  // Looked up again, they are young again.
+  CHECK(Cached(path).path == path);
+  CHECK(GetLinkCacheStats().misses == aged.misses);
 }
 
 // Each way a path can come to mean something else, made right after the
