@@ -198,7 +198,9 @@ expect_eq "and left alone" keep "$(cat "$tmp/plain")"
 grp=$(id -gn)
 "$tg" serve --socket "$tmp/g/toolgate.sock" --group "$grp" 2>>"$tmp/serve.err" &
 daemon=$!
-for _ in $(seq 1 300); do [ -S "$tmp/g/toolgate.sock" ] && break; sleep 0.1; done
+# The socket is bound at 0600 and given its group and mode before listen():
+# wait until it answers, not just until it exists.
+sock="$tmp/g/toolgate.sock" wait_for_daemon
 expect_eq "group socket mode" 660 "$(stat -c %a "$tmp/g/toolgate.sock")"
 expect_eq "group socket group" "$grp" "$(stat -c %G "$tmp/g/toolgate.sock")"
 kill -INT "$daemon"; wait "$daemon"; code=$?; daemon=""
