@@ -255,7 +255,8 @@ TEST_CASE("budgeted library functions keep Lua's results") {
 
 // The same program in stock Lua and in the sandbox: random short byte
 // strings (valid and invalid UTF-8 around every boundary), positions past
-// either end, lax and strict; string.rep and table.move with edge arguments.
+// either end, lax and strict; string.rep, table.move, table.insert and
+// table.remove with edge arguments.
 // Errors compare as "err" (the sandbox has no package.loaded to name them).
 TEST_CASE("budgeted library functions agree with stock Lua on random input") {
   static const char* kProgram = R"lua(
@@ -282,6 +283,19 @@ for k = 1, 4000 do
   local r = {}
   if ok then for i = -1, 12 do r[#r + 1] = tostring(moved[i]) end end
   out[#out + 1] = tostring(ok) .. table.concat(r, ",")
+  -- table.insert and table.remove: positions in and out of bounds, both
+  -- forms of each, an empty table.
+  local tt = rnd(5) == 0 and {} or {1, 2, 3, 4, 5}
+  local mode, ok2, v2 = rnd(5), nil, nil
+  if mode == 0 then ok2 = pcall(table.insert, tt, rnd(10) - 2, "x")
+  elseif mode == 1 then ok2 = pcall(table.insert, tt, "y")
+  elseif mode == 2 then ok2, v2 = pcall(table.remove, tt, rnd(10) - 2)
+  elseif mode == 3 then ok2, v2 = pcall(table.remove, tt)
+  else ok2 = pcall(table.insert, tt, 1, 2, 3) end
+  local r2 = {}
+  for i = -1, 9 do r2[#r2 + 1] = tostring(tt[i]) end
+  if not ok2 then v2 = "err" end
+  out[#out + 1] = tostring(ok2) .. tostring(v2) .. table.concat(r2, ",")
 end
 local all = table.concat(out, "|")
 local h = 0
@@ -292,7 +306,9 @@ return #all .. " bytes, hash " .. h .. ": " .. all:sub(1, 600)
   REQUIRE(stock != nullptr);
   luaL_openlibs(stock);
   REQUIRE(luaL_dostring(stock, kProgram) == LUA_OK);
-  const std::string expected = lua_tostring(stock, -1);
+  std::size_t expected_size = 0;
+  const char* expected_text = lua_tolstring(stock, -1, &expected_size);
+  const std::string expected(expected_text, expected_size);  // it may hold NUL bytes
   lua_close(stock);
   Sandbox sb;
   RuleBudget b;
