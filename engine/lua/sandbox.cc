@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 
 namespace toolgate::lua {
 namespace {
@@ -541,14 +542,13 @@ int Setup(lua_State* L) {
     lua_setfield(L, tab, name);
   }
   // insert and remove at the front shift every element in C.
-  lua_getfield(L, stock_table, "insert");
-  lua_pushcclosure(L, BudgetedInsert, 1);
-  WrapTimed(L, "insert");
-  lua_setfield(L, tab, "insert");
-  lua_getfield(L, stock_table, "remove");
-  lua_pushcclosure(L, BudgetedRemove, 1);
-  WrapTimed(L, "remove");
-  lua_setfield(L, tab, "remove");
+  const std::pair<const char*, lua_CFunction> shifting[] = {{"insert", BudgetedInsert}, {"remove", BudgetedRemove}};
+  for (const auto& [name, budgeted] : shifting) {
+    lua_getfield(L, stock_table, name);
+    lua_pushcclosure(L, budgeted, 1);
+    WrapTimed(L, name);
+    lua_setfield(L, tab, name);
+  }
   lua_pushcfunction(L, BudgetedMove);
   WrapTimed(L, "move");
   lua_setfield(L, tab, "move");
