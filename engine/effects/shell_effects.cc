@@ -20,6 +20,7 @@
 #include "effects/string_index_set.h"
 #include "effects/text_scan.h"
 #include "effects/url.h"
+#include "util/utf8.h"
 
 namespace toolgate::effects {
 namespace {
@@ -39,9 +40,6 @@ constexpr char kGlobActive = 1;
 constexpr char kBraceActive = 2;
 
 bool IsIfsSpace(char c) { return c == ' ' || c == '\t' || c == '\n'; }
-bool HasNonAscii(std::string_view text) {
-  return std::any_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
-}
 
 bool SameCwd(const CwdSet& a, const CwdSet& b) {
   if (a.unknown != b.unknown || a.dirs.size() != b.dirs.size()) return false;
@@ -359,13 +357,6 @@ class StarPattern {
   std::string_view prefix_, suffix_;
   bool simple_ = false;
 };
-
-bool IsAscii(std::string_view text) {
-  for (const char c : text) {
-    if (static_cast<unsigned char>(c) >= 0x80) return false;
-  }
-  return true;
-}
 
 // Names in `dir` matching `pattern`, the way bash's pathname expansion reads
 // a directory, sorted. A missing directory matches nothing (bash keeps the
@@ -845,7 +836,7 @@ void ShellInterpreter::RunArgv(const std::vector<Field>& argv, ShellState& state
     AnalyzeProgram(*this, as_unknown, state, ctx);
     return;
   }
-  if (HasNonAscii(program.text)) sink_.AddUnknown("non-ASCII program name", program.text);
+  if (!IsAscii(program.text)) sink_.AddUnknown("non-ASCII program name", program.text);
   ExecEffect exec;
   exec.program = program.text;
   exec.source = std::string(ctx.source);
@@ -1331,7 +1322,7 @@ void ShellInterpreter::ReportPath(const Field& field, PathAccess access, std::st
     host.scheme = path.substr(5, 3);
     std::string_view name = rest.substr(0, slash);
     for (char c : name) host.host += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-    host.non_ascii_host = HasNonAscii(name);
+    host.non_ascii_host = !IsAscii(name);
     if (slash != std::string_view::npos) host.port = std::atoi(std::string(rest.substr(slash + 1)).c_str());
     sink_.AddHost(host, source);
   }
@@ -1426,7 +1417,7 @@ void ShellInterpreter::ReportHostArgument(const Field& field, std::string_view s
     host.scheme = std::string(bare_scheme);
     host.port = DefaultPort(bare_scheme);
     for (char c : field.text) host.host += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-    host.non_ascii_host = HasNonAscii(field.text);
+    host.non_ascii_host = !IsAscii(field.text);
     host.ambiguous = host.host.find_first_of("/\\%@ \t") != std::string::npos;
     sink_.AddHost(host, source);
   }

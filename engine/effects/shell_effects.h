@@ -23,8 +23,7 @@
 
 namespace toolgate::effects {
 
-// One argument after expansion. text and raw come first, in this order:
-// ExpandLiteralWord builds a Field from the two, by aggregate initialization.
+// One argument after expansion.
 struct Field {
   Field() = default;
   // Text and raw copied as the field is built in place (a constructor, not
