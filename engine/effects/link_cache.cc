@@ -19,6 +19,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "util/normal_path.h"
+
 namespace toolgate::effects {
 namespace {
 
@@ -63,7 +65,7 @@ bool Under(std::string_view path, std::string_view dir) {
 // its text up to the last slash.
 bool MayKeep(std::string_view path) {
   if (path.size() < 2 || path.size() >= 4096 || path.find('\0') != std::string_view::npos) return false;
-  if (!IsLexicallyNormal(path)) return false;
+  if (!IsNormalizedAbsolutePath(path)) return false;
   return !(Under(path, "/proc") || Under(path, "/sys") || Under(path, "/dev"));
 }
 

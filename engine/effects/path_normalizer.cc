@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "effects/link_cache.h"
+#include "util/normal_path.h"
 
 namespace toolgate::effects {
 namespace {
@@ -226,20 +227,6 @@ NormalizedPath Resolve(std::string joined, std::string_view cwd, PathCache* cach
 
 }  // namespace
 
-bool IsLexicallyNormal(std::string_view p) {
-  if (p.empty() || p.front() != '/') return false;
-  if (p.size() == 1) return true;
-  std::size_t pos = 1;
-  while (true) {
-    std::size_t end = p.find('/', pos);
-    if (end == std::string_view::npos) end = p.size();
-    const std::string_view comp = p.substr(pos, end - pos);
-    if (comp.empty() || comp == "." || comp == "..") return false;
-    if (end == p.size()) return true;
-    pos = end + 1;
-  }
-}
-
 // What `candidate` is, always from the file system; PathCache::Lookup
 // memoises it per call (and LinkCache across calls, when on). One readlink
 // answers what lstat + readlink did: it returns a link's target, fails with
@@ -279,7 +266,7 @@ PathCache::Entry LookupPathNow(const std::string& candidate) {
 
 std::string LexicallyNormalize(std::string_view absolute_path) {
   // Already normal (the usual cwd): the answer is the text itself.
-  if (IsLexicallyNormal(absolute_path)) return std::string(absolute_path);
+  if (IsNormalizedAbsolutePath(absolute_path)) return std::string(absolute_path);
   std::string result;
   result.reserve(absolute_path.size());
   std::size_t pos = 0;

@@ -111,10 +111,6 @@ bool IsPlainDirectory(std::string_view dir, const NormalizeOptions& options);
 // Lexical normalization of an absolute path (no file system access).
 std::string LexicallyNormalize(std::string_view absolute_path);
 
-// True when `p` is "/" or "/c1/c2/..." with every component non-empty and
-// neither "." nor "..": LexicallyNormalize would give it back unchanged.
-bool IsLexicallyNormal(std::string_view p);
-
 // The directory part of a normalized absolute path ("/a/b" -> "/a", "/a" -> "/").
 std::string_view ParentDirectory(std::string_view absolute_path);
 

@@ -324,25 +324,6 @@ bool PathScopeSet::Compile(std::string* error) {
   return true;
 }
 
-bool IsNormalizedAbsolutePath(std::string_view p) {
-  const std::size_t n = p.size();
-  if (n == 0 || p[0] != '/') return false;
-  if (n == 1) return true;
-  if (p[n - 1] == '/') return false;
-  // One pass over the bytes (this runs for every path of every call): only a
-  // '/' needs a look at what follows, which is never the end (the last byte
-  // is not '/'), and must be a segment that is neither empty, "." nor "..".
-  for (std::size_t i = 0; i < n; ++i) {
-    if (p[i] != '/') continue;
-    const char next = p[i + 1];
-    if (next == '/') return false;
-    if (next != '.') continue;
-    if (i + 2 == n || p[i + 2] == '/') return false;                        // "."
-    if (p[i + 2] == '.' && (i + 3 == n || p[i + 3] == '/')) return false;  // ".."
-  }
-  return true;
-}
-
 PathScopeSet::Cwd::Cwd(std::string_view cwd) {
   if (cwd.empty()) return;
   // A cwd is normalized in the common case, so this copies nothing.

@@ -23,6 +23,7 @@
 #include "grants/glob.h"
 #include "grants/regex_set.h"
 #include "toolgate/result.h"
+#include "util/normal_path.h"  // IsNormalizedAbsolutePath: what NormalizeAbsolutePath gives back unchanged
 
 namespace toolgate {
 
@@ -56,11 +57,6 @@ Result<std::vector<std::string>> NormalizePathGlob(std::string_view glob);
 // span (".*" for plain paths).
 Result<std::string> PathSegmentsToRegex(const std::vector<std::string>& segments,
                                         const GlobFlavor& segment_flavor, std::string_view any_run);
-
-// True when path is absolute and already normalized (what NormalizeAbsolutePath
-// would return unchanged). One pass over the bytes: it runs for every path of
-// every call.
-bool IsNormalizedAbsolutePath(std::string_view path);
 
 // Lexically normalizes an absolute path into *out ("//" and "." dropped, ".."
 // resolved, no trailing '/'). False when path is not absolute.
