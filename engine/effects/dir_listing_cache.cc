@@ -113,7 +113,6 @@ ListStatus ListDirectory(const std::string& dir, std::size_t max_entries,
     fresh->entries.push_back({std::string(entry->d_name), entry->d_type});
   }
   ::closedir(stream);
-  SortByName(*fresh);
   listing = fresh;
 
   // Cache only a whole listing of a directory whose identity was taken before
@@ -127,6 +126,10 @@ ListStatus ListDirectory(const std::string& dir, std::size_t max_entries,
   if (Nanoseconds(identity.mtim) >= limit || Nanoseconds(identity.ctim) >= limit) return ListStatus::kOk;
   std::size_t bytes = ListingBytes(dir, *fresh);
   if (bytes > kMaxCachedNameBytes / 4) return ListStatus::kOk;
+  // Its name order is worth building only for a listing that is kept: a
+  // glob sorts just its matches when there is none (a directory too large to
+  // keep would be sorted whole on every use).
+  SortByName(*fresh);
   std::unique_lock lock(cache.mutex);
   auto existing = cache.map.find(dir);
   if (existing != cache.map.end()) {

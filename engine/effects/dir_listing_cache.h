@@ -22,11 +22,12 @@ struct DirListing {
   };
   std::vector<Entry> entries;  // in readdir order, "." and ".." included
   // Indices of `entries` in name order (bytes compared as unsigned char, as
-  // std::string's operator< does), built once with the listing so that a
-  // glob, which lists its matches sorted as bash does, need not sort them
-  // each time. Empty when two entries have the same name (a broken file
-  // system can list one twice): the order of equal names is then whatever
-  // sorting the matches gives.
+  // std::string's operator< does), built once for a listing the cache keeps
+  // so that a glob, which lists its matches sorted as bash does, need not
+  // sort them on each use. Empty for a listing that is not kept (the glob
+  // sorts its matches) and when two entries have the same name (a broken
+  // file system can list one twice): the order of equal names is then
+  // whatever sorting the matches gives.
   std::vector<std::uint32_t> by_name;
 };
 
